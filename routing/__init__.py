@@ -1,0 +1,48 @@
+"""Visit planning: plain dataclasses in, a Plan out (stdlib + OR-Tools only)."""
+
+from routing.model import (
+    MINUTES_PER_DAY,
+    DROP_MESSAGES,
+    Break,
+    DropReason,
+    DroppedStop,
+    Location,
+    Pin,
+    Plan,
+    PlanStatus,
+    PlannedBreak,
+    Problem,
+    ProblemError,
+    Route,
+    Shift,
+    SolveParams,
+    Stop,
+    Strategy,
+    TimeWindow,
+    Visit,
+)
+from routing.solver import solve, validate
+
+__all__ = [
+    "MINUTES_PER_DAY",
+    "DROP_MESSAGES",
+    "Break",
+    "DropReason",
+    "DroppedStop",
+    "Location",
+    "Pin",
+    "Plan",
+    "PlanStatus",
+    "PlannedBreak",
+    "Problem",
+    "ProblemError",
+    "Route",
+    "Shift",
+    "SolveParams",
+    "Stop",
+    "Strategy",
+    "TimeWindow",
+    "Visit",
+    "solve",
+    "validate",
+]

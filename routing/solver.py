@@ -1,0 +1,529 @@
+"""The planner core: ``solve(problem, params) -> Plan`` on OR-Tools routing.
+
+Model (one routing model, every shift = one vehicle):
+
+* one ``time`` dimension in absolute minutes over the whole horizon; a node's cumul is its service
+  start; the transit i -> j is service(i) + travel(i, j); waiting is slack;
+* a stop's windows: ``SetRange`` on the hull, ``RemoveInterval`` on the gaps between windows;
+* a shift: start/end cumul ranges; its breaks are ``FixedDurationIntervalVar`` in their window,
+  given to ``SetBreakIntervalsOfVehicle`` with the service times as node visit transits;
+* skills and pins: the node's vehicle variable is restricted to the allowed vehicles
+  (``SetAllowedVehiclesForIndex`` rejects every Python list in ortools 9.15's SWIG binding);
+  pinned positions keep their relative order through ``AddNodePrecedence`` on a ``visits`` count
+  dimension, which also enforces max visits;
+* a ``load`` dimension when stops have a demand (Solomon capacity);
+* every stop is a disjunction: optional stops with a penalty growing with priority, required stops
+  with a penalty larger than all optional penalties together, so the solver always has a plan;
+* done stops (re-planning a day) are not nodes: they are fixed at the beginning of their shift
+  and the vehicle starts after them, where the team stands (see :func:`reasons.shift_start`).
+
+Search (``Strategy.AUTO``): when the problem has nothing PyVRP cannot express (see
+:mod:`routing.pyvrp_phase`), PyVRP's hybrid genetic search runs first on 85 % of the time and
+OR-Tools is warm-started from its routes (``ReadAssignmentFromRoutes``) to enforce the full model
+and polish with guided local search. Otherwise, or with an explicit strategy, OR-Tools alone:
+cheapest insertion then guided local search. Given ``initial_routes``, OR-Tools starts from them.
+Large models (over 400 nodes) start from a greedy insertion (:mod:`routing.greedy`) instead:
+OR-Tools' own insertion heuristics did not finish within a minute on 1,000 multi-window visits.
+Large multi-day problems are solved day by day (see :func:`_search_by_day`): each day's model
+then has one window per stop, which keeps OR-Tools' local search fast.
+
+Determinism: OR-Tools runs single-threaded and PyVRP is seeded by ``params.seed``; with
+``params.iterations`` set, both phases stop on iteration counts (PyVRP iterations, OR-Tools
+solution limit), so the same input and seed give the same plan. With only a time limit the
+result can depend on machine speed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from routing import pyvrp_phase
+from routing.greedy import greedy_routes
+from routing.model import (
+    Break,
+    DroppedStop,
+    PlannedBreak,
+    Plan,
+    PlanStatus,
+    Problem,
+    ProblemError,
+    Route,
+    Shift,
+    SolveParams,
+    Stop,
+    Strategy,
+    TimeWindow,
+    Visit,
+)
+from routing.reasons import ShiftStart, diagnose, done_schedule, shift_start
+
+_FIRST_SOLUTION = {
+    Strategy.AUTO: routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION,
+    Strategy.PARALLEL_CHEAPEST_INSERTION: routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION,
+    Strategy.LOCAL_CHEAPEST_INSERTION: routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION,
+    Strategy.PATH_CHEAPEST_ARC: routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC,
+}
+_LARGE_MODEL_NODES = 400  # above this, AUTO starts from a greedy solution (see routing.greedy)
+_PYVRP_SHARE = 0.85
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def validate(problem: Problem) -> None:
+    """Raise :class:`ProblemError` naming the first malformed item of ``problem``."""
+    size = len(problem.durations)
+    _check_matrix("durations", problem.durations, size)
+    if problem.arc_costs is not None:
+        _check_matrix("arc_costs", problem.arc_costs, size)
+    shift_ids: set[str] = set()
+    for sh in problem.shifts:
+        if sh.id in shift_ids:
+            raise ProblemError(f"duplicate shift id {sh.id!r}")
+        shift_ids.add(sh.id)
+        _check_shift(sh, size)
+    stop_ids: set[str] = set()
+    for st in problem.stops:
+        if st.id in stop_ids:
+            raise ProblemError(f"duplicate stop id {st.id!r}")
+        stop_ids.add(st.id)
+        _check_stop(st, size, shift_ids)
+    for sh in problem.shifts:
+        open_part = shift_start(problem, sh)
+        if open_part.time > sh.end:
+            raise ProblemError(f"shift {sh.id!r}: its done stops run past the shift end ({sh.end})")
+
+
+def _check_matrix(name: str, matrix: Sequence[Sequence[int]], size: int) -> None:
+    for i, row in enumerate(matrix):
+        if len(row) != size:
+            raise ProblemError(f"{name} matrix is not square: row {i} has {len(row)} values, expected {size}")
+        if any(v < 0 for v in row):
+            raise ProblemError(f"{name} matrix row {i} has a negative value")
+
+
+def _check_location(what: str, index: int, size: int) -> None:
+    if not 0 <= index < size:
+        raise ProblemError(f"{what}: location index {index} is outside the {size}x{size} matrix")
+
+
+def _check_shift(sh: Shift, size: int) -> None:
+    _check_location(f"shift {sh.id!r} start", sh.start_location, size)
+    _check_location(f"shift {sh.id!r} end", sh.end_location, size)
+    if sh.end < sh.start:
+        raise ProblemError(f"shift {sh.id!r} ends ({sh.end}) before it starts ({sh.start})")
+    if sh.max_visits is not None and sh.max_visits < 0:
+        raise ProblemError(f"shift {sh.id!r} has a negative max_visits")
+    if sh.capacity is not None and sh.capacity < 0:
+        raise ProblemError(f"shift {sh.id!r} has a negative capacity")
+    for b in sh.breaks:
+        if b.duration < 0:
+            raise ProblemError(f"shift {sh.id!r} has a break with a negative duration")
+        if b.window.end < b.window.start:
+            raise ProblemError(f"shift {sh.id!r} has a break window ending before it starts")
+        if max(b.window.start, sh.start) > min(b.window.end, sh.end - b.duration):
+            raise ProblemError(f"shift {sh.id!r} has a break that cannot be taken within the shift")
+
+
+def _check_stop(st: Stop, size: int, shift_ids: set[str]) -> None:
+    _check_location(f"stop {st.id!r}", st.location, size)
+    if st.service < 0:
+        raise ProblemError(f"stop {st.id!r} has a negative service time ({st.service})")
+    if st.demand < 0:
+        raise ProblemError(f"stop {st.id!r} has a negative demand")
+    if not st.windows:
+        raise ProblemError(f"stop {st.id!r} has no time window")
+    for w in st.windows:
+        if w.end < w.start:
+            raise ProblemError(f"stop {st.id!r} has a window ending ({w.end}) before it starts ({w.start})")
+    if st.pin is not None and st.pin.shift_id not in shift_ids:
+        raise ProblemError(f"stop {st.id!r} is pinned to unknown shift {st.pin.shift_id!r}")
+    if st.done and st.pin is None:
+        raise ProblemError(f"stop {st.id!r} is done but not pinned to the shift that made it")
+
+
+# --------------------------------------------------------------------------- penalties
+
+
+def drop_penalties(problem: Problem, stops: Sequence[Stop]) -> list[int]:
+    """Penalty for leaving out each stop.
+
+    An optional stop costs ``base * priority`` where ``base`` exceeds any detour (twice the
+    largest arc cost), so serving a stop always beats dropping it; a required stop costs more than
+    all optional stops together, so it is only dropped when it cannot be served.
+    """
+    costs = problem.arc_costs or problem.durations
+    base = 2 * max((max(row) for row in costs), default=0) + 1
+    optional = sum(max(s.priority, 1) for s in stops if not s.required)
+    required = base * (optional + len(stops) + 1)
+    return [required if s.required else base * max(s.priority, 1) for s in stops]
+
+
+# --------------------------------------------------------------------------- the OR-Tools model
+
+
+class _Model:
+    """The OR-Tools routing model of one problem (done stops excluded: see module doc)."""
+
+    def __init__(self, problem: Problem, stops: Sequence[Stop]) -> None:
+        self.problem = problem
+        self.stops = list(stops)
+        self.starts: list[ShiftStart] = [shift_start(problem, sh) for sh in problem.shifts]
+        m, nv = len(self.stops), len(problem.shifts)
+        self.node_loc = [s.location for s in self.stops]
+        for sh, st in zip(problem.shifts, self.starts):
+            self.node_loc += [st.location, sh.end_location]
+        self.service = [s.service for s in self.stops] + [0] * (2 * nv)
+        self.manager = pywrapcp.RoutingIndexManager(
+            m + 2 * nv, nv, [m + 2 * v for v in range(nv)], [m + 2 * v + 1 for v in range(nv)]
+        )
+        self.routing = pywrapcp.RoutingModel(self.manager)
+        self.horizon = max(sh.end for sh in problem.shifts)
+        self.break_vars: list[list[tuple[pywrapcp.IntervalVar, Break]]] = []
+        self._arc_costs()
+        self.time = self._time_dimension()
+        self.visits = self._count_dimension()
+        self._load_dimension()
+        self._breaks()
+        self._allowed_vehicles()
+        self._disjunctions()
+
+    def index(self, stop_pos: int) -> int:
+        return self.manager.NodeToIndex(stop_pos)
+
+    def _arc_costs(self) -> None:
+        costs = self.problem.arc_costs or self.problem.durations
+        loc = self.node_loc
+        matrix = [[costs[a][b] for b in loc] for a in loc]
+        self.routing.SetArcCostEvaluatorOfAllVehicles(self.routing.RegisterTransitMatrix(matrix))
+
+    def _time_dimension(self) -> pywrapcp.RoutingDimension:
+        dur, loc, svc = self.problem.durations, self.node_loc, self.service
+        matrix = [[svc[i] + dur[a][b] for b in loc] for i, a in enumerate(loc)]
+        transit = self.routing.RegisterTransitMatrix(matrix)
+        self.routing.AddDimension(transit, self.horizon, self.horizon, False, "time")
+        time = self.routing.GetDimensionOrDie("time")
+        for i, stop in enumerate(self.stops):
+            windows = _merged_windows(stop, self.problem.shifts)
+            cumul = time.CumulVar(self.index(i))
+            if not windows:
+                self.routing.ActiveVar(self.index(i)).SetMax(0)
+                continue
+            cumul.SetRange(windows[0][0], windows[-1][1])
+            for (_, a_end), (b_start, _) in zip(windows, windows[1:]):
+                cumul.RemoveInterval(a_end + 1, b_start - 1)
+        for v, (sh, st) in enumerate(zip(self.problem.shifts, self.starts)):
+            time.CumulVar(self.routing.Start(v)).SetRange(st.time, sh.end)
+            time.CumulVar(self.routing.End(v)).SetRange(st.time, sh.end)
+        # Finalizers run in insertion order: finish each route as early as possible, then leave
+        # the office as late as that allows (no waiting at the first stop).
+        for v in range(len(self.problem.shifts)):
+            self.routing.AddVariableMinimizedByFinalizer(time.CumulVar(self.routing.End(v)))
+        for v in range(len(self.problem.shifts)):
+            self.routing.AddVariableMaximizedByFinalizer(time.CumulVar(self.routing.Start(v)))
+        return time
+
+    def _count_dimension(self) -> pywrapcp.RoutingDimension | None:
+        shifts = self.problem.shifts
+        ordered = [s for s in self.stops if s.pin is not None and s.pin.position is not None]
+        if not ordered and all(sh.max_visits is None for sh in shifts):
+            return None
+        ones = [1] * len(self.stops) + [0] * (2 * len(shifts))
+        caps = [
+            len(self.stops) if sh.max_visits is None else max(sh.max_visits - st.visits, 0)
+            for sh, st in zip(shifts, self.starts)
+        ]
+        transit = self.routing.RegisterUnaryTransitVector(ones)
+        self.routing.AddDimensionWithVehicleCapacity(transit, 0, caps, True, "visits")
+        visits = self.routing.GetDimensionOrDie("visits")
+        pos = {s.id: i for i, s in enumerate(self.stops)}
+        by_shift: dict[str, list[Stop]] = {}
+        for s in ordered:
+            by_shift.setdefault(s.pin.shift_id, []).append(s)
+        for group in by_shift.values():
+            group.sort(key=lambda s: s.pin.position)
+            for a, b in zip(group, group[1:]):
+                visits.AddNodePrecedence(self.index(pos[a.id]), self.index(pos[b.id]), 1)
+        return visits
+
+    def _load_dimension(self) -> None:
+        if all(s.demand == 0 for s in self.stops):
+            return
+        shifts = self.problem.shifts
+        demand = [s.demand for s in self.stops] + [0] * (2 * len(shifts))
+        total = sum(demand)
+        caps = [
+            total if sh.capacity is None else max(sh.capacity - st.load, 0) for sh, st in zip(shifts, self.starts)
+        ]
+        transit = self.routing.RegisterUnaryTransitVector(demand)
+        self.routing.AddDimensionWithVehicleCapacity(transit, 0, caps, True, "load")
+
+    def _breaks(self) -> None:
+        solver = self.routing.solver()
+        visit_transits = [self.service[self.manager.IndexToNode(i)] for i in range(self.routing.Size())]
+        for v, (sh, st) in enumerate(zip(self.problem.shifts, self.starts)):
+            intervals = []
+            for k, b in enumerate(st.breaks):
+                lo = max(b.window.start, st.time)
+                hi = min(b.window.end, sh.end - b.duration)
+                if lo > hi:  # no room left after the done stops: counted as taken
+                    continue
+                intervals.append((solver.FixedDurationIntervalVar(lo, hi, b.duration, False, f"break {v} {k}"), b))
+            self.break_vars.append(intervals)
+            if intervals:
+                self.time.SetBreakIntervalsOfVehicle([iv for iv, _ in intervals], v, visit_transits)
+
+    def _allowed_vehicles(self) -> None:
+        shifts = self.problem.shifts
+        for i, stop in enumerate(self.stops):
+            allowed = [
+                v
+                for v, sh in enumerate(shifts)
+                if stop.skills <= sh.skills and (stop.pin is None or stop.pin.shift_id == sh.id)
+            ]
+            if not allowed:
+                self.routing.ActiveVar(self.index(i)).SetMax(0)
+            elif len(allowed) < len(shifts):
+                # SetAllowedVehiclesForIndex's Python binding rejects lists in ortools 9.15:
+                # restrict the vehicle variable instead (-1 = not visited).
+                self.routing.VehicleVar(self.index(i)).SetValues([-1, *allowed])
+
+    def _disjunctions(self) -> None:
+        for i, penalty in enumerate(drop_penalties(self.problem, self.stops)):
+            self.routing.AddDisjunction([self.index(i)], penalty)
+
+    def search_parameters(self, params: SolveParams, time_limit: float) -> object:
+        p = pywrapcp.DefaultRoutingSearchParameters()
+        p.first_solution_strategy = _FIRST_SOLUTION[params.strategy]
+        p.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+        p.time_limit.FromMilliseconds(max(int(time_limit * 1000), 1))
+        if params.iterations is not None:
+            p.solution_limit = max(params.iterations, 1)
+        return p
+
+    def routes_to_indices(self, routes: Mapping[str, Sequence[str]]) -> list[list[int]]:
+        """Warm-start routes as OR-Tools indices, one list per vehicle (unknown ids are skipped)."""
+        pos = {s.id: i for i, s in enumerate(self.stops)}
+        return [
+            [self.index(pos[sid]) for sid in routes.get(sh.id, ()) if sid in pos] for sh in self.problem.shifts
+        ]
+
+
+def _merged_windows(stop: Stop, shifts: Sequence[Shift]) -> list[tuple[int, int]]:
+    """The stop's windows clipped to the shifts' span, sorted and merged."""
+    lo = min(sh.start for sh in shifts)
+    hi = max(sh.end for sh in shifts)
+    clipped = sorted((max(w.start, lo), min(w.end, hi)) for w in stop.windows if w.end >= lo and w.start <= hi)
+    merged: list[tuple[int, int]] = []
+    for a, b in clipped:
+        if merged and a <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+# --------------------------------------------------------------------------- solve
+
+
+def solve(problem: Problem, params: SolveParams = SolveParams(), initial_routes: Mapping[str, Sequence[str]] | None = None) -> Plan:
+    """Plan ``problem``: always a plan, with the stops that could not be served dropped with a reason.
+
+    ``initial_routes`` (shift id -> stop ids) warm-starts the search; routes the model rejects
+    are ignored (``plan.meta["warm_start"]`` is False then).
+    """
+    t0 = time.perf_counter()
+    validate(problem)
+    outcome = _search(problem, params, initial_routes, t0 + params.time_limit)
+    return _plan(problem, outcome, t0)
+
+
+@dataclass
+class _Outcome:
+    routes: dict[str, Route]  # open part of each used shift
+    objective: int | None  # None: computed from the routes and the drops
+    status: PlanStatus
+    meta: dict
+
+
+def _search(
+    problem: Problem, params: SolveParams, initial_routes: Mapping[str, Sequence[str]] | None, deadline: float
+) -> _Outcome:
+    open_stops = [s for s in problem.stops if not s.done]
+    if not problem.shifts or not open_stops:
+        return _Outcome({}, None, PlanStatus.OPTIMAL, {"phase": "trivial"})
+    auto = params.strategy is Strategy.AUTO and initial_routes is None
+    large = len(open_stops) + 2 * len(problem.shifts) > _LARGE_MODEL_NODES
+    if auto and large and len({sh.day for sh in problem.shifts}) > 1 and not pyvrp_phase.supports(problem):
+        return _search_by_day(problem, params, deadline)
+    model = _Model(problem, open_stops)
+    meta: dict = {}
+    warm = dict(initial_routes) if initial_routes else None
+    if auto and pyvrp_phase.supports(problem):
+        budget = _PYVRP_SHARE * max(deadline - time.perf_counter(), 0.0)
+        warm = pyvrp_phase.solve(problem, budget, params.seed, params.iterations)
+        meta["pyvrp"] = warm is not None
+    elif auto and large:
+        warm = greedy_routes(problem)
+        meta["greedy"] = True
+    search = model.search_parameters(params, max(deadline - time.perf_counter(), 0.05))
+    model.routing.CloseModelWithParameters(search)
+    solution = None
+    if warm:
+        start = model.routing.ReadAssignmentFromRoutes(model.routes_to_indices(warm), True)
+        meta["warm_start"] = start is not None
+        if start is not None:
+            solution = model.routing.SolveFromAssignmentWithParameters(start, search)
+    if solution is None:
+        solution = model.routing.SolveWithParameters(search)
+    if solution is None:
+        return _Outcome({}, None, PlanStatus.TIMEOUT_FALLBACK, meta)
+    optimal = model.routing.status() == routing_enums_pb2.RoutingSearchStatus.ROUTING_OPTIMAL
+    status = PlanStatus.OPTIMAL if optimal else PlanStatus.FEASIBLE
+    return _Outcome(_extract(model, solution), solution.ObjectiveValue(), status, meta)
+
+
+def _search_by_day(problem: Problem, params: SolveParams, deadline: float) -> _Outcome:
+    """Large multi-day problems: one model per day, in order, each on a share of the time
+    proportional to its number of candidate stops.
+
+    A day's model gets the stops not yet served that have a window on that day. Stops whose last
+    chance this day is rank above every stop that can still go on a later day (their priority is
+    raised by the largest priority), so flexible visits do not crowd out the day-bound ones.
+    """
+    days = sorted({sh.day for sh in problem.shifts})
+    day_shifts = {d: tuple(sh for sh in problem.shifts if sh.day == d) for d in days}
+    spans = {d: _span(day_shifts[d]) for d in days}
+    boost = max(max(s.priority, 1) for s in problem.stops)
+    served: set[str] = set()
+    routes: dict[str, Route] = {}
+    log: list[dict] = []
+    for k, day in enumerate(days):
+        shifts = day_shifts[day]
+        later = [spans[d] for d in days[k + 1 :]]
+        stops = tuple(
+            s2 for s in problem.stops if s.id not in served and (s2 := _on_day(s, shifts, spans[day], later, boost)) is not None
+        )
+        sub = Problem(stops, shifts, problem.durations, problem.arc_costs, problem.locations)
+        ahead = sum(
+            _on_day(s, day_shifts[d], spans[d], (), boost) is not None
+            for d in days[k + 1 :]
+            for s in problem.stops
+            if s.id not in served
+        )
+        budget = max(deadline - time.perf_counter(), 0.0) * len(stops) / max(len(stops) + ahead, 1)
+        outcome = _search(sub, params, None, time.perf_counter() + budget)
+        routes.update(outcome.routes)
+        visited = {v.stop_id for r in outcome.routes.values() for v in r.visits}
+        log.append({"day": day, "candidates": len(stops), "served": len(visited - served), **outcome.meta})
+        served |= visited
+    return _Outcome(routes, None, PlanStatus.FEASIBLE, {"phase": "by_day", "days": log})
+
+
+def _span(shifts: Sequence[Shift]) -> tuple[int, int]:
+    return min(sh.start for sh in shifts), max(sh.end for sh in shifts)
+
+
+def _usable(w: TimeWindow, service: int, span: tuple[int, int]) -> bool:
+    """Whether a service can start in ``w`` and end within ``span``."""
+    return w.end >= span[0] and max(w.start, span[0]) + service <= span[1]
+
+
+def _on_day(
+    stop: Stop, shifts: Sequence[Shift], span: tuple[int, int], later: Sequence[tuple[int, int]], boost: int
+) -> Stop | None:
+    """``stop`` as seen by one day's model, or None when it cannot be served that day."""
+    if stop.pin is not None and all(sh.id != stop.pin.shift_id for sh in shifts):
+        return None
+    if stop.done:
+        return stop
+    windows = tuple(w for w in stop.windows if _usable(w, stop.service, span))
+    if not windows:
+        return None
+    last_chance = not any(_usable(w, stop.service, sp) for w in stop.windows for sp in later)
+    return replace(stop, windows=windows, priority=max(stop.priority, 1) + (boost if last_chance else 0))
+
+
+def _extract(model: _Model, solution: object) -> dict[str, Route]:
+    """The open part of each used shift's route, read from the OR-Tools solution."""
+    breaks_by_name = {}
+    container = solution.IntervalVarContainer()
+    for k in range(container.Size()):
+        el = container.Element(k)
+        if el.PerformedValue():
+            breaks_by_name[el.Var().Name()] = el.StartValue()
+    out = {}
+    d = model.problem.durations
+    for v, sh in enumerate(model.problem.shifts):
+        idx = model.routing.Start(v)
+        if model.routing.IsEnd(solution.Value(model.routing.NextVar(idx))):
+            continue
+        breaks = sorted(
+            PlannedBreak(breaks_by_name[iv.Name()], breaks_by_name[iv.Name()] + b.duration)
+            for iv, b in model.break_vars[v]
+            if iv.Name() in breaks_by_name
+        )
+        start = solution.Value(model.time.CumulVar(idx))
+        depart, loc, travel, visits = start, model.starts[v].location, 0, []
+        idx = solution.Value(model.routing.NextVar(idx))
+        while not model.routing.IsEnd(idx):
+            stop = model.stops[model.manager.IndexToNode(idx)]
+            begin = solution.Value(model.time.CumulVar(idx))
+            leg = d[loc][stop.location]
+            arrival = min(begin, depart + leg + _break_time(breaks, depart, begin))
+            visits.append(Visit(stop.id, arrival, begin, begin + stop.service, begin - arrival))
+            travel += leg
+            depart, loc = begin + stop.service, stop.location
+            idx = solution.Value(model.routing.NextVar(idx))
+        travel += d[loc][sh.end_location]
+        end = solution.Value(model.time.CumulVar(idx))
+        out[sh.id] = Route(sh.id, tuple(visits), tuple(breaks), start, end, travel, end - start)
+    return out
+
+
+def _break_time(breaks: Sequence[PlannedBreak], frm: int, to: int) -> int:
+    return sum(b.end - b.start for b in breaks if b.start >= frm and b.end <= to)
+
+
+def _with_done(problem: Problem, shift: Shift, route: Route | None) -> Route | None:
+    """Prefix the open route with the shift's done stops (or make a route of them alone)."""
+    sched = done_schedule(problem, shift)
+    if not sched:
+        return route
+    d = problem.durations
+    done = tuple(Visit(s.id, arr, begin, begin + s.service, 0) for s, arr, begin in sched)
+    legs, loc = 0, shift.start_location
+    for s, _, _ in sched:
+        legs += d[loc][s.location]
+        loc = s.location
+    if route is None:
+        end = done[-1].end + d[loc][shift.end_location]
+        return Route(shift.id, done, (), shift.start, end, legs + d[loc][shift.end_location], end - shift.start)
+    return Route(
+        shift.id, done + route.visits, route.breaks, shift.start, route.end, legs + route.travel, route.end - shift.start
+    )
+
+
+def _plan(problem: Problem, outcome: _Outcome, t0: float) -> Plan:
+    """Assemble the plan: routes with done stops, dropped stops with their diagnosed reasons."""
+    routes = []
+    for sh in problem.shifts:
+        r = _with_done(problem, sh, outcome.routes.get(sh.id))
+        if r is not None:
+            routes.append(r)
+    served = {v.stop_id for r in routes for v in r.visits}
+    dropped_ids = [s.id for s in problem.stops if s.id not in served]
+    open_ids = {sid: [v.stop_id for v in r.visits] for sid, r in outcome.routes.items()}
+    reasons = diagnose(problem, open_ids, dropped_ids)
+    objective = outcome.objective
+    if objective is None:
+        penalties = drop_penalties(problem, problem.stops)
+        objective = sum(r.travel for r in routes) + sum(
+            p for s, p in zip(problem.stops, penalties) if s.id in reasons
+        )
+    dropped = tuple(DroppedStop(sid, reasons[sid]) for sid in dropped_ids)
+    return Plan(tuple(routes), dropped, objective, outcome.status, time.perf_counter() - t0, outcome.meta)

@@ -1,0 +1,179 @@
+"""Travel-time matrices in whole minutes between (lat, lon) points.
+
+Providers share the :class:`TravelTimes` protocol: ``GeodesicTravelTimes`` (offline estimate),
+``OsrmTravelTimes`` (an OSRM server's ``table`` service, optionally falling back to another
+provider) and ``CachedTravelTimes`` (memoises any provider per set of points).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Protocol
+
+import httpx
+from geopy.distance import geodesic
+
+log = logging.getLogger(__name__)
+
+Point = tuple[float, float]  # (lat, lon)
+Matrix = list[list[int]]
+
+
+class TravelTimeError(RuntimeError):
+    """Travel times could not be obtained (service down, bad answer, unroutable point...)."""
+
+
+class TravelTimes(Protocol):
+    def matrix(self, points: Sequence[Point]) -> Matrix:
+        """Minutes from ``points[i]`` to ``points[j]`` at ``[i][j]``; 0 on the diagonal."""
+        ...
+
+
+def _ceil_minutes(minutes: float) -> int:
+    # Round first so that 3.0000000001 (float noise) stays 3.
+    return math.ceil(round(minutes, 6))
+
+
+class GeodesicTravelTimes:
+    """Straight-line (WGS-84 geodesic) distance times a detour factor, at a constant speed."""
+
+    def __init__(self, detour: float = 1.3, speed_kmh: float = 25.0) -> None:
+        if detour <= 0 or speed_kmh <= 0:
+            raise ValueError("detour and speed_kmh must be positive")
+        self.detour = detour
+        self.speed_kmh = speed_kmh
+
+    def minutes(self, a: Point, b: Point) -> int:
+        return _ceil_minutes(geodesic(a, b).km * self.detour / self.speed_kmh * 60)
+
+    def matrix(self, points: Sequence[Point]) -> Matrix:
+        n = len(points)
+        out = [[0] * n for _ in range(n)]
+        for i in range(n):
+            for j in range(i + 1, n):
+                out[i][j] = out[j][i] = self.minutes(points[i], points[j])
+        return out
+
+
+class OsrmTravelTimes:
+    """Durations from an OSRM server: ``GET {base}/table/v1/{profile}/{lon,lat;...}``.
+
+    Any failure (HTTP error, timeout, ``code`` other than ``"Ok"``, a ``null`` duration for an
+    unroutable pair, a malformed answer) raises :class:`TravelTimeError`, unless a ``fallback``
+    provider is given: then the failure is logged and the fallback answers.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        profile: str = "driving",
+        timeout: float = 5.0,
+        client: httpx.Client | None = None,
+        fallback: TravelTimes | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.profile = profile
+        self.timeout = timeout
+        self.fallback = fallback
+        self._owns_client = client is None
+        self._client = client or httpx.Client()
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    def matrix(self, points: Sequence[Point]) -> Matrix:
+        if len(points) < 2:
+            return [[0] for _ in points]
+        try:
+            return self._fetch(points)
+        except TravelTimeError as error:
+            if self.fallback is None:
+                raise
+            log.warning("OSRM travel times unavailable, using fallback: %s", error)
+            return self.fallback.matrix(points)
+
+    def url(self, points: Sequence[Point]) -> str:
+        coordinates = ";".join(f"{lon:.6f},{lat:.6f}" for lat, lon in points)
+        return f"{self.base_url}/table/v1/{self.profile}/{coordinates}"
+
+    def _fetch(self, points: Sequence[Point]) -> Matrix:
+        url = self.url(points)
+        try:
+            response = self._client.get(url, params={"annotations": "duration"}, timeout=self.timeout)
+        except httpx.TimeoutException as error:
+            raise TravelTimeError(f"OSRM did not answer within {self.timeout} s ({url})") from error
+        except httpx.HTTPError as error:
+            raise TravelTimeError(f"OSRM request failed: {error!r} ({url})") from error
+        body = _json_or_none(response)
+        if response.status_code != 200 or not isinstance(body, dict) or body.get("code") != "Ok":
+            raise TravelTimeError(_failure(response, body))
+        return _minutes_matrix(body.get("durations"), len(points))
+
+
+def _json_or_none(response: httpx.Response) -> object:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _failure(response: httpx.Response, body: object) -> str:
+    if isinstance(body, dict):
+        code, message = body.get("code"), body.get("message")
+    else:
+        code, message = None, response.text[:200]
+    detail = f": {message}" if message else ""
+    return f"OSRM answered HTTP {response.status_code} with code {code!r}{detail}"
+
+
+def _minutes_matrix(durations: object, n: int) -> Matrix:
+    if not isinstance(durations, list) or len(durations) != n or any(
+        not isinstance(row, list) or len(row) != n for row in durations
+    ):
+        raise TravelTimeError(f"OSRM answer has no {n}x{n} durations table")
+    out = [[0] * n for _ in range(n)]
+    for i, row in enumerate(durations):
+        for j, seconds in enumerate(row):
+            if seconds is None:
+                raise TravelTimeError(f"OSRM found no route from point {i} to point {j}")
+            out[i][j] = 0 if i == j else _ceil_minutes(seconds / 60)
+    return out
+
+
+class CachedTravelTimes:
+    """Least-recently-used cache of matrices, keyed by the *set* of points.
+
+    Points are rounded to ``precision`` decimal degrees (5: about 1 m). The same points in
+    another order, or with repeats, reuse the cached matrix, permuted. Thread-safe.
+    """
+
+    def __init__(self, inner: TravelTimes, maxsize: int = 256, precision: int = 5) -> None:
+        if maxsize < 1:
+            raise ValueError("maxsize must be at least 1")
+        self.inner = inner
+        self.maxsize = maxsize
+        self.precision = precision
+        self._cache: OrderedDict[tuple[Point, ...], Matrix] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def matrix(self, points: Sequence[Point]) -> Matrix:
+        rounded = [(round(lat, self.precision), round(lon, self.precision)) for lat, lon in points]
+        key = tuple(sorted(set(rounded)))
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+        if cached is None:
+            cached = self.inner.matrix(list(key))
+            with self._lock:
+                self._cache[key] = cached
+                while len(self._cache) > self.maxsize:
+                    self._cache.popitem(last=False)
+        where = {point: i for i, point in enumerate(key)}
+        rows = [where[p] for p in rounded]
+        return [[cached[i][j] for j in rows] for i in rows]
