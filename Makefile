@@ -1,0 +1,16 @@
+# Thin wrappers over dev.py (which needs nothing but Python 3.11).
+PY ?= python3
+
+.PHONY: demo test test-pg install bench-solomon bench-insertion
+demo:
+	$(PY) dev.py demo
+test:
+	$(PY) dev.py test
+test-pg:
+	JEMPUT_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres $(PY) dev.py test
+install:
+	$(PY) dev.py install
+bench-solomon:
+	.venv/bin/python -m routing.bench --time-limit 10 --out docs/benchmarks/solomon-10s.json
+bench-insertion:
+	.venv/bin/python -m routing.bench_insertion

@@ -1,0 +1,172 @@
+"""The ``jemput`` console command. Every command honours ``JEMPUT_DATABASE_URL``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from app.settings import get_settings
+
+
+def _url() -> str:
+    return get_settings().resolved_database_url()
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    from app.migrate import upgrade
+
+    upgrade(_url())
+    print("database is at the latest migration")
+    return 0
+
+
+def cmd_seed_demo(_: argparse.Namespace) -> int:
+    from app.db import session_scope
+    from visits.demo import seed_demo
+
+    with session_scope(write=True) as session:
+        report = seed_demo(session, get_settings().office_name)
+    print(f"service area rows added: {report.area_rows_added}; demo requests added: {len(report.requests_added)}; bookings: {report.bookings_added}")
+    base = get_settings().public_base_url.rstrip("/")
+    for reference, token in report.requests_added[1:4]:
+        print(f"  demo family tracking link ({reference}): {base}/track/{token}")
+    for role, (username, password) in report.created_users.items():
+        print(f"  demo {role:8s} user: {username}  password: {password}")
+    if report.existing_users:
+        print(f"  demo users kept as they were (passwords unchanged): {', '.join(report.existing_users)}")
+    print("Demo passwords are random and shown only once. Never use demo accounts in production.")
+    return 0
+
+
+def cmd_create_user(args: argparse.Namespace) -> int:
+    from sqlmodel import select
+
+    from app.db import session_scope
+    from visits.errors import DomainError
+    from visits.models import Team
+    from visits.users import create_user
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 8:
+        print("error: the password (read from standard input) must have at least 8 characters", file=sys.stderr)
+        return 2
+    try:
+        with session_scope(write=True) as session:
+            team_id = None
+            if args.team:
+                team = session.exec(select(Team).where(Team.name == args.team)).first()
+                if team is None:
+                    print(f"error: no team named {args.team!r}", file=sys.stderr)
+                    return 2
+                team_id = team.id
+            user = create_user(session, args.username, args.role, password, team_id=team_id, full_name=args.full_name or "")
+            print(f"created user {user.username} ({user.role})")
+    except DomainError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_send_notifications(args: argparse.Namespace) -> int:
+    """Send due messages, one committed transaction per message."""
+    from app.db import session_scope
+    from visits.notifications import SendReport, provider_from_settings, send_pending
+
+    settings = get_settings()
+    provider = provider_from_settings(settings)
+    total = SendReport()
+    while True:
+        with session_scope(write=True) as session:
+            report = send_pending(session, provider, limit=1, max_attempts=settings.notify_max_attempts, backoff_seconds=settings.notify_backoff_seconds)
+        total.sent, total.retried, total.failed = total.sent + report.sent, total.retried + report.retried, total.failed + report.failed
+        if report.sent + report.retried + report.failed == 0 or total.sent + total.retried + total.failed >= args.batch:
+            break
+    print(f"notifications sent: {total.sent}; to retry: {total.retried}; given up: {total.failed}")
+    return 0
+
+
+def cmd_purge_uploads(_: argparse.Namespace) -> int:
+    """Delete KK files past their retention period (run daily)."""
+    from app.db import session_scope
+    from visits.uploads import purge_expired
+
+    with session_scope(write=True) as session:
+        count = purge_expired(session, get_settings().upload_dir)
+    print(f"KK files deleted after their retention period: {count}")
+    return 0
+
+
+def _booking_context():  # noqa: ANN202
+    from app.routers.booking import policy, travel
+    from visits.booking_ops import Office
+
+    s = get_settings()
+    return policy(), travel(), Office(s.office_name, s.public_base_url)
+
+
+def cmd_send_reminders(_: argparse.Namespace) -> int:
+    from app.db import session_scope
+    from visits.booking_ops import send_reminders
+    from visits.types import utcnow
+
+    policy, _, office = _booking_context()
+    with session_scope(write=True) as session:
+        count = send_reminders(session, utcnow(), policy.timezone, office)
+    print(f"reminders queued: {count}")
+    return 0
+
+
+def cmd_auto_book(_: argparse.Namespace) -> int:
+    from app.db import session_scope
+    from visits.booking_ops import auto_book_pending
+    from visits.replan import schedule_replan, wait_idle
+    from visits.types import utcnow
+
+    policy, travel, office = _booking_context()
+    with session_scope(write=True) as session:
+        changed = auto_book_pending(session, utcnow(), travel, policy, office)
+    print(f"auto-booked: {len(changed)}")
+    schedule_replan(sorted(set(changed)))
+    wait_idle(120)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers, proxy_headers=True)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jemput", description="Jemput: door-to-door E-KTP recording visits")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the web application")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("migrate", help="bring the database to the latest migration").set_defaults(func=cmd_migrate)
+    sub.add_parser("seed-demo", help="load Kota Mojokerto demo data (idempotent)").set_defaults(func=cmd_seed_demo)
+    sn = sub.add_parser("send-notifications", help="send due messages from the outbox")
+    sn.add_argument("--batch", type=int, default=100)
+    sn.set_defaults(func=cmd_send_notifications)
+    sub.add_parser("purge-uploads", help="delete KK files past their retention period").set_defaults(func=cmd_purge_uploads)
+    sub.add_parser("send-reminders", help="queue the day-before reminders for tomorrow's visits").set_defaults(func=cmd_send_reminders)
+    sub.add_parser("auto-book", help="book the best slot for families who accept any time in their availability").set_defaults(func=cmd_auto_book)
+    cu = sub.add_parser("create-user", help="create a staff user; the password is read from standard input")
+    cu.add_argument("--username", required=True)
+    cu.add_argument("--role", required=True, choices=["admin", "operator", "officer", "head"])
+    cu.add_argument("--team", help="team name (required for officers)")
+    cu.add_argument("--full-name")
+    cu.set_defaults(func=cmd_create_user)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,87 @@
+"""The FastAPI application: routers, static files, error handlers, health."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from sqlmodel import Session
+
+from app.db import get_session
+from app.i18n import LANG_COOKIE, LANGUAGES, translate
+from app.web import STATIC_DIR, render, request_language
+from visits.errors import DomainError, Unauthenticated
+
+log = logging.getLogger("jemput")
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+
+
+async def domain_error_handler(request: Request, exc: DomainError) -> Response:
+    lang = request_language(request)
+    message = translate(exc.message_key, lang, **exc.params)
+    if _wants_json(request):
+        body: dict = {"detail": message, "code": exc.code}
+        if exc.field:
+            body["field"] = exc.field
+        return JSONResponse(body, status_code=exc.status_code)
+    if isinstance(exc, Unauthenticated):
+        return RedirectResponse("/login", status_code=303)
+    return render(request, "error.html", {"status": exc.status_code, "message": message, "field": exc.field}, exc.status_code)
+
+
+async def validation_error_handler(request: Request, exc: RequestValidationError) -> Response:
+    """422 naming each field and why (never echoing the submitted value)."""
+    errors = [
+        {"field": ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path", "header", "form")), "reason": err["msg"]}
+        for err in exc.errors()
+    ]
+    if _wants_json(request):
+        return JSONResponse({"detail": errors}, status_code=422)
+    lang = request_language(request)
+    return render(request, "error.html", {"status": 422, "message": translate("error.invalid", lang), "errors": errors}, 422)
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="Jemput", version="0.1.0", description="Door-to-door E-KTP recording visits")
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.add_exception_handler(DomainError, domain_error_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, validation_error_handler)  # type: ignore[arg-type]
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz(session: Session = Depends(get_session)) -> dict:
+        session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+        return {"status": "ok", "database": "ok"}
+
+    @app.get("/lang/{code}", include_in_schema=False)
+    def set_language(code: str, request: Request) -> Response:
+        back = request.headers.get("referer") or "/"
+        response = RedirectResponse(back if back.startswith(str(request.base_url)) else "/", status_code=303)
+        if code in LANGUAGES:
+            response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, samesite="lax", httponly=True)
+        return response
+
+    for router in _routers():
+        app.include_router(router)
+    return app
+
+
+def _routers() -> list:
+    """Every ``router`` defined by a module of ``app/routers``, in module-name order."""
+    import importlib
+    import pkgutil
+
+    import app.routers as package
+
+    modules = sorted(m.name for m in pkgutil.iter_modules(package.__path__))
+    found = [getattr(importlib.import_module(f"{package.__name__}.{name}"), "router", None) for name in modules]
+    return [r for r in found if r is not None]
+
+
+app = create_app()

@@ -1,0 +1,99 @@
+"""Administration of staff users, and the audited read of one resident's personal data."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel
+from sqlmodel import Session, select
+
+from app.auth import Principal, audit_read, require_roles
+from app.db import get_session, get_write_session
+from app.web import render
+from visits.errors import Conflict, DomainError, NotFound
+from visits.models import Resident, Role, Team, User
+from visits.users import create_user, set_active
+
+router = APIRouter()
+
+ADMIN = require_roles(Role.ADMIN)
+CASE_READERS = require_roles(Role.ADMIN, Role.OPERATOR, Role.HEAD)
+
+
+class ResidentOut(BaseModel):
+    """Personal data: every response of this shape is recorded in the audit log."""
+
+    id: int
+    nik: str
+    full_name: str
+    birth_date: date
+    sex: str
+    marital_status: str
+    groups: list[str]
+    disability_type: str | None
+    approach_notes: str | None
+    street: str
+    rt: str
+    rw: str
+    kelurahan_id: int
+    lat: float
+    lon: float
+    location_source: str
+    ektp_recorded_at: datetime | None
+
+
+def _users_page(request: Request, session: Session, *, error: DomainError | None = None, form: dict[str, str] | None = None) -> HTMLResponse:
+    users = session.exec(select(User).order_by(User.username)).all()
+    teams = session.exec(select(Team).order_by(Team.name)).all()
+    context = {"users": users, "teams": teams, "team_names": {t.id: t.name for t in teams}, "roles": [r.value for r in Role], "error": error, "form": form or {}}
+    return render(request, "admin_users.html", context, error.status_code if error else 200)
+
+
+@router.get("/admin/users", response_class=HTMLResponse, include_in_schema=False)
+def admin_users(request: Request, _: Principal = Depends(ADMIN), session: Session = Depends(get_session)) -> HTMLResponse:
+    return _users_page(request, session)
+
+
+@router.post("/admin/users", response_class=HTMLResponse, include_in_schema=False)
+def admin_create_user(
+    request: Request,
+    _: Principal = Depends(ADMIN),
+    username: str = Form(""),
+    role: str = Form(""),
+    team_id: int | None = Form(None),
+    full_name: str = Form(""),
+    password: str = Form(""),
+    session: Session = Depends(get_write_session),
+) -> Response:
+    try:
+        create_user(session, username, role, password, team_id=team_id, full_name=full_name)
+    except DomainError as exc:  # validated before anything is written: answer with the form again
+        return _users_page(request, session, error=exc, form={"username": username, "role": role, "full_name": full_name, "team_id": str(team_id or "")})
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/disable", include_in_schema=False)
+def admin_disable_user(user_id: int, principal: Principal = Depends(ADMIN), session: Session = Depends(get_write_session)) -> Response:
+    if user_id == principal.user_id:
+        raise Conflict("auth.cannot_disable_self")
+    set_active(session, user_id, False)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/enable", include_in_schema=False)
+def admin_enable_user(user_id: int, _: Principal = Depends(ADMIN), session: Session = Depends(get_write_session)) -> Response:
+    set_active(session, user_id, True)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.get("/api/v1/residents/{resident_id}", response_model=ResidentOut, tags=["residents"])
+def read_resident(
+    resident_id: int, request: Request, principal: Principal = Depends(CASE_READERS), session: Session = Depends(get_session)
+) -> ResidentOut:
+    resident = session.get(Resident, resident_id)
+    if resident is None:
+        raise NotFound()
+    audit_read(session, request, principal, entity="resident", entity_id=resident_id, resident_id=resident_id)
+    return ResidentOut(**resident.model_dump(), groups=[g.value for g in resident.groups])

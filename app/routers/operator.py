@@ -1,0 +1,242 @@
+"""Operator screens: phone intake and the request inbox.
+
+NO public routes in this module: every route requires a staff role (``require_roles``).
+
+- ``GET  /operator/intake``                    phone intake form (operator, admin)
+- ``POST /operator/intake``                    submit a phone request; read-back summary (operator, admin; audited)
+- ``GET  /operator/requests``                  inbox: filters, sorted by due time, overdue flagged (operator, admin, head)
+- ``GET  /operator/requests/{request_id}``     one request with the resident's data (operator, admin, head; audited)
+- ``POST /operator/requests/{request_id}/override``  declare eligible with a written reason (operator, admin; audited)
+- ``POST /operator/requests/{request_id}/decline``   decide a request under review is ineligible (operator, admin; audited)
+- ``GET  /operator/requests/{request_id}/kk``  the KK image/PDF (operator, admin; audited)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session, col, select
+
+from app.auth import Principal, audit_read, require_roles
+from app.db import get_session, get_write_session
+from app.routers.intake import body_limit, form_context, localise, parse_submission, store_submission
+from app.settings import get_settings
+from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body
+from app.web import render, request_language
+from visits.clock import is_overdue
+from visits.errors import InvalidInput, NotFound
+from visits.intake import DECLINE_CODES, decline, override
+from visits.models import Channel, Group, Kelurahan, KkDocument, RequestStatus, Resident, VisitRequest
+from visits.nik import mask
+from visits.tracking import summary
+from visits.types import utcnow
+from visits.uploads import read_kk
+
+router = APIRouter(prefix="/operator", include_in_schema=False)
+
+WRITERS = ("operator", "admin")
+READERS = ("operator", "admin", "head")
+VIEWS = ("open", "new", "needs_review", "eligible", "ineligible", "overdue", "all")
+
+
+def intake_body_guard(request: Request) -> None:
+    """Declared before the role guard: its CSRF check reads the (multipart) form first."""
+    guard_body(request, body_limit())
+
+
+def small_body_guard(request: Request) -> None:
+    guard_body(request, FORM_OVERHEAD_BYTES)
+
+
+# ---------------------------------------------------------------- phone intake
+
+
+@router.get("/intake", response_class=HTMLResponse)
+def phone_intake_form(request: Request, principal: Principal = Depends(require_roles(*WRITERS)), session: Session = Depends(get_session)) -> HTMLResponse:
+    return render(request, "intake/form.html", form_context(session, {}, [], phone=True))
+
+
+@router.post("/intake", response_class=HTMLResponse)
+async def phone_intake_submit(
+    request: Request,
+    _guard: None = Depends(intake_body_guard),
+    principal: Principal = Depends(require_roles(*WRITERS)),
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    lang = request_language(request)
+    parsed = await parse_submission(request)
+    result, errors = await run_in_threadpool(store_submission, parsed, channel=Channel.PHONE, language=lang, idempotency_key=None, created_by_id=principal.user_id)
+    if result is None:
+        values = dict(parsed.raw) | {"idempotency_key": parsed.form_key}
+        return render(request, "intake/form.html", form_context(session, values, localise(errors, lang), phone=True), 422)
+    row = session.get(VisitRequest, result.request.id)
+    assert row is not None
+    audit_read(session, request, principal, entity="visit_request", entity_id=row.id, resident_id=row.resident_id, action="create")
+    context = _detail_context(session, row, lang) | {"readback": True, "tracking_token": result.tracking_token}
+    return render(request, "operator/readback.html", context, 201)
+
+
+# ---------------------------------------------------------------- inbox
+
+
+def inbox_query(view: str, kelurahan_id: int | None, group: str | None, now: datetime):  # noqa: ANN201 - a select
+    stmt = select(VisitRequest, Resident, Kelurahan).join(Resident, VisitRequest.resident_id == Resident.id).join(Kelurahan, Resident.kelurahan_id == Kelurahan.id)  # type: ignore[arg-type]
+    open_statuses = [RequestStatus.RECEIVED, RequestStatus.NEEDS_REVIEW, RequestStatus.ELIGIBLE, RequestStatus.INELIGIBLE]
+    if view == "open":
+        stmt = stmt.where(col(VisitRequest.status).in_(open_statuses))
+    elif view == "new":
+        stmt = stmt.where(VisitRequest.received_at >= now - timedelta(days=1))
+    elif view == "overdue":
+        stmt = stmt.where(col(VisitRequest.first_answer_at).is_(None), VisitRequest.due_at < now)
+    elif view in ("needs_review", "eligible", "ineligible"):
+        stmt = stmt.where(VisitRequest.status == view)
+    if kelurahan_id is not None:
+        stmt = stmt.where(Resident.kelurahan_id == kelurahan_id)
+    if group in {g.value for g in Group}:
+        stmt = stmt.where(getattr(Resident, f"group_{group}").is_(True))
+    return stmt.order_by(col(VisitRequest.due_at), col(VisitRequest.id)).limit(500)
+
+
+@router.get("/requests", response_class=HTMLResponse)
+def inbox(
+    request: Request,
+    view: str = "open",
+    kelurahan: str = "",
+    group: str = "",
+    principal: Principal = Depends(require_roles(*READERS)),
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    view = view if view in VIEWS else "open"
+    kelurahan_id = int(kelurahan) if kelurahan.isdigit() else None
+    now = utcnow()
+    rows = session.exec(inbox_query(view, kelurahan_id, group or None, now)).all()
+    items = [
+        {"r": r, "kelurahan": k.name, "groups": res.groups, "overdue": is_overdue(r.due_at, r.first_answer_at, now)}
+        for r, res, k in rows
+    ]
+    audit_read(session, request, principal, entity="visit_request", action="list")
+    return render(
+        request,
+        "operator/inbox.html",
+        {
+            "items": items,
+            "view": view,
+            "views": VIEWS,
+            "kelurahan_list": session.exec(select(Kelurahan).order_by(Kelurahan.name)).all(),
+            "kelurahan_id": kelurahan_id,
+            "group": group,
+            "groups": [g.value for g in Group],
+            "tz": ZoneInfo(get_settings().timezone),
+        },
+    )
+
+
+# ---------------------------------------------------------------- one request
+
+
+def _load(session: Session, request_id: int) -> tuple[VisitRequest, Resident, Kelurahan]:
+    row = session.get(VisitRequest, request_id)
+    if row is None:
+        raise NotFound()
+    resident = session.get(Resident, row.resident_id)
+    kelurahan = session.get(Kelurahan, resident.kelurahan_id) if resident else None
+    if resident is None or kelurahan is None:
+        raise NotFound()
+    return row, resident, kelurahan
+
+
+def _detail_context(session: Session, row: VisitRequest, lang: str) -> dict[str, Any]:
+    row, resident, kelurahan = _load(session, row.id)  # type: ignore[arg-type]
+    doc = session.get(KkDocument, row.kk_document_id) if row.kk_document_id else None
+    return {
+        "r": row,
+        "res": resident,
+        "kel": kelurahan,
+        "doc": doc if doc and doc.deleted_at is None else None,
+        "s": summary(session, row, lang),
+        "overdue": is_overdue(row.due_at, row.first_answer_at, utcnow()),
+        "tz": ZoneInfo(get_settings().timezone),
+        "nik_masked": mask(resident.nik),
+        "decline_codes": DECLINE_CODES,
+    }
+
+
+@router.get("/requests/{request_id}", response_class=HTMLResponse)
+def request_detail(request: Request, request_id: int, principal: Principal = Depends(require_roles(*READERS)), session: Session = Depends(get_session)) -> HTMLResponse:
+    context = _detail_context(session, VisitRequest(id=request_id), request_language(request))  # type: ignore[call-arg]
+    row = context["r"]
+    audit_read(session, request, principal, entity="visit_request", entity_id=row.id, resident_id=row.resident_id)
+    context["can_write"] = principal.role in WRITERS
+    return render(request, "operator/detail.html", context)
+
+
+@router.post("/requests/{request_id}/override", response_class=HTMLResponse)
+async def request_override(
+    request: Request,
+    request_id: int,
+    _guard: None = Depends(small_body_guard),
+    principal: Principal = Depends(require_roles(*WRITERS)),
+    session: Session = Depends(get_write_session),
+) -> Response:
+    form = await request.form(max_files=0, max_fields=10)
+    reason = form.get("override_reason")
+    try:
+        row = override(session, request_id, user_id=principal.user_id, reason=reason if isinstance(reason, str) else "")
+    except InvalidInput as exc:
+        context = _detail_context(session, VisitRequest(id=request_id), request_language(request))  # type: ignore[call-arg]
+        context |= {"can_write": True, "override_error": localise([_field_error(exc)], request_language(request))[0]["reason"]}
+        return render(request, "operator/detail.html", context, 422)
+    audit_read(session, request, principal, entity="visit_request", entity_id=row.id, resident_id=row.resident_id, action="override")
+    return RedirectResponse(f"/operator/requests/{row.id}", status_code=303)
+
+
+@router.post("/requests/{request_id}/decline", response_class=HTMLResponse)
+async def request_decline(
+    request: Request,
+    request_id: int,
+    _guard: None = Depends(small_body_guard),
+    principal: Principal = Depends(require_roles(*WRITERS)),
+    session: Session = Depends(get_write_session),
+) -> Response:
+    form = await request.form(max_files=0, max_fields=10)
+    code, reason = form.get("decline_code"), form.get("override_reason")
+    try:
+        row = decline(session, request_id, user_id=principal.user_id, code=code if isinstance(code, str) else "", reason=reason if isinstance(reason, str) else "")
+    except InvalidInput as exc:
+        context = _detail_context(session, VisitRequest(id=request_id), request_language(request))  # type: ignore[call-arg]
+        context |= {"can_write": True, "decline_error": localise([_field_error(exc)], request_language(request))[0]["reason"]}
+        return render(request, "operator/detail.html", context, 422)
+    audit_read(session, request, principal, entity="visit_request", entity_id=row.id, resident_id=row.resident_id, action="decline")
+    return RedirectResponse(f"/operator/requests/{row.id}", status_code=303)
+
+
+def _field_error(exc: InvalidInput):  # noqa: ANN202
+    from app.routers.intake import domain_field_error
+
+    return domain_field_error(exc)
+
+
+@router.get("/requests/{request_id}/kk")
+def request_kk(request: Request, request_id: int, principal: Principal = Depends(require_roles(*WRITERS)), session: Session = Depends(get_session)) -> Response:
+    row, _resident, _kel = _load(session, request_id)
+    doc = session.get(KkDocument, row.kk_document_id) if row.kk_document_id else None
+    if doc is None:
+        raise NotFound()
+    data = read_kk(doc, get_settings().upload_dir)
+    audit_read(session, request, principal, entity="kk_document", entity_id=doc.id, resident_id=row.resident_id, action="view_kk")
+    return Response(
+        data,
+        media_type=doc.content_type,
+        headers={
+            "Content-Disposition": f'inline; filename="kk-{row.reference}.{doc.storage_name.rsplit(".", 1)[-1]}"',
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+        },
+    )

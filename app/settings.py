@@ -1,0 +1,97 @@
+"""Settings from the environment (prefix ``JEMPUT_``)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path.cwd() / "data"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JEMPUT_", extra="ignore")
+
+    data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="Folder for the SQLite file, the secret key and uploads.")
+    database_url: str = Field(default="", description="SQLAlchemy URL; default sqlite:///<data_dir>/jemput.db.")
+    secret_key: str = Field(default="", description="Signing key; generated and kept in <data_dir>/secret_key when unset.")
+    office_name: str = "Dinas Kependudukan dan Pencatatan Sipil Kota Mojokerto"
+    office_phone: str = "+62321000000"
+    region_prefix: str = Field(default="3576", description="Service-area region code (KK/kelurahan prefix).")
+    coverage_target: float = 0.995
+    default_language: str = "id"
+    timezone: str = "Asia/Jakarta"
+    public_base_url: str = "http://127.0.0.1:8000"
+    sqlite_busy_timeout_ms: int = 5000
+    session_hours: int = 12
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    secure_cookies: bool = False
+    map_tile_url: str = ""
+    # intake, tracking and notifications (added by the intake issue)
+    notify_provider: str = Field(default="log", description="'log' (no personal data) or 'webhook'.")
+    notify_webhook_url: str = ""
+    notify_webhook_timeout: float = 5.0
+    notify_max_attempts: int = 5
+    notify_backoff_seconds: float = 30.0
+    upload_max_bytes: int = 5 * 1024 * 1024
+    kk_retention_days: int = 90
+    track_rate_limit: int = 20
+    track_rate_window_seconds: int = 60
+    intake_rate_limit: int = 30
+    intake_rate_window_seconds: int = 3600
+    # slots, holds and bookings
+    slot_window_minutes: int = 60
+    slot_offer_count: int = Field(default=3, ge=1, le=5)
+    planning_horizon_days: int = Field(default=10, ge=1, le=60, description="Working days offered ahead.")
+    hold_minutes_phone: int = 15
+    hold_minutes_web: int = 24 * 60
+    change_cutoff: str = Field(default="18:00", description="Families may reschedule/cancel until this time on the day before the visit.")
+    replan_time_limit_seconds: float = 2.0
+    # travel times
+    travel_detour: float = 1.3
+    travel_speed_kmh: float = 25.0
+    osrm_url: str = Field(default="", description="OSRM server for road travel times; geodesic estimate when empty.")
+
+    @field_validator("default_language")
+    @classmethod
+    def _lang(cls, v: str) -> str:
+        if v not in ("id", "en"):
+            raise ValueError("default_language must be 'id' or 'en'")
+        return v
+
+    @field_validator("region_prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        if not (v.isdigit() and len(v) in (2, 4)):
+            raise ValueError("region_prefix must be 2 or 4 digits")
+        return v
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{self.data_dir / 'jemput.db'}"
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, or one generated on first run and kept in the data folder."""
+        if self.secret_key:
+            return self.secret_key
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

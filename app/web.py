@@ -1,0 +1,42 @@
+"""Shared page machinery: templates, the user's language, rendering."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from app.i18n import LANG_COOKIE, LANGUAGES, Translator, negotiate
+from app.settings import get_settings
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+
+def request_language(request: Request) -> str:
+    cached = getattr(request.state, "lang", None)
+    if cached:
+        return cached
+    lang = negotiate(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"), get_settings().default_language)
+    request.state.lang = lang
+    return lang
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+    lang = request_language(request)
+    settings = get_settings()
+    ctx: dict[str, Any] = {
+        "lang": lang,
+        "languages": LANGUAGES,
+        "_": Translator(lang),
+        "settings": settings,
+        "principal": getattr(request.state, "principal", None),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+    }
+    ctx.update(context or {})
+    return templates.TemplateResponse(request, template, ctx, status_code=status_code)

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Set everything up and run Jemput, with nothing but Python 3.11+.
+
+    python3 dev.py demo   # venv + install + migrate + demo data + serve on http://127.0.0.1:8000
+    python3 dev.py test   # venv + install + the whole test suite (extra args go to pytest)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".install-stamp"
+
+
+def run(*cmd: str | Path) -> None:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    subprocess.run([str(c) for c in cmd], cwd=ROOT, check=True)
+
+
+def install() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit("Jemput needs Python 3.11 or newer")
+    if not (BIN / "python").exists():
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[test]")
+    STAMP.write_text(wanted)
+
+
+def demo() -> None:
+    install()
+    run(BIN / "jemput", "migrate")
+    run(BIN / "jemput", "seed-demo")
+    os.execv(str(BIN / "jemput"), [str(BIN / "jemput"), "serve", "--host", "127.0.0.1", "--port", "8000"])
+
+
+def test(args: list[str]) -> None:
+    install()
+    result = subprocess.run([str(BIN / "python"), "-m", "pytest", *args], cwd=ROOT)
+    sys.exit(result.returncode)
+
+
+def main() -> None:
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command == "demo":
+        demo()
+    elif command == "test":
+        test(sys.argv[2:])
+    elif command == "install":
+        install()
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()

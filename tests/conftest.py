@@ -1,0 +1,139 @@
+"""Test fixtures: a real database built by running the migrations.
+
+SQLite (a temporary file) by default. Set ``JEMPUT_TEST_DATABASE_URL`` to a PostgreSQL
+server URL (e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``) to run the
+whole suite against a fresh database created on that server for this run and dropped at
+the end. Under ``CI=true`` an unreachable server fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_TMP = Path(tempfile.mkdtemp(prefix="jemput-test-"))
+os.environ["JEMPUT_DATA_DIR"] = str(_TMP)
+os.environ.setdefault("JEMPUT_SECRET_KEY", "test-secret-key")
+
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
+
+
+def _create_pg_database(server_url: str) -> str:
+    import psycopg
+
+    url = make_url(server_url)
+    name = f"jemput_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = url.set(drivername="postgresql", database=url.database or "postgres").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        message = f"PostgreSQL at {url.host}:{url.port} is unreachable: {exc}"
+        if os.environ.get("CI") == "true":
+            pytest.exit(message, returncode=3)
+        pytest.skip(message)
+    return url.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+
+
+def _drop_pg_database(db_url: str) -> None:
+    import psycopg
+
+    url = make_url(db_url)
+    name = url.database
+    admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def db_url() -> Iterator[str]:
+    """A migrated, empty database for this test run."""
+    from app.db import reset_engines
+    from app.migrate import upgrade
+    from app.settings import get_settings
+
+    server = os.environ.get("JEMPUT_TEST_DATABASE_URL")
+    url = _create_pg_database(server) if server else f"sqlite:///{_TMP / 'test.db'}"
+    os.environ["JEMPUT_DATABASE_URL"] = url
+    get_settings.cache_clear()
+    reset_engines()
+    upgrade(url)
+    yield url
+    reset_engines()
+    if server:
+        _drop_pg_database(url)
+
+
+@pytest.fixture
+def fresh_db_url() -> Iterator[str]:
+    """An empty database (no migrations run) on the backend under test."""
+    server = os.environ.get("JEMPUT_TEST_DATABASE_URL")
+    if server:
+        url = _create_pg_database(server)
+        yield url
+        _drop_pg_database(url)
+    else:
+        yield f"sqlite:///{_TMP / ('fresh-' + secrets.token_hex(4) + '.db')}"
+
+
+@pytest.fixture(scope="session")
+def engine(db_url: str):
+    from app.db import get_engine
+
+    return get_engine()
+
+
+def _truncate_all(engine) -> None:
+    from visits.models import metadata
+
+    tables = list(reversed(metadata.sorted_tables))
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(t.delete())
+
+
+@pytest.fixture
+def db(engine) -> Iterator[object]:
+    """A clean database for one test (emptied after it)."""
+    yield engine
+    _truncate_all(engine)
+
+
+@pytest.fixture
+def session(db):
+    from app.db import new_session
+
+    s = new_session(db)
+    yield s
+    s.rollback()
+    s.close()
+
+
+@pytest.fixture
+def client(db):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    with TestClient(create_app()) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED_DIR.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{SHARED_DIR} is missing")
+        pytest.skip("../shared is not beside the repository")
+    return SHARED_DIR

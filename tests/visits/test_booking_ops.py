@@ -1,0 +1,73 @@
+"""Auto-booking, day-before reminders and the operator's chase list."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+
+import pytest
+from sqlmodel import select
+
+from visits import slots
+from visits.booking_ops import Office, auto_book_pending, chase_list, send_reminders
+from visits.models import Booking, BookingStatus, Notification, RequestStatus, VisitRequest
+from visits.travel import TravelService
+
+from .slot_support import NOW, make_request, setup_area
+
+TRAVEL, POLICY, OFFICE = TravelService(), slots.SlotPolicy(), Office("Dispendukcapil", "http://jemput.test")
+
+
+@pytest.fixture
+def area(session):
+    setup_area(session)
+    return session
+
+
+def test_auto_booking_books_the_best_slot_inside_the_availability_and_notifies(area) -> None:
+    keen = make_request(area, [{"weekday": 3, "start": "10:00", "end": "12:00"}])
+    keen.accept_any_time = True
+    picky = make_request(area, [{"weekday": 3, "start": "10:00", "end": "12:00"}])  # did not opt in
+    area.flush()
+    changed = auto_book_pending(area, NOW, TRAVEL, POLICY, OFFICE)
+    booking = area.exec(select(Booking).where(Booking.request_id == keen.id)).one()
+    assert changed == [booking.team_day_id]
+    assert booking.status == BookingStatus.CONFIRMED and time(10) <= booking.window_start and booking.window_end <= time(12)
+    assert area.get(VisitRequest, keen.id).status == RequestStatus.BOOKED
+    assert area.get(VisitRequest, picky.id).status == RequestStatus.ELIGIBLE
+    note = area.exec(select(Notification).where(Notification.request_id == keen.id)).one()
+    assert note.template == "booking_booked" and "Kamis" in note.body and "http://jemput.test/track?ref=" in note.body
+
+
+def test_auto_booking_never_books_outside_the_availability_but_offers_the_nearest(area) -> None:
+    req = make_request(area, [{"weekday": 6, "start": "10:00", "end": "12:00"}])  # Sundays: no shift
+    req.accept_any_time = True
+    area.flush()
+    assert auto_book_pending(area, NOW, TRAVEL, POLICY, OFFICE) == []
+    assert area.exec(select(Booking)).all() == [] and area.get(VisitRequest, req.id).status == RequestStatus.OFFERED
+    assert [n.template for n in area.exec(select(Notification)).all()] == ["booking_offers"]
+
+
+def test_reminders_go_once_the_day_before(area) -> None:
+    req = make_request(area, [{"date": "2026-11-25", "start": "09:00", "end": "11:00"}])
+    offer = slots.make_offers(area, req.id, NOW, TRAVEL, POLICY).offers[0]
+    slots.confirm(area, req.id, offer.offer_id, NOW, TRAVEL, POLICY)
+    assert offer.day == date(2026, 11, 25)
+    assert send_reminders(area, NOW, POLICY.timezone, OFFICE) == 0  # Monday: the visit is on Wednesday
+    tuesday = NOW + timedelta(days=1)
+    assert send_reminders(area, tuesday, POLICY.timezone, OFFICE) == 1
+    assert send_reminders(area, tuesday, POLICY.timezone, OFFICE) == 0
+    reminder = area.exec(select(Notification).where(Notification.template == "booking_reminder")).one()
+    assert "09:00" in reminder.body and req.reference in reminder.body
+
+
+def test_chase_list_lists_unconfirmed_offers_by_response_clock(area) -> None:
+    late = make_request(area, [{"weekday": 1, "start": "08:00", "end": "12:00"}])
+    early = make_request(area, [{"weekday": 2, "start": "08:00", "end": "12:00"}])
+    early.due_at = late.due_at - timedelta(hours=5)
+    booked = make_request(area, [{"weekday": 3, "start": "08:00", "end": "12:00"}])
+    for r in (late, early, booked):
+        slots.make_offers(area, r.id, NOW, TRAVEL, POLICY)
+    slots.confirm(area, booked.id, area.exec(select(slots.SlotHold).where(slots.SlotHold.request_id == booked.id)).first().offer_id, NOW, TRAVEL, POLICY)
+    rows = chase_list(area, NOW)
+    assert [r.request_id for r in rows] == [early.id, late.id]
+    assert all(r.offers_expire_at == NOW + timedelta(hours=24) for r in rows)

@@ -1,0 +1,433 @@
+"""Offer and confirm latency through the real web application: ``python -m visits.bench_booking``.
+
+1. A fresh SQLite database in a temporary folder (``JEMPUT_DATA_DIR``/``JEMPUT_DATABASE_URL``
+   are set before the application is imported), migrated with ``app.migrate.upgrade``.
+2. The Kota Mojokerto service area, office and calendar (``visits.service_area``,
+   ``visits.demo``), 10 teams (two with the ODGJ skill), a daily limit of 14 visits.
+3. A background load of about 10 booked visits per team on each of the next 10 working days
+   (Friday shifts are 3 hours: fewer), so that the ≥ 200 measured confirmations still find room
+   and end the run at about 12 per team-day (7-hour shifts are then nearly full). They are built feasibly but quickly: the homes are inserted
+   one by one into ``routing.insertion.CommittedRoutes`` (the same exact insertion check the
+   offers use) and written as ``Booking`` rows, each team-day with a current ``Plan`` in the
+   committed route's order (as the re-planner leaves it); everything is then read back with
+   ``visits.slots.build_world`` and every team-day re-checked with ``schedule_route``.
+4. ``--requests`` (default 240) new eligible requests with tracking tokens (only the SHA-256
+   is stored, as ``visits.tracking`` does), varied availability, every sixth one ODGJ.
+5. The application (``app.main.create_app``) served by uvicorn on 127.0.0.1 (a free port) in
+   a thread of this process, ONE worker; an ``httpx`` client posts, one request at a time,
+   ``/api/v1/track/{token}/offers`` and then ``/api/v1/track/{token}/confirm`` with the
+   first offer. The first ``--warmup`` requests are not counted.
+   ``--replan on`` (default) keeps the application's background re-planning (each confirmation
+   queues a solve of its team-day in a worker thread of the same process, as deployed);
+   ``--replan off`` measures the booking path alone.
+
+Prints p50/p95/max per endpoint, the status codes and the machine. Targets: offer p95 ≤ 150 ms,
+confirm p95 ≤ 100 ms (exit status 1 when missed; ``--profile`` adds a cProfile of the server
+side of both endpoints).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time as clock
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+OFFER_P95_TARGET_MS = 150.0
+CONFIRM_P95_TARGET_MS = 100.0
+TEAMS = 10
+ODGJ_TEAMS = (3, 8)  # 1-based team numbers with the ODGJ skill
+VISITS_PER_TEAM_DAY = 10  # background; the measured confirmations bring Monday-Thursday to about 12
+DAYS = 10
+MAX_VISITS_PER_DAY = 14
+
+
+def _environment(folder: Path) -> str:
+    """Point the application at a fresh database; must run before ``app`` is imported."""
+    url = f"sqlite:///{folder / 'bench.db'}"
+    os.environ["JEMPUT_DATA_DIR"] = str(folder)
+    os.environ["JEMPUT_DATABASE_URL"] = url
+    os.environ.setdefault("JEMPUT_SECRET_KEY", "bench-secret-key-not-for-production")
+    os.environ["JEMPUT_TRACK_RATE_LIMIT"] = "1000000"  # one client posts everything
+    os.environ["JEMPUT_NOTIFY_PROVIDER"] = "log"
+    return url
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))  # nearest rank
+    return ordered[rank]
+
+
+# ---------------------------------------------------------------- data
+
+
+def _setup_area(session) -> list[int]:  # noqa: ANN001
+    from sqlmodel import select
+
+    from visits.demo import ensure_calendar, ensure_teams
+    from visits.models import RecordingKit, Team, TeamSkill
+    from visits.service_area import KOTA_MOJOKERTO_CENTRE, ensure_office, ensure_service_area
+
+    ensure_service_area(session)
+    ensure_office(session, "Dispendukcapil", "Kota Mojokerto", *KOTA_MOJOKERTO_CENTRE)
+    ensure_teams(session)  # Tim 1, Tim 2, Tim 3 (ODGJ)
+    ensure_calendar(session)
+    for n in range(4, TEAMS + 1):
+        if session.exec(select(Team).where(Team.name == f"Tim {n}")).first() is None:
+            team = Team(name=f"Tim {n}")
+            session.add(team)
+            session.flush()
+            session.add(RecordingKit(code=f"KIT-{n:02d}", team_id=team.id))
+            if n in ODGJ_TEAMS:
+                session.add(TeamSkill(team_id=team.id, skill="odgj"))
+    teams = session.exec(select(Team).order_by(Team.id)).all()
+    for team in teams:
+        team.max_visits_per_day = MAX_VISITS_PER_DAY
+    session.flush()
+    return [t.id for t in teams]
+
+
+def _new_resident(session, rng: random.Random, kelurahan, serial: int, group: str):  # noqa: ANN001
+    from visits.demo import nik_for
+    from visits.models import Resident
+
+    kel = kelurahan[serial % len(kelurahan)]
+    female = rng.random() < 0.55
+    age = rng.randint(60, 92) if group == "elderly" else rng.randint(18, 70)
+    birth = date(2026 - age, rng.randint(1, 12), rng.randint(1, 28))
+    resident = Resident(
+        nik=nik_for(kel.code.split(".")[2], birth, female, serial), full_name=f"Warga Bench {serial}", birth_date=birth,
+        sex="F" if female else "M", marital_status="married", group_elderly=group == "elderly", group_disabled=group == "disabled",
+        group_mental=group == "mental", group_bedridden=group == "bedridden", street=f"Jl. Bench No. {serial % 97 + 1}",
+        rt="001", rw="001", kelurahan_id=kel.id, lat=kel.lat + rng.uniform(-0.004, 0.004), lon=kel.lon + rng.uniform(-0.004, 0.004),
+    )
+    session.add(resident)
+    return resident
+
+
+def _new_request(session, resident, serial: int, status: str, availability: list[dict], token_hash: str, now: datetime):  # noqa: ANN001
+    from visits.models import Channel, ConsentBy, VisitRequest
+
+    request = VisitRequest(
+        reference=f"B{serial:07d}", tracking_token_hash=token_hash, resident_id=resident.id, channel=Channel.WEB, status=status,
+        kk_number=f"357601010115{serial % 10_000:04d}", kk_check_at_visit=True, companion_name="Pendamping", companion_phone="+6281234567890",
+        companion_relation="anak", availability=availability, consent_by=ConsentBy.GUARDIAN, consent_at=now, received_at=now,
+        first_answer_at=now, due_at=now + timedelta(days=1),
+    )
+    session.add(request)
+    return request
+
+
+def build_background(session, now: datetime, rng: random.Random) -> dict[str, int]:  # noqa: ANN001
+    """About 12 feasible bookings per team-day on the next working days (see the module doc)."""
+    from sqlmodel import select
+
+    import routing
+    from routing.insertion import CommittedRoutes
+    from routing.schedule import schedule_route
+    from visits import slots
+    from visits.calendar import team_shifts
+    from visits.models import Booking, Kelurahan, Plan, PlanStatus, PlanStop, RequestStatus, TeamDay
+    from visits.planning import Horizon, service_needs, shift_id, to_routing_shift
+    from visits.tracking import hash_token, new_token
+    from visits.travel import TravelService
+
+    policy = slots.SlotPolicy(horizon_days=DAYS)
+    days = slots.horizon_days(session, now, policy)
+    horizon = Horizon(base=days[0])
+    shifts = {shift_id(ts.team_id, ts.day): (ts, to_routing_shift(ts, horizon, 0)) for ts in team_shifts(session, days)}
+    kelurahan = session.exec(select(Kelurahan).order_by(Kelurahan.code)).all()
+    office = slots.office_point(session)
+
+    # every home first (the matrix is lazy: only the pairs the insertion looks at are computed)
+    wanted = len(shifts) * VISITS_PER_TEAM_DAY
+    candidates = []
+    home: dict[int, int] = {}
+    for serial in range(1, int(wanted * 1.6) + 1):
+        group = ("elderly", "elderly", "elderly", "disabled", "bedridden", "mental")[serial % 6]
+        resident = _new_resident(session, rng, kelurahan, serial, group)
+        candidates.append((serial, resident, group))
+        home[serial] = len(candidates)  # its index in the matrix (0 is the office)
+    session.flush()
+    points = [office] + [(r.lat, r.lon) for _, r, _ in candidates]
+    matrix = TravelService().matrix(points)
+    routes = CommittedRoutes(matrix, [(rs, []) for _, rs in shifts.values()])
+    per_day: dict[date, int] = dict.fromkeys(days, 0)
+    per_day_target = {d: sum(1 for ts, _ in shifts.values() if ts.day == d) * VISITS_PER_TEAM_DAY for d in days}
+    booked: list[tuple[int, object, str, object, routing.TimeWindow, str]] = []
+    needs_cache = {}
+    for serial, resident, group in candidates:
+        open_days = [d for d in days if per_day[d] < per_day_target[d]]
+        if not open_days:
+            break
+        day = open_days[serial % len(open_days)]
+        needs = needs_cache.get(group) or needs_cache.setdefault(group, service_needs(session, resident))
+        stop = routing.Stop(id=f"c{serial}", location=home[serial], service=needs.minutes, windows=(routing.TimeWindow(0, 1),), skills=needs.skills)
+        first = horizon.minute(day, time(8))
+        hours = [routing.TimeWindow(first + 60 * h, first + 60 * h + 60) for h in range(7)]
+        rng.shuffle(hours)
+        found = routes.recommend(stop, hours[:3], k=1) or routes.recommend(stop, hours, k=1)
+        if not found:
+            continue
+        ins = found[0]
+        routes.commit(ins, stop)
+        per_day[day] += 1
+        booked.append((serial, resident, group, needs, ins.window, ins.shift_id))
+
+    # write the bookings, and each team-day's current plan in the committed route's order (as
+    # the re-planner leaves it); then read everything back the way the offers do and re-check it
+    team_days: dict[str, TeamDay] = {}
+    booking_of_stop: dict[str, Booking] = {}
+    for serial, resident, _group, needs, window, sid in booked:
+        ts, _ = shifts[sid]
+        if sid not in team_days:
+            team_days[sid] = slots.team_day_for(session, ts.team_id, ts.day)
+        availability = [{"weekday": ts.day.weekday(), "start": "08:00", "end": "15:00"}]
+        request = _new_request(session, resident, serial, RequestStatus.BOOKED, availability, hash_token(new_token()), now)
+        session.flush()
+        booking = Booking(request_id=request.id, team_day_id=team_days[sid].id, window_start=horizon.time_of(window.start),  # type: ignore[attr-defined]
+                          window_end=horizon.time_of(window.end), service_minutes=needs.minutes)  # type: ignore[attr-defined]
+        session.add(booking)
+        booking_of_stop[f"c{serial}"] = booking
+    session.flush()
+    for sid, td in team_days.items():
+        _, rs = shifts[sid]
+        stops = list(routes.route(sid).stops)
+        route = schedule_route(rs, stops, matrix)
+        assert route is not None, sid
+        plan = Plan(team_day_id=td.id, version=td.version, status=PlanStatus.CURRENT, solver_status="bench", objective=0, travel_minutes=route.travel)
+        session.add(plan)
+        session.flush()
+        for position, visit in enumerate(route.visits):
+            session.add(PlanStop(plan_id=plan.id, position=position, booking_id=booking_of_stop[visit.stop_id].id, arrival=horizon.time_of(visit.arrival),
+                                 start=horizon.time_of(visit.start), end=horizon.time_of(visit.end)))
+    session.flush()
+    world = slots.build_world(session, days, TravelService(), now, include_holds=False)
+    broken = sum(1 for sid in world.shifts if schedule_route(world.shifts[sid], list(world.routes.route(sid).stops), world._matrix) is None)  # type: ignore[attr-defined]
+    if broken:
+        raise SystemExit(f"background load: {broken} team-days cannot keep their bookings")
+    total = len(booked)
+    return {"team_days": len(shifts), "bookings": total, "days": len(days)}
+
+
+def make_bench_requests(session, count: int, rng: random.Random, now: datetime) -> list[str]:  # noqa: ANN001
+    """``count`` eligible requests; returns their tracking tokens (only hashes are stored)."""
+    from sqlmodel import select
+
+    from visits.models import Kelurahan, RequestStatus
+    from visits.tracking import hash_token, new_token
+
+    kelurahan = session.exec(select(Kelurahan).order_by(Kelurahan.code)).all()
+    tokens = []
+    for i in range(count):
+        serial = 50_000 + i
+        group = ("elderly", "elderly", "elderly", "disabled", "bedridden", "mental")[i % 6]
+        resident = _new_resident(session, rng, kelurahan, serial, group)
+        session.flush()
+        start = rng.choice((8, 9, 10, 11, 13))
+        availability = [{"weekday": rng.randint(0, 4), "start": f"{start:02d}:00", "end": f"{min(start + rng.choice((2, 3, 4)), 15):02d}:00"}]
+        if rng.random() < 0.5:
+            availability.append({"weekday": rng.randint(0, 4), "start": "08:00", "end": "11:00"})
+        token = new_token()
+        _new_request(session, resident, serial, RequestStatus.ELIGIBLE, availability, hash_token(token), now)
+        tokens.append(token)
+    session.flush()
+    return tokens
+
+
+# ---------------------------------------------------------------- server and client
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Server:
+    """uvicorn serving the app in a background thread (one worker, this process)."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        import uvicorn
+
+        self.port = _free_port()
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, workers=1, log_level="warning", access_log=False))
+        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        deadline = clock.monotonic() + 30
+        while not self.server.started:
+            if clock.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            clock.sleep(0.05)
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc) -> None:  # noqa: ANN002
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def _profiled_app(app, stats_path: Path):  # noqa: ANN001
+    """Wrap the two endpoints' handlers in one shared cProfile (server side only)."""
+    import cProfile
+
+    profiler = cProfile.Profile()
+    lock = threading.Lock()
+    from app.routers import booking
+
+    def wrap(fn):  # noqa: ANN001, ANN202
+        def inner(*a, **k):  # noqa: ANN002, ANN003, ANN202
+            with lock:
+                profiler.enable()
+                try:
+                    return fn(*a, **k)
+                finally:
+                    profiler.disable()
+        return inner
+
+    booking.do_offers = wrap(booking.do_offers)
+    booking.do_confirm = wrap(booking.do_confirm)
+    return profiler
+
+
+def run(args: argparse.Namespace) -> int:
+    folder = Path(tempfile.mkdtemp(prefix="jemput-bench-"))
+    url = _environment(folder)
+
+    from app.db import get_engine, session_scope
+    from app.main import create_app
+    from app.migrate import upgrade
+    from visits import travel as travel_module
+    from visits.types import utcnow
+
+    lines: list[str] = []
+
+    def say(text: str = "") -> None:
+        print(text, flush=True)
+        lines.append(text)
+
+    rng = random.Random(args.seed)
+    t0 = clock.perf_counter()
+    upgrade(url)
+    now = utcnow()
+    with session_scope(get_engine(), write=True) as session:
+        _setup_area(session)
+    with session_scope(get_engine(), write=True) as session:
+        load = build_background(session, now, rng)
+    with session_scope(get_engine(), write=True) as session:
+        tokens = make_bench_requests(session, args.requests + args.warmup, rng, now)
+    setup_seconds = clock.perf_counter() - t0
+    travel_module._PAIR_CACHE.clear()  # the server starts cold, as after a restart
+
+    import httpx
+    import sqlalchemy
+
+    app = create_app()
+    if args.replan == "off":
+        from visits import replan
+
+        replan.schedule_replan = lambda team_day_ids: []  # the router looks it up at call time
+    profiler = _profiled_app(app, folder / "bench.prof") if args.profile else None
+    offers_ms: list[float] = []
+    confirm_ms: list[float] = []
+    offer_codes: dict[int, int] = {}
+    confirm_codes: dict[int, int] = {}
+    reasons: dict[str, int] = {}
+    with _Server(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        for i, token in enumerate(tokens):
+            counted = i >= args.warmup
+            body = None
+            if i % 4 == 3:  # a counter-proposal now and then
+                body = {"availability": [{"weekday": rng.randint(0, 4), "start": "09:00", "end": "13:00"}]}
+            t = clock.perf_counter()
+            r = client.post(f"/api/v1/track/{token}/offers", json=body) if body else client.post(f"/api/v1/track/{token}/offers")
+            elapsed = (clock.perf_counter() - t) * 1000
+            if counted:
+                offers_ms.append(elapsed)
+                offer_codes[r.status_code] = offer_codes.get(r.status_code, 0) + 1
+            if r.status_code != 200:
+                say(f"offers {r.status_code}: {r.text[:300]}")
+                continue
+            data = r.json()
+            reason = (data.get("reason") or {}).get("code") or "in availability"
+            if counted:
+                reasons[reason] = reasons.get(reason, 0) + 1
+            if not data["offers"]:
+                continue
+            t = clock.perf_counter()
+            r = client.post(f"/api/v1/track/{token}/confirm", json={"offer_id": data["offers"][0]["offer_id"]})
+            elapsed = (clock.perf_counter() - t) * 1000
+            if counted:
+                confirm_ms.append(elapsed)
+                confirm_codes[r.status_code] = confirm_codes.get(r.status_code, 0) + 1
+            if r.status_code not in (200, 409):
+                say(f"confirm {r.status_code}: {r.text[:300]}")
+
+    say("Jemput booking benchmark (python -m visits.bench_booking)")
+    say(f"date (UTC): {datetime.utcnow():%Y-%m-%d %H:%M}; seed {args.seed}")
+    say(f"machine: {platform.platform()}; {platform.processor() or platform.machine()}; {os.cpu_count()} CPUs; Python {platform.python_version()}; SQLAlchemy {sqlalchemy.__version__}")
+    say("database: SQLite (WAL) file in a temporary folder; server: uvicorn, 1 worker, in-process thread on 127.0.0.1; client: httpx, sequential")
+    say(f"background re-planning after each confirmation: {args.replan}")
+    say(f"background load: {load['bookings']} confirmed bookings on {load['team_days']} team-days ({TEAMS} teams x {load['days']} working days, "
+        f"~{load['bookings'] / max(1, load['team_days']):.1f} per team-day, each with a current plan; re-checked feasible); set-up {setup_seconds:.1f} s")
+    say(f"measured: {len(offers_ms)} offer requests, {len(confirm_ms)} confirmations (after {args.warmup} warm-up requests); travel-time cache cold at start")
+    say(f"offer answers: {dict(sorted(reasons.items()))}; offer status codes: {offer_codes}; confirm status codes: {confirm_codes}")
+    say("")
+    say(f"{'endpoint':<42} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'target p95':>11}  ok")
+    ok = True
+    for name, values, target in (("POST /api/v1/track/{token}/offers", offers_ms, OFFER_P95_TARGET_MS), ("POST /api/v1/track/{token}/confirm", confirm_ms, CONFIRM_P95_TARGET_MS)):
+        p95 = percentile(values, 95)
+        good = p95 <= target
+        ok &= good
+        say(f"{name:<42} {len(values):>5} {statistics.median(values):>8.1f} {p95:>8.1f} {max(values):>8.1f} {target:>11.0f}  {'yes' if good else 'NO'}")
+    if profiler is not None:
+        import io
+        import pstats
+
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
+        say("")
+        say("server-side profile of do_offers + do_confirm (cumulative):")
+        say(out.getvalue())
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text("\n".join(lines) + "\n")
+    from visits import replan as replan_module
+
+    replan_module.wait_idle(120)
+    if not args.keep:
+        import shutil
+
+        from app.db import reset_engines
+
+        reset_engines()
+        shutil.rmtree(folder, ignore_errors=True)
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m visits.bench_booking", description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=260, help="measured requests (offer + confirm each)")
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=3576)
+    parser.add_argument("--output", default="", help="also write the report to this file")
+    parser.add_argument("--profile", action="store_true", help="append a cProfile of the server side")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary database folder")
+    parser.add_argument("--replan", choices=("on", "off"), default="on", help="background re-planning after confirmations (on: as deployed)")
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

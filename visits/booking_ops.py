@@ -1,0 +1,81 @@
+"""Booking chores around the family's own actions: auto-booking, reminders, the chase list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from visits import slots
+from visits.booking_notices import family_link, notify
+from visits.models import Booking, BookingStatus, HoldStatus, RequestStatus, SlotHold, TeamDay, VisitRequest
+from visits.travel import TravelService
+
+
+@dataclass(frozen=True)
+class Office:
+    name: str
+    base_url: str
+
+
+def auto_book(session: Session, request_id: int, now: datetime, travel: TravelService, policy: slots.SlotPolicy, office: Office) -> Booking | None:
+    """Book the best slot inside the family's availability (they accept any of it) and tell them;
+    when nothing fits their availability, send the nearest offers instead of booking."""
+    request = session.get(VisitRequest, request_id)
+    assert request is not None
+    result = slots.make_offers(session, request_id, now, travel, policy, k=1)
+    if result.reason is not None:
+        # nothing inside their availability: offer the nearest times instead of booking one
+        offers = slots.make_offers(session, request_id, now, travel, policy)
+        if offers.offers:
+            notify(session, request, "offers", office=office.name, link=family_link(office.base_url, request, None), slots=[(o.day, o.start, o.end) for o in offers.offers])
+        return None
+    if not result.offers:
+        return None
+    booking = slots.confirm(session, request_id, result.offers[0].offer_id, now, travel, policy)
+    offer = result.offers[0]
+    notify(session, request, "booked", office=office.name, link=family_link(office.base_url, request, None), slots=[(offer.day, offer.start, offer.end)])
+    return booking
+
+
+def auto_book_pending(session: Session, now: datetime, travel: TravelService, policy: slots.SlotPolicy, office: Office) -> list[int]:
+    """Auto-book every eligible request whose family accepts any time in their availability."""
+    ids = session.exec(select(VisitRequest.id).where(VisitRequest.accept_any_time == True, VisitRequest.status == RequestStatus.ELIGIBLE).order_by(VisitRequest.due_at)).all()  # noqa: E712
+    return [b.team_day_id for rid in ids if (b := auto_book(session, rid, now, travel, policy, office)) is not None]  # type: ignore[arg-type]
+
+
+def send_reminders(session: Session, now: datetime, tz: str, office: Office) -> int:
+    """The day-before reminder for every confirmed booking tomorrow (once each)."""
+    tomorrow: date = now.astimezone(ZoneInfo(tz)).date() + timedelta(days=1)
+    rows = session.exec(
+        select(Booking, TeamDay, VisitRequest)
+        .join(TeamDay, Booking.team_day_id == TeamDay.id)  # type: ignore[arg-type]
+        .join(VisitRequest, Booking.request_id == VisitRequest.id)  # type: ignore[arg-type]
+        .where(Booking.status == BookingStatus.CONFIRMED, TeamDay.day == tomorrow, Booking.reminder_sent_at.is_(None))  # type: ignore[union-attr]
+    ).all()
+    for booking, td, request in rows:
+        notify(session, request, "reminder", office=office.name, link=family_link(office.base_url, request, None), slots=[(td.day, booking.window_start, booking.window_end)])
+        booking.reminder_sent_at = now
+    session.flush()
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class ChaseRow:
+    request_id: int
+    reference: str
+    due_at: datetime
+    offers_expire_at: datetime | None
+    overdue: bool
+
+
+def chase_list(session: Session, now: datetime) -> list[ChaseRow]:
+    """Offers sent but not confirmed, most urgent response clock first."""
+    rows = session.exec(select(VisitRequest).where(VisitRequest.status == RequestStatus.OFFERED).order_by(VisitRequest.due_at)).all()
+    out = []
+    for r in rows:
+        expiry = session.exec(select(SlotHold.expires_at).where(SlotHold.request_id == r.id, SlotHold.status == HoldStatus.HELD).order_by(SlotHold.expires_at.desc())).first()  # type: ignore[attr-defined]
+        out.append(ChaseRow(r.id, r.reference, r.due_at, expiry, overdue=now > r.due_at and r.first_answer_at is None))  # type: ignore[arg-type]
+    return out

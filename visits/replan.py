@@ -1,0 +1,359 @@
+"""Plans stay current: re-optimise one team-day after its bookings change.
+
+``replan_team_day`` runs three separate steps so that no transaction is open while the solver works:
+
+1. :func:`load_team_day` — a short read session: the team-day's confirmed bookings become
+   *required* stops pinned to its shift, each with its booked window as its only window, in the
+   current plan's order (the warm start); the TeamDay.version read is remembered.
+2. :func:`solve_team_day` — no database: ``routing.solve`` (normally in a worker thread), then
+   :func:`accept` checks the result: no booked stop may be dropped and the route must pass
+   ``routing.schedule.check_route`` (re-timed with ``schedule_route`` when only the solver's
+   times are off). Anything else keeps the previous plan: a confirmed window is never broken.
+3. :func:`write_plan` — a short write transaction, guarded by TeamDay.version (row locked): if the
+   version moved since step 1 the result is discarded (a newer re-plan follows); otherwise the
+   current plans become ``superseded`` (kept) and a new ``current`` plan with its stops is written.
+
+:class:`ReplanQueue` runs these in a small thread pool, one pending job per team-day (coalesced).
+The application configures the module's default queue with :func:`configure`; ``schedule_replan``
+and ``wait_idle`` use it. Failures are logged without personal data (ids and error types only)
+and leave the previous plan in place.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+import routing
+from routing.schedule import check_route, schedule_route
+from visits.models import Plan, PlanStatus, PlanStop, TeamDay
+from visits.planning import Horizon, pinned_problem, shift_id
+from visits.slots import build_world
+from visits.travel import TravelService
+from visits.types import utcnow
+
+log = logging.getLogger("jemput.replan")
+
+_MAX_INT32 = 2**31 - 1
+
+
+class Outcome(StrEnum):
+    WRITTEN = "written"  # a new current plan was written
+    STALE = "stale"  # the team-day changed while solving: result discarded, a newer re-plan follows
+    KEPT = "kept"  # the solver's answer was refused (see reason): the previous plan stays
+    SKIPPED = "skipped"  # nothing to plan (unknown team-day, team not working that day)
+    UP_TO_DATE = "up_to_date"  # a plan of the current version exists already (one plan per version)
+
+
+@dataclass(frozen=True)
+class ReplanResult:
+    team_day_id: int
+    outcome: Outcome
+    reason: str | None = None  # "dropped", "no_plan", "invalid_route", "solver_error", "not_found", "no_shift"
+    version: int | None = None  # TeamDay.version the plan was computed from
+    plan_id: int | None = None
+    dropped: tuple[str, ...] = ()  # stop ids (``b<booking id>``) the solver left out
+    problems: tuple[str, ...] = ()  # check_route findings
+
+    @property
+    def written(self) -> bool:
+        return self.outcome is Outcome.WRITTEN
+
+
+@dataclass
+class LoadedTeamDay:
+    """Everything the solver needs, detached from the database."""
+
+    team_day_id: int
+    version: int
+    day: date
+    horizon: Horizon
+    shift: routing.Shift | None  # None: the team does not work that day
+    problem: routing.Problem | None
+    stops: list[routing.Stop] = field(default_factory=list)  # the problem's stops, current-plan order
+    initial_order: list[str] = field(default_factory=list)  # warm start (empty when not feasible)
+    planned: bool = False  # a plan of this version exists already
+
+    @property
+    def booking_ids(self) -> dict[str, int]:
+        return {s.id: int(s.id[1:]) for s in self.stops}
+
+
+@dataclass(frozen=True)
+class SolvedRoute:
+    """An accepted route: the stops in order with their times (absolute minutes)."""
+
+    route: routing.Route
+    solver_status: str
+    objective: int
+    retimed: bool = False
+
+
+# ---------------------------------------------------------------- 1. load
+
+
+def load_team_day(session: Session, team_day_id: int, travel: TravelService, now: datetime) -> LoadedTeamDay | None:
+    td = session.get(TeamDay, team_day_id)
+    if td is None:
+        return None
+    planned = _has_plan(session, td.id, td.version)  # type: ignore[arg-type]
+    world = build_world(session, [td.day], travel, now, include_holds=False)
+    sid = shift_id(td.team_id, td.day)
+    shift = world.shifts.get(sid)
+    if shift is None:
+        return LoadedTeamDay(td.id, td.version, td.day, world.horizon, None, None, planned=planned)  # type: ignore[arg-type]
+    ordered = list(world.routes.route(sid).stops)  # current plan order, repaired when infeasible
+    matrix = world._matrix  # type: ignore[attr-defined]
+    problem, stops = pinned_problem(shift, ordered, matrix)
+    warm = [s.id for s in stops] if stops and schedule_route(problem.shifts[0], stops, problem.durations) is not None else []
+    return LoadedTeamDay(td.id, td.version, td.day, world.horizon, problem.shifts[0], problem, stops, warm, planned)  # type: ignore[arg-type]
+
+
+def _has_plan(session: Session, team_day_id: int, version: int) -> bool:
+    return session.exec(select(Plan.id).where(Plan.team_day_id == team_day_id, Plan.version == version)).first() is not None
+
+
+# ---------------------------------------------------------------- 2. solve and accept
+
+
+class Refused(Exception):
+    def __init__(self, reason: str, dropped: tuple[str, ...] = (), problems: tuple[str, ...] = ()) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.dropped = dropped
+        self.problems = problems
+
+
+def solve_team_day(loaded: LoadedTeamDay, time_limit: float = 2.0, seed: int = 0) -> SolvedRoute:
+    """Solve and accept, or raise :class:`Refused` (the previous plan must then stay)."""
+    assert loaded.shift is not None and loaded.problem is not None
+    shift = loaded.shift
+    if not loaded.stops:
+        empty = schedule_route(shift, [], loaded.problem.durations)
+        assert empty is not None
+        return SolvedRoute(empty, "optimal", 0)
+    params = routing.SolveParams(time_limit=time_limit, seed=seed)
+    initial = {shift.id: loaded.initial_order} if loaded.initial_order else None
+    try:
+        plan = routing.solve(loaded.problem, params, initial_routes=initial)
+    except Exception as exc:  # noqa: BLE001 - any solver failure keeps the previous plan
+        raise Refused("solver_error", problems=(type(exc).__name__,)) from exc
+    return accept(loaded, plan)
+
+
+def accept(loaded: LoadedTeamDay, plan: routing.Plan | None) -> SolvedRoute:
+    """The solver's route when it keeps every booking (checked independently), else :class:`Refused`."""
+    assert loaded.shift is not None and loaded.problem is not None
+    if plan is None:
+        raise Refused("no_plan")
+    wanted = {s.id for s in loaded.stops}
+    if plan.dropped:
+        raise Refused("dropped", dropped=tuple(sorted(d.stop_id for d in plan.dropped)))
+    route = plan.route(loaded.shift.id)
+    visited = [v.stop_id for v in route.visits] if route else []
+    if set(visited) != wanted or len(visited) != len(wanted):
+        missing = tuple(sorted(wanted - set(visited)))
+        raise Refused("dropped" if missing else "invalid_route", dropped=missing)
+    assert route is not None
+    by_id = {s.id: s for s in loaded.stops}
+    ordered = [by_id[v] for v in visited]
+    durations = loaded.problem.durations
+    problems = check_route(loaded.shift, ordered, route, durations)
+    retimed = False
+    if problems:  # the order may be fine even if the solver's times are not: re-time it
+        again = schedule_route(loaded.shift, ordered, durations)
+        if again is None or check_route(loaded.shift, ordered, again, durations):
+            raise Refused("invalid_route", problems=tuple(problems))
+        route, retimed = again, True
+    status = plan.status.value if hasattr(plan.status, "value") else str(plan.status)
+    return SolvedRoute(route, status, max(min(int(plan.objective), _MAX_INT32), -_MAX_INT32), retimed)
+
+
+# ---------------------------------------------------------------- 3. write back
+
+
+def write_plan(session: Session, loaded: LoadedTeamDay, solved: SolvedRoute) -> int | None:
+    """Write the new current plan; None (nothing written) when TeamDay.version moved since loading."""
+    td = session.exec(select(TeamDay).where(TeamDay.id == loaded.team_day_id).with_for_update()).first()
+    if td is None or td.version != loaded.version or _has_plan(session, td.id, td.version):  # type: ignore[arg-type]
+        return None  # changed meanwhile (or another run already planned this version)
+    session.exec(
+        update(Plan)  # type: ignore[call-overload]
+        .where(Plan.team_day_id == loaded.team_day_id, Plan.status == PlanStatus.CURRENT)  # type: ignore[arg-type]
+        .values(status=PlanStatus.SUPERSEDED)
+    )
+    route = solved.route
+    plan = Plan(team_day_id=td.id, version=loaded.version, status=PlanStatus.CURRENT, solver_status=solved.solver_status[:20], objective=solved.objective, travel_minutes=route.travel)  # type: ignore[arg-type]
+    session.add(plan)
+    session.flush()
+    bookings = loaded.booking_ids
+    h = loaded.horizon
+    for position, visit in enumerate(route.visits):
+        session.add(PlanStop(plan_id=plan.id, position=position, booking_id=bookings[visit.stop_id], arrival=h.time_of(visit.arrival), start=h.time_of(visit.start), end=h.time_of(visit.end)))  # type: ignore[arg-type]
+    session.flush()
+    return plan.id
+
+
+# ---------------------------------------------------------------- the whole re-plan
+
+
+WRITE_OPTION = "jemput_write"  # app.db.WRITE_OPTION: SQLite takes its write lock up front (BEGIN IMMEDIATE)
+
+
+@contextmanager
+def _scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
+    """A short transaction of our own (the same contract as ``app.db.session_scope``)."""
+    session = Session(engine, expire_on_commit=False)
+    if write:
+        session.connection(execution_options={WRITE_OPTION: True})
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def replan_team_day(engine: Engine, team_day_id: int, travel: TravelService, now: datetime, time_limit: float = 2.0, seed: int = 0) -> ReplanResult:
+    """Load (short read), solve (no transaction open), write back (short write, version-guarded)."""
+    with _scope(engine) as session:
+        loaded = load_team_day(session, team_day_id, travel, now)
+    if loaded is None:
+        return ReplanResult(team_day_id, Outcome.SKIPPED, "not_found")
+    if loaded.planned:
+        return ReplanResult(team_day_id, Outcome.UP_TO_DATE, None, loaded.version)
+    if loaded.shift is None:
+        return ReplanResult(team_day_id, Outcome.SKIPPED, "no_shift", loaded.version)
+    try:
+        solved = solve_team_day(loaded, time_limit, seed)
+    except Refused as refused:
+        log.warning("replan team-day %s v%s kept the previous plan: %s (%d dropped)", team_day_id, loaded.version, refused.reason, len(refused.dropped))
+        return ReplanResult(team_day_id, Outcome.KEPT, refused.reason, loaded.version, dropped=refused.dropped, problems=refused.problems)
+    with _scope(engine, write=True) as session:
+        plan_id = write_plan(session, loaded, solved)
+    if plan_id is None:
+        log.info("replan team-day %s v%s discarded: the team-day changed meanwhile", team_day_id, loaded.version)
+        return ReplanResult(team_day_id, Outcome.STALE, "stale", loaded.version)
+    return ReplanResult(team_day_id, Outcome.WRITTEN, None, loaded.version, plan_id)
+
+
+# ---------------------------------------------------------------- the background queue
+
+Provider = Callable[[], Any]
+
+
+def _resolve(value: Any) -> Any:
+    return value() if callable(value) and not isinstance(value, (Engine, TravelService)) else value
+
+
+class ReplanQueue:
+    """Re-plans in a few worker threads, at most one pending job per team-day.
+
+    ``engine`` and ``travel`` may be given as objects or as zero-argument callables (resolved
+    when a job runs, so settings changes and test databases are picked up). A job marks its
+    team-day as no longer pending when it starts, so a change made while it solves queues a
+    fresh run (whose write wins; the older one is discarded by the version guard).
+    """
+
+    def __init__(self, engine: Engine | Provider, travel: TravelService | Provider, *, time_limit: float | Provider = 2.0, seed: int = 0, clock: Callable[[], datetime] = utcnow, workers: int = 2) -> None:
+        self._engine = engine
+        self._travel = travel
+        self._time_limit = time_limit
+        self._seed = seed
+        self._clock = clock
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="replan")
+        self._lock = threading.Condition()
+        self._pending: set[int] = set()
+        self._running = 0
+        self.results: list[ReplanResult] = []  # the latest results (bounded), for tests and diagnostics
+
+    def schedule(self, team_day_ids: Iterable[int]) -> list[int]:
+        """Queue a re-plan of each team-day not already pending; returns the ids queued."""
+        queued: list[int] = []
+        with self._lock:
+            for tid in dict.fromkeys(int(t) for t in team_day_ids):
+                if tid in self._pending:
+                    continue
+                self._pending.add(tid)
+                self._running += 1
+                queued.append(tid)
+        for tid in queued:
+            try:
+                self._executor.submit(self._run, tid)
+            except RuntimeError:  # shut down
+                with self._lock:
+                    self._pending.discard(tid)
+                    self._running -= 1
+                    self._lock.notify_all()
+        return queued
+
+    __call__ = schedule  # usable directly as a BackgroundTasks task
+
+    def _run(self, team_day_id: int) -> None:
+        with self._lock:
+            self._pending.discard(team_day_id)
+        try:
+            result = replan_team_day(_resolve(self._engine), team_day_id, _resolve(self._travel), self._clock(), float(_resolve(self._time_limit)), self._seed)
+            with self._lock:
+                self.results = [*self.results[-99:], result]
+        except Exception as exc:  # noqa: BLE001 - never let a worker die; the previous plan stays
+            log.error("replan team-day %s failed (%s); the previous plan stays", team_day_id, type(exc).__name__)
+        finally:
+            with self._lock:
+                self._running -= 1
+                self._lock.notify_all()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no job is pending or running; False on timeout."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._running == 0, timeout)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._executor.shutdown(wait=wait)
+
+
+_default: ReplanQueue | None = None
+_default_lock = threading.Lock()
+
+
+def configure(engine: Engine | Provider, travel: TravelService | Provider, *, time_limit: float | Provider = 2.0, seed: int = 0, workers: int = 2) -> ReplanQueue:
+    """Set up the default queue used by :func:`schedule_replan` (the app does this at start-up)."""
+    global _default
+    with _default_lock:
+        old, _default = _default, ReplanQueue(engine, travel, time_limit=time_limit, seed=seed, workers=workers)
+    if old is not None:
+        old.shutdown(wait=False)
+    return _default
+
+
+def default_queue() -> ReplanQueue | None:
+    return _default
+
+
+def schedule_replan(team_day_ids: Iterable[int]) -> list[int]:
+    """Queue re-plans on the default queue (a FastAPI BackgroundTasks task or a direct call)."""
+    queue = _default
+    ids = list(team_day_ids)
+    if queue is None:
+        if ids:
+            log.warning("replan queue not configured: %d team-day(s) keep their previous plan", len(ids))
+        return []
+    return queue.schedule(ids)
+
+
+def wait_idle(timeout: float | None = None) -> bool:
+    queue = _default
+    return True if queue is None else queue.wait_idle(timeout)

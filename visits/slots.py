@@ -1,0 +1,492 @@
+"""Slot offers, holds and bookings: a "recommend fit" over the committed routes.
+
+Offers score cheap feasible insertions (``routing.insertion``) into the committed routes of
+the coming working days: confirmed bookings plus live holds of other families. A hold keeps
+its capacity until it expires; expired holds simply stop counting (no job needed).
+
+Confirming re-checks the one team-day against its *confirmed bookings* only, under a lock on
+that team-day (SQLite: the write transaction's lock taken up front; PostgreSQL: ``SELECT …
+FOR UPDATE`` on the ``team_day`` row), so when several confirmations compete for capacity
+that fits one, exactly one books and the others get a :class:`SlotTaken` with fresh offers.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+import routing
+from routing.insertion import CommittedRoutes, Insertion
+from routing.schedule import schedule_route
+from visits.calendar import TeamShift, team_shifts, working_days
+from visits.errors import Conflict, NotFound
+from visits.models import (
+    Booking,
+    BookingStatus,
+    Channel,
+    HoldStatus,
+    Office,
+    Plan,
+    PlanStatus,
+    PlanStop,
+    RequestStatus,
+    Resident,
+    SlotHold,
+    TeamDay,
+    VisitRequest,
+)
+from visits.planning import Horizon, ServiceNeeds, service_needs, shift_id, to_routing_shift, window_stop
+from visits.travel import TravelService
+
+OFFERABLE = (RequestStatus.ELIGIBLE, RequestStatus.OFFERED, RequestStatus.BOOKED)
+
+
+@dataclass(frozen=True)
+class SlotPolicy:
+    window_minutes: int = 60
+    offer_count: int = 3
+    max_offer_count: int = 5
+    horizon_days: int = 10  # working days
+    hold_minutes_phone: int = 15
+    hold_minutes_web: int = 24 * 60
+    change_cutoff: time = time(18, 0)  # on the day before the visit
+    timezone: str = "Asia/Jakarta"
+
+    def hold_for(self, channel: str) -> timedelta:
+        return timedelta(minutes=self.hold_minutes_phone if channel == Channel.PHONE else self.hold_minutes_web)
+
+
+@dataclass(frozen=True)
+class Offer:
+    offer_id: str
+    day: date
+    start: time
+    end: time
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class OfferResult:
+    offers: list[Offer]
+    reason: str | None = None  # None, "OUTSIDE_AVAILABILITY" (nearest other times offered), "NO_CAPACITY"
+
+
+class SlotTaken(Conflict):
+    """The offer can no longer be kept; ``offers`` holds fresh ones."""
+
+    code = "slot_taken"
+
+    def __init__(self, offers: OfferResult, message_key: str = "slots.taken") -> None:
+        super().__init__(message_key)
+        self.offers = offers
+
+
+# ---------------------------------------------------------------- the world the planner sees
+
+
+@dataclass
+class World:
+    """Committed routes of some team-days, ready for insertion queries."""
+
+    horizon: Horizon
+    shifts: dict[str, routing.Shift]
+    team_shifts: dict[str, TeamShift]
+    routes: CommittedRoutes
+    points: list[tuple[float, float]]
+    stops_by_shift: dict[str, list[routing.Stop]] = field(default_factory=dict)
+
+    def location_of(self, point: tuple[float, float]) -> int:
+        self.points.append(point)
+        return len(self.points) - 1
+
+
+@dataclass(frozen=True)
+class _Committed:
+    stop_id: str
+    team_day_id: int
+    day: date
+    team_id: int
+    start: time
+    end: time
+    minutes: int
+    skills: frozenset[str]
+    point: tuple[float, float]
+
+
+def office_point(session: Session) -> tuple[float, float]:
+    office = session.exec(select(Office)).first()
+    if office is None:
+        raise NotFound("error.no_office")
+    return (office.lat, office.lon)
+
+
+def _committed(session: Session, days: Sequence[date], now: datetime, *, include_holds: bool, exclude_request: int | None, team_day_id: int | None = None) -> list[_Committed]:
+    """Confirmed bookings (and optionally live holds of other requests) on these days.
+
+    Reads plain columns, not ORM entities: with a thousand bookings in the horizon, building
+    Booking/TeamDay/Resident objects was most of an offer's time."""
+    out: list[_Committed] = []
+    resident_cols = (Resident.lat, Resident.lon, Resident.group_elderly, Resident.group_disabled, Resident.group_mental, Resident.group_bedridden)
+    q = (
+        select(Booking.id, Booking.window_start, Booking.window_end, Booking.service_minutes, TeamDay.id, TeamDay.day, TeamDay.team_id, *resident_cols)
+        .join(TeamDay, Booking.team_day_id == TeamDay.id)  # type: ignore[arg-type]
+        .join(VisitRequest, Booking.request_id == VisitRequest.id)  # type: ignore[arg-type]
+        .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
+        .where(Booking.status == BookingStatus.CONFIRMED, TeamDay.day.in_(list(days)))  # type: ignore[attr-defined]
+    )
+    if team_day_id is not None:
+        q = q.where(TeamDay.id == team_day_id)
+    if exclude_request is not None:
+        q = q.where(Booking.request_id != exclude_request)
+    # service needs depend only on the resident's groups: one ServiceRule query per group set, not per row
+    needs_cache: dict[tuple[bool, ...], ServiceNeeds] = {}
+
+    def needs_of(flags: tuple[bool, ...]) -> ServiceNeeds:
+        if flags not in needs_cache:
+            elderly, disabled, mental, bedridden = flags
+            probe = Resident(group_elderly=elderly, group_disabled=disabled, group_mental=mental, group_bedridden=bedridden)  # only .groups is read
+            needs_cache[flags] = service_needs(session, probe)
+        return needs_cache[flags]
+
+    for booking_id, start, end, minutes, td_id, day, team_id, lat, lon, *flags in session.exec(q).all():  # type: ignore[misc]
+        needs = needs_of(tuple(flags))
+        out.append(_Committed(f"b{booking_id}", td_id, day, team_id, start, end, minutes, needs.skills, (lat, lon)))
+    if include_holds:
+        hq = (
+            select(SlotHold.id, SlotHold.window_start, SlotHold.window_end, TeamDay.id, TeamDay.day, TeamDay.team_id, *resident_cols)
+            .join(TeamDay, SlotHold.team_day_id == TeamDay.id)  # type: ignore[arg-type]
+            .join(VisitRequest, SlotHold.request_id == VisitRequest.id)  # type: ignore[arg-type]
+            .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
+            .where(SlotHold.status == HoldStatus.HELD, SlotHold.expires_at > now, TeamDay.day.in_(list(days)))  # type: ignore[attr-defined]
+        )
+        if exclude_request is not None:
+            hq = hq.where(SlotHold.request_id != exclude_request)
+        for hold_id, start, end, td_id, day, team_id, lat, lon, *flags in session.exec(hq).all():  # type: ignore[misc]
+            needs = needs_of(tuple(flags))
+            out.append(_Committed(f"h{hold_id}", td_id, day, team_id, start, end, needs.minutes, needs.skills, (lat, lon)))
+    return out
+
+
+def _plan_order(session: Session, team_day_ids: set[int]) -> dict[str, int]:
+    """Position of each booking in its team-day's current plan."""
+    if not team_day_ids:
+        return {}
+    rows = session.exec(
+        select(PlanStop.booking_id, PlanStop.position)
+        .join(Plan, PlanStop.plan_id == Plan.id)  # type: ignore[arg-type]
+        .where(Plan.status == PlanStatus.CURRENT, Plan.team_day_id.in_(team_day_ids))  # type: ignore[attr-defined]
+    ).all()
+    return {f"b{booking_id}": position for booking_id, position in rows}
+
+
+def build_world(session: Session, days: Sequence[date], travel: TravelService, now: datetime, *, include_holds: bool = True, exclude_request: int | None = None, extra_points: Sequence[tuple[float, float]] = ()) -> World:
+    """The committed routes of ``days``. ``extra_points`` (e.g. the new home) get matrix locations
+    ``world.extra_locations`` up front, so nothing has to be rebuilt to ask about them."""
+    days = sorted(days)
+    horizon = Horizon(base=days[0]) if days else Horizon(base=date.today())
+    shifts_list = team_shifts(session, list(days))
+    points = [office_point(session)]
+    r_shifts = {shift_id(ts.team_id, ts.day): to_routing_shift(ts, horizon, 0) for ts in shifts_list}
+    by_shift: dict[str, list[routing.Stop]] = {sid: [] for sid in r_shifts}
+    committed = _committed(session, days, now, include_holds=include_holds, exclude_request=exclude_request)
+    order = _plan_order(session, {c.team_day_id for c in committed})
+    for c in sorted(committed, key=lambda c: (order.get(c.stop_id, 10_000), c.start, c.stop_id)):
+        sid = shift_id(c.team_id, c.day)
+        if sid not in by_shift:
+            continue  # the team no longer works that day (kit, closure): shown to staff elsewhere
+        points.append(c.point)
+        needs = ServiceNeeds(c.minutes, c.skills)
+        by_shift[sid].append(window_stop(c.stop_id, len(points) - 1, needs, horizon, c.day, c.start, c.end, required=True))
+    extra_locations = list(range(len(points), len(points) + len(extra_points)))
+    points.extend(extra_points)
+    matrix = travel.matrix(points)
+    routes = CommittedRoutes(matrix, [])
+    for sid, stops in by_shift.items():
+        # RouteIndex checks feasibility exactly like schedule_route; repair the order only when it fails
+        if not routes.set_route(r_shifts[sid], stops).feasible and stops:
+            routes.set_route(r_shifts[sid], _planned_then_inserted(r_shifts[sid], stops, order, matrix) or _feasible_order(r_shifts[sid], stops, matrix))
+    world = World(horizon, r_shifts, {shift_id(t.team_id, t.day): t for t in shifts_list}, routes, points, by_shift)
+    world._matrix = matrix  # type: ignore[attr-defined]
+    world.extra_locations = extra_locations  # type: ignore[attr-defined]
+    return world
+
+
+def _planned_then_inserted(shift: routing.Shift, stops: list[routing.Stop], order: dict[str, int], matrix) -> list[routing.Stop] | None:  # noqa: ANN001
+    """The usual repair between a booking and its re-plan: keep the current plan's order and
+    insert only the stops it does not know yet (new bookings, holds), cheapest first. None when
+    that does not give a feasible route (then the whole order is rebuilt)."""
+    planned = [s for s in stops if s.id in order]
+    rest = [s for s in stops if s.id not in order]
+    if not planned or not rest:
+        return None
+    routes = CommittedRoutes(matrix, [(shift, planned)])
+    if not routes.route(shift.id).feasible:
+        return None
+    for stop in sorted(rest, key=lambda s: (s.windows[0].start, s.id)):
+        found = routes.recommend(stop, list(stop.windows), k=1)
+        if not found:
+            return None
+        routes.commit(found[0], stop)
+    return list(routes.route(shift.id).stops)
+
+
+def _feasible_order(shift: routing.Shift, stops: list[routing.Stop], matrix) -> list[routing.Stop]:  # noqa: ANN001
+    """Keep the plan/window order when it is feasible; otherwise rebuild it by cheapest insertion."""
+    if not stops or schedule_route(shift, stops, matrix) is not None:
+        return stops
+    rebuilt = CommittedRoutes(matrix, [(shift, [])])
+    for stop in sorted(stops, key=lambda s: (s.windows[0].start, s.id)):
+        found = rebuilt.recommend(stop, list(stop.windows), k=1)
+        if not found:
+            return stops  # not repairable cheaply: leave as is (insertions into it are refused)
+        rebuilt.commit(found[0], stop)
+    return list(rebuilt.route(shift.id).stops)
+
+
+# ---------------------------------------------------------------- candidate windows
+
+
+def candidate_windows(availability: list[dict], days: Sequence[date], horizon: Horizon, window_minutes: int) -> list[routing.TimeWindow]:
+    """Slots of ``window_minutes`` on the hour inside the family's availability."""
+    out: set[routing.TimeWindow] = set()
+    for day in days:
+        for entry in availability:
+            if "date" in entry and entry["date"] != day.isoformat():
+                continue
+            if "weekday" in entry and int(entry["weekday"]) != day.weekday():
+                continue
+            start = horizon.minute(day, time.fromisoformat(entry["start"]))
+            end = horizon.minute(day, time.fromisoformat(entry["end"]))
+            s = -(-start // 60) * 60  # first full hour
+            while s + window_minutes <= end:
+                out.add(routing.TimeWindow(s, s + window_minutes))
+                s += 60
+    return sorted(out, key=lambda w: (w.start, w.end))
+
+
+def shift_windows(world: World, window_minutes: int) -> list[routing.TimeWindow]:
+    """Every on-the-hour slot inside any shift: the fallback when the availability fits nothing."""
+    out: set[routing.TimeWindow] = set()
+    for shift in world.shifts.values():
+        s = -(-shift.start // 60) * 60
+        while s + window_minutes <= shift.end:
+            out.add(routing.TimeWindow(s, s + window_minutes))
+            s += 60
+    return sorted(out, key=lambda w: (w.start, w.end))
+
+
+# ---------------------------------------------------------------- offers
+
+
+def local_now(now: datetime, tz: str) -> datetime:
+    return now.astimezone(ZoneInfo(tz))
+
+
+def horizon_days(session: Session, now: datetime, policy: SlotPolicy) -> list[date]:
+    """The next working days, starting tomorrow (no same-day visits)."""
+    tomorrow = local_now(now, policy.timezone).date() + timedelta(days=1)
+    return working_days(session, tomorrow, policy.horizon_days)
+
+
+def _load_request(session: Session, request_id: int, *, lock: bool = False) -> VisitRequest:
+    q = select(VisitRequest).where(VisitRequest.id == request_id)
+    if lock:
+        q = q.with_for_update()
+    row = session.exec(q).first()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def find_offers(session: Session, request: VisitRequest, now: datetime, travel: TravelService, policy: SlotPolicy, k: int | None = None) -> tuple[World, list[Insertion], str | None, ServiceNeeds]:
+    """The best insertions for this request (no writes)."""
+    k = min(k or policy.offer_count, policy.max_offer_count)
+    resident = session.get(Resident, request.resident_id)
+    assert resident is not None
+    needs = service_needs(session, resident)
+    days = horizon_days(session, now, policy)
+    world = build_world(session, days, travel, now, exclude_request=request.id, extra_points=[(resident.lat, resident.lon)])
+    location = world.extra_locations[0]  # type: ignore[attr-defined]
+    stop = routing.Stop(id=f"r{request.id}", location=location, service=needs.minutes, windows=(routing.TimeWindow(0, 1),), skills=needs.skills)
+    wanted = candidate_windows(list(request.availability), days, world.horizon, policy.window_minutes)
+    found = world.routes.recommend(stop, wanted, k=k) if wanted else []
+    if found:
+        return world, found, None, needs
+    nearest = world.routes.recommend(stop, shift_windows(world, policy.window_minutes), k=k)
+    return world, nearest, ("OUTSIDE_AVAILABILITY" if nearest else "NO_CAPACITY"), needs
+
+
+def _with_location(world: World) -> World:
+    """Extend the matrix with the point just added (lazy matrices grow for free)."""
+    matrix = world._matrix  # type: ignore[attr-defined]
+    if hasattr(matrix, "points") and len(matrix.points) < len(world.points):
+        from visits.travel import LazyMatrix
+
+        grown = LazyMatrix(world.points, matrix._provider)
+        routes = CommittedRoutes(grown, [])
+        for sid, shift in world.shifts.items():
+            routes.set_route(shift, list(world.routes.route(sid).stops))
+        world.routes = routes
+        world._matrix = grown  # type: ignore[attr-defined]
+    return world
+
+
+def team_day_for(session: Session, team_id: int, day: date) -> TeamDay:
+    """The team-day row, created on first use (safe under concurrent creation)."""
+    row = session.exec(select(TeamDay).where(TeamDay.team_id == team_id, TeamDay.day == day)).first()
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            row = TeamDay(team_id=team_id, day=day)
+            session.add(row)
+            session.flush()
+        return row
+    except Exception:  # a concurrent creator won: read theirs
+        row = session.exec(select(TeamDay).where(TeamDay.team_id == team_id, TeamDay.day == day)).first()
+        if row is None:
+            raise
+        return row
+
+
+def release_holds(session: Session, request_id: int) -> None:
+    session.exec(update(SlotHold).where(SlotHold.request_id == request_id, SlotHold.status == HoldStatus.HELD).values(status=HoldStatus.RELEASED))  # type: ignore[call-overload, arg-type]
+
+
+def make_offers(session: Session, request_id: int, now: datetime, travel: TravelService, policy: SlotPolicy = SlotPolicy(), *, availability: list[dict] | None = None, k: int | None = None) -> OfferResult:
+    """Offer up to k slots and hold them; replaces the request's earlier holds (and availability)."""
+    request = _load_request(session, request_id)
+    if request.status not in OFFERABLE:
+        raise Conflict("slots.not_offerable")
+    if request.status == RequestStatus.BOOKED:
+        ensure_before_cutoff(session, request.id, now, policy)
+    if availability is not None:
+        request.availability = availability
+    release_holds(session, request.id)
+    session.flush()
+    world, found, reason, _ = find_offers(session, request, now, travel, policy, k)
+    expires = now + policy.hold_for(request.channel)
+    offers: list[Offer] = []
+    for ins in found:
+        team_id = world.team_shifts[ins.shift_id].team_id
+        day = world.horizon.day_of(ins.window.start)
+        td = team_day_for(session, team_id, day)
+        hold = SlotHold(offer_id=secrets.token_urlsafe(12), request_id=request.id, team_day_id=td.id, window_start=world.horizon.time_of(ins.window.start), window_end=world.horizon.time_of(ins.window.end), expires_at=expires)
+        session.add(hold)
+        offers.append(Offer(hold.offer_id, day, hold.window_start, hold.window_end, expires))
+    if offers and request.status != RequestStatus.BOOKED:
+        request.status = RequestStatus.OFFERED
+    if request.first_answer_at is None:
+        request.first_answer_at = now
+    request.updated_at = now
+    session.flush()
+    return OfferResult(offers, reason)
+
+
+# ---------------------------------------------------------------- confirm, cancel
+
+
+def _lock_team_day(session: Session, team_day_id: int) -> TeamDay:
+    td = session.exec(select(TeamDay).where(TeamDay.id == team_day_id).with_for_update()).first()
+    if td is None:
+        raise NotFound()
+    return td
+
+
+def fits_team_day(session: Session, team_day: TeamDay, stop_point: tuple[float, float], needs: ServiceNeeds, start: time, end: time, now: datetime, travel: TravelService, exclude_request: int) -> bool:
+    """Can this team-day take one more visit in [start, end], given its confirmed bookings?"""
+    world = build_world(session, [team_day.day], travel, now, include_holds=False, exclude_request=exclude_request, extra_points=[stop_point])
+    sid = shift_id(team_day.team_id, team_day.day)
+    if sid not in world.shifts:
+        return False
+    location = world.extra_locations[0]  # type: ignore[attr-defined]
+    window = routing.TimeWindow(world.horizon.minute(team_day.day, start), world.horizon.minute(team_day.day, end))
+    stop = routing.Stop(id="new", location=location, service=needs.minutes, windows=(window,), skills=needs.skills)
+    index = world.routes.route(sid)
+    if not index.accepts(stop):
+        return False
+    gaps = index.gaps(location, needs.minutes, window.start, window.end)
+    return bool(gaps) and index.best_insertion(gaps, window) is not None
+
+
+def confirm(session: Session, request_id: int, offer_id: str, now: datetime, travel: TravelService, policy: SlotPolicy = SlotPolicy()) -> Booking:
+    """Book the held offer, atomically. Raises SlotTaken (with fresh offers) when it no longer fits."""
+    request = _load_request(session, request_id, lock=True)
+    hold = session.exec(select(SlotHold).where(SlotHold.offer_id == offer_id, SlotHold.request_id == request.id)).first()
+    if hold is None:
+        raise NotFound("slots.unknown_offer")
+    if hold.status != HoldStatus.HELD or hold.expires_at <= now:
+        raise SlotTaken(make_offers(session, request.id, now, travel, policy), "slots.expired")
+    team_day = _lock_team_day(session, hold.team_day_id)
+    resident = session.get(Resident, request.resident_id)
+    assert resident is not None
+    needs = service_needs(session, resident)
+    if not fits_team_day(session, team_day, (resident.lat, resident.lon), needs, hold.window_start, hold.window_end, now, travel, request.id):
+        hold.status = HoldStatus.RELEASED
+        session.flush()
+        raise SlotTaken(make_offers(session, request.id, now, travel, policy))
+    previous = session.exec(select(Booking).where(Booking.request_id == request.id, Booking.status == BookingStatus.CONFIRMED)).all()
+    for old in previous:
+        ensure_before_cutoff(session, request.id, now, policy)
+        old.status = BookingStatus.RESCHEDULED
+        old.cancelled_at = now
+        _bump(session, old.team_day_id)
+    booking = Booking(request_id=request.id, team_day_id=team_day.id, hold_id=hold.id, window_start=hold.window_start, window_end=hold.window_end, service_minutes=needs.minutes)
+    session.add(booking)
+    hold.status = HoldStatus.CONFIRMED
+    release_holds(session, request.id)
+    team_day.version += 1
+    request.status = RequestStatus.BOOKED
+    request.updated_at = now
+    session.flush()
+    return booking
+
+
+def _bump(session: Session, team_day_id: int) -> None:
+    session.exec(update(TeamDay).where(TeamDay.id == team_day_id).values(version=TeamDay.version + 1))  # type: ignore[call-overload, arg-type]
+
+
+def booking_of(session: Session, request_id: int) -> tuple[Booking, TeamDay] | None:
+    row = session.exec(
+        select(Booking, TeamDay).join(TeamDay, Booking.team_day_id == TeamDay.id).where(Booking.request_id == request_id, Booking.status == BookingStatus.CONFIRMED)  # type: ignore[arg-type]
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def ensure_before_cutoff(session: Session, request_id: int, now: datetime, policy: SlotPolicy) -> None:
+    """Families may change a booked visit until the cutoff on the day before it."""
+    current = booking_of(session, request_id)
+    if current is None:
+        return
+    _, td = current
+    cutoff = datetime.combine(td.day - timedelta(days=1), policy.change_cutoff, tzinfo=ZoneInfo(policy.timezone))
+    if now >= cutoff:
+        raise Conflict("slots.after_cutoff")
+
+
+def cancel(session: Session, request_id: int, now: datetime, policy: SlotPolicy = SlotPolicy(), *, staff: bool = False) -> list[int]:
+    """Cancel the request (and its booking); returns the team-day ids whose routes changed."""
+    request = _load_request(session, request_id, lock=True)
+    if request.status in (RequestStatus.CANCELLED, RequestStatus.CLOSED, RequestStatus.VISITED):
+        raise Conflict("slots.not_cancellable")
+    if not staff:
+        ensure_before_cutoff(session, request.id, now, policy)
+    changed: list[int] = []
+    current = booking_of(session, request.id)
+    if current is not None:
+        booking, td = current
+        booking.status = BookingStatus.CANCELLED
+        booking.cancelled_at = now
+        _bump(session, td.id)
+        changed.append(td.id)
+    release_holds(session, request.id)
+    request.status = RequestStatus.CANCELLED
+    request.updated_at = now
+    session.flush()
+    return changed
