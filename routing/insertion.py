@@ -122,14 +122,18 @@ class RouteIndex:
         """Positions where a visit at ``location`` can start within [earliest, latest], cheapest first.
 
         Each position is first screened by a necessary condition (no breaks taken before the new
-        visit, all taken after it: the loosest bounds) before the exact per-break-count check.
+        visit, all taken after it: the loosest bounds), once without travel (travel is never
+        negative, and looking it up may mean computing it) and once with it, before the exact
+        per-break-count check.
         """
         durations, breaks = self._durations, self._breaks
         gaps: list[Gap] = []
         for position in range(len(self.stops) + 1):
+            departs, arrives = self._departs[position], self._arrives[position]
+            if max(departs[0], earliest) > min(arrives[-1] - service, latest):
+                continue
             before, after = self._locations[position], self._locations[position + 1]
             travel_in, travel_out = durations[before][location], durations[location][after]
-            departs, arrives = self._departs[position], self._arrives[position]
             if max(departs[0] + travel_in, earliest) > min(arrives[-1] - travel_out - service, latest):
                 continue
             ready = take_breaks([t + travel_in for t in departs], breaks)[0]
@@ -171,6 +175,13 @@ class CommittedRoutes:
         """(Re)build the index of one shift's committed stops, in visiting order."""
         index = RouteIndex(shift, stops, self._durations)
         self._routes[shift.id] = index
+        return index
+
+    def put(self, index: RouteIndex) -> RouteIndex:
+        """Adopt an index built earlier over the same durations (e.g. kept from an earlier query)."""
+        if index._durations is not self._durations:
+            raise ValueError("the route was indexed over another duration matrix")
+        self._routes[index.shift.id] = index
         return index
 
     def route(self, shift_id: str) -> RouteIndex:

@@ -66,7 +66,7 @@ def day_plan(session: Session, day: date, team_id: int | None = None, *, travel:
     """The routes of ``day`` (only ``team_id``'s when given)."""
     travel = travel or TravelService()
     world = build_world(session, [day], travel, now or utcnow(), include_holds=False)
-    matrix = world._matrix  # type: ignore[attr-defined]
+    matrix = world.matrix
     team_days = {td.team_id: td for td in session.exec(select(TeamDay).where(TeamDay.day == day)).all()}
     if team_id is not None:
         team_days = {k: v for k, v in team_days.items() if k == team_id}

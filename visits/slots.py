@@ -92,18 +92,19 @@ class SlotTaken(Conflict):
 
 @dataclass
 class World:
-    """Committed routes of some team-days, ready for insertion queries."""
+    """Committed routes of some team-days, ready for insertion queries.
+
+    ``matrix`` is the travel-time matrix the routes' locations index; ``extra_locations`` are
+    the locations of the ``extra_points`` given to :func:`build_world` (e.g. the new home).
+    """
 
     horizon: Horizon
     shifts: dict[str, routing.Shift]
     team_shifts: dict[str, TeamShift]
     routes: CommittedRoutes
-    points: list[tuple[float, float]]
+    matrix: Sequence[Sequence[int]]
+    extra_locations: list[int] = field(default_factory=list)
     stops_by_shift: dict[str, list[routing.Stop]] = field(default_factory=dict)
-
-    def location_of(self, point: tuple[float, float]) -> int:
-        self.points.append(point)
-        return len(self.points) - 1
 
 
 @dataclass(frozen=True)
@@ -187,34 +188,42 @@ def _plan_order(session: Session, team_day_ids: set[int]) -> dict[str, int]:
 
 def build_world(session: Session, days: Sequence[date], travel: TravelService, now: datetime, *, include_holds: bool = True, exclude_request: int | None = None, extra_points: Sequence[tuple[float, float]] = ()) -> World:
     """The committed routes of ``days``. ``extra_points`` (e.g. the new home) get matrix locations
-    ``world.extra_locations`` up front, so nothing has to be rebuilt to ask about them."""
+    ``world.extra_locations`` up front, so nothing has to be rebuilt to ask about them.
+
+    A team-day whose shift and committed stops (in their starting order) are the same as in an
+    earlier call reuses that call's route index (``travel.locate(...).routes``): an offer only
+    re-indexes the team-days that changed since the last one."""
     days = sorted(days)
     horizon = Horizon(base=days[0]) if days else Horizon(base=date.today())
     shifts_list = team_shifts(session, list(days))
-    points = [office_point(session)]
-    r_shifts = {shift_id(ts.team_id, ts.day): to_routing_shift(ts, horizon, 0) for ts in shifts_list}
-    by_shift: dict[str, list[routing.Stop]] = {sid: [] for sid in r_shifts}
     committed = _committed(session, days, now, include_holds=include_holds, exclude_request=exclude_request)
     order = _plan_order(session, {c.team_day_id for c in committed})
-    for c in sorted(committed, key=lambda c: (order.get(c.stop_id, 10_000), c.start, c.stop_id)):
+    committed.sort(key=lambda c: (order.get(c.stop_id, 10_000), c.start, c.stop_id))
+    located = travel.locate([office_point(session), *(c.point for c in committed), *extra_points])
+    office, homes = located.indices[0], located.indices[1 : 1 + len(committed)]
+    matrix = located.matrix
+    r_shifts = {shift_id(ts.team_id, ts.day): to_routing_shift(ts, horizon, office) for ts in shifts_list}
+    by_shift: dict[str, list[routing.Stop]] = {sid: [] for sid in r_shifts}
+    for c, location in zip(committed, homes, strict=True):
         sid = shift_id(c.team_id, c.day)
         if sid not in by_shift:
             continue  # the team no longer works that day (kit, closure): shown to staff elsewhere
-        points.append(c.point)
         needs = ServiceNeeds(c.minutes, c.skills)
-        by_shift[sid].append(window_stop(c.stop_id, len(points) - 1, needs, horizon, c.day, c.start, c.end, required=True))
-    extra_locations = list(range(len(points), len(points) + len(extra_points)))
-    points.extend(extra_points)
-    matrix = travel.matrix(points)
+        by_shift[sid].append(window_stop(c.stop_id, location, needs, horizon, c.day, c.start, c.end, required=True))
     routes = CommittedRoutes(matrix, [])
     for sid, stops in by_shift.items():
+        shift = r_shifts[sid]
+        key = (shift, tuple(stops), tuple(s.id in order for s in stops))
+        kept = located.routes.get(key)
+        if kept is not None:
+            routes.put(kept)
+            continue
         # RouteIndex checks feasibility exactly like schedule_route; repair the order only when it fails
-        if not routes.set_route(r_shifts[sid], stops).feasible and stops:
-            routes.set_route(r_shifts[sid], _planned_then_inserted(r_shifts[sid], stops, order, matrix) or _feasible_order(r_shifts[sid], stops, matrix))
-    world = World(horizon, r_shifts, {shift_id(t.team_id, t.day): t for t in shifts_list}, routes, points, by_shift)
-    world._matrix = matrix  # type: ignore[attr-defined]
-    world.extra_locations = extra_locations  # type: ignore[attr-defined]
-    return world
+        index = routes.set_route(shift, stops)
+        if not index.feasible and stops:
+            index = routes.set_route(shift, _planned_then_inserted(shift, stops, order, matrix) or _feasible_order(shift, stops, matrix))
+        located.routes[key] = index
+    return World(horizon, r_shifts, {shift_id(t.team_id, t.day): t for t in shifts_list}, routes, matrix, located.indices[1 + len(committed) :], by_shift)
 
 
 def _planned_then_inserted(shift: routing.Shift, stops: list[routing.Stop], order: dict[str, int], matrix) -> list[routing.Stop] | None:  # noqa: ANN001
@@ -312,7 +321,7 @@ def find_offers(session: Session, request: VisitRequest, now: datetime, travel: 
     needs = service_needs(session, resident)
     days = horizon_days(session, now, policy)
     world = build_world(session, days, travel, now, exclude_request=request.id, extra_points=[(resident.lat, resident.lon)])
-    location = world.extra_locations[0]  # type: ignore[attr-defined]
+    location = world.extra_locations[0]
     stop = routing.Stop(id=f"r{request.id}", location=location, service=needs.minutes, windows=(routing.TimeWindow(0, 1),), skills=needs.skills)
     wanted = candidate_windows(list(request.availability), days, world.horizon, policy.window_minutes)
     found = world.routes.recommend(stop, wanted, k=k) if wanted else []
@@ -320,21 +329,6 @@ def find_offers(session: Session, request: VisitRequest, now: datetime, travel: 
         return world, found, None, needs
     nearest = world.routes.recommend(stop, shift_windows(world, policy.window_minutes), k=k)
     return world, nearest, ("OUTSIDE_AVAILABILITY" if nearest else "NO_CAPACITY"), needs
-
-
-def _with_location(world: World) -> World:
-    """Extend the matrix with the point just added (lazy matrices grow for free)."""
-    matrix = world._matrix  # type: ignore[attr-defined]
-    if hasattr(matrix, "points") and len(matrix.points) < len(world.points):
-        from visits.travel import LazyMatrix
-
-        grown = LazyMatrix(world.points, matrix._provider)
-        routes = CommittedRoutes(grown, [])
-        for sid, shift in world.shifts.items():
-            routes.set_route(shift, list(world.routes.route(sid).stops))
-        world.routes = routes
-        world._matrix = grown  # type: ignore[attr-defined]
-    return world
 
 
 def team_day_for(session: Session, team_id: int, day: date) -> TeamDay:
@@ -405,7 +399,7 @@ def fits_team_day(session: Session, team_day: TeamDay, stop_point: tuple[float, 
     sid = shift_id(team_day.team_id, team_day.day)
     if sid not in world.shifts:
         return False
-    location = world.extra_locations[0]  # type: ignore[attr-defined]
+    location = world.extra_locations[0]
     window = routing.TimeWindow(world.horizon.minute(team_day.day, start), world.horizon.minute(team_day.day, end))
     stop = routing.Stop(id="new", location=location, service=needs.minutes, windows=(window,), skills=needs.skills)
     index = world.routes.route(sid)

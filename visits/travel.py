@@ -1,44 +1,34 @@
-"""Travel times for the domain: a lazily filled, memoised matrix over the planner's locations.
+"""Travel times for the domain, over location indices that stay put.
 
 The planner's insertion query only looks at a few pairs (neighbours in a route and the new
-home), so with the default geodesic provider each pair is computed when first asked for and
-kept for the life of the process. A provider that answers whole tables (OSRM) is asked once
-per set of locations instead (``routing.travel.CachedTravelTimes``).
+home). With the default geodesic provider a :class:`TravelService` keeps one lazily filled
+matrix over every point it has been asked about: a point keeps its index for the life of the
+service, each pair is computed when first asked for and kept, and a route indexed once
+(``routing.insertion.RouteIndex``) stays valid for the next request: :attr:`Located.routes`
+is where the domain keeps those (see ``visits.slots.build_world``).
+
+A provider that answers whole tables (OSRM) is asked once per set of points instead
+(``routing.travel.CachedTravelTimes``); its indices are local to one call, so nothing is kept
+between calls.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from geographiclib.geodesic import Geodesic
-from geopy.distance import ELLIPSOIDS
-
-from routing.travel import CachedTravelTimes, GeodesicTravelTimes, OsrmTravelTimes, TravelTimes, _ceil_minutes
+from routing.travel import CachedTravelTimes, GeodesicTravelTimes, OsrmTravelTimes, TravelTimes
 
 Point = tuple[float, float]
 
-_PAIR_CACHE: dict[tuple[Point, Point], int] = {}
-_PAIR_CACHE_MAX = 500_000
-
-
-# geopy's ``geodesic(a, b).km`` builds a Geodesic object and parses two Points on every call
-# (half of an offer's travel-time cost with a cold cache); this is the very same computation
-# (geographiclib on geopy's WGS-84 ellipsoid in km, distance only), bit for bit.
-_GEOPY_WGS84 = Geodesic(ELLIPSOIDS["WGS-84"][0], ELLIPSOIDS["WGS-84"][2])
-_DISTANCE = Geodesic.DISTANCE
-
-
-def _geodesic_minutes(provider: GeodesicTravelTimes):  # noqa: ANN202
-    detour, speed = provider.detour, provider.speed_kmh
-
-    def minutes(a: Point, b: Point) -> int:
-        km = _GEOPY_WGS84.Inverse(a[0], a[1], b[0], b[1], _DISTANCE)["s12"]
-        return _ceil_minutes(km * detour / speed * 60)
-
-    return minutes
+_PAIRS_MAX = 500_000  # memoised pairs per service (about 50 MB); cleared beyond
+_ROUTES_MAX = 4_096  # route indexes kept per service; cleared beyond
 
 
 def _key(p: Point) -> Point:
+    """Points closer than about a metre are one place (travel 0 between them)."""
     return (round(p[0], 5), round(p[1], 5))
 
 
@@ -57,27 +47,43 @@ class _LazyRow:
 
 
 class LazyMatrix(Sequence):
-    """``m[i][j]``: minutes from ``points[i]`` to ``points[j]``, computed on first use."""
+    """``m[i][j]``: minutes between registered points ``i`` and ``j``, computed on first use.
 
-    def __init__(self, points: Sequence[Point], provider: GeodesicTravelTimes) -> None:
-        self.points = [_key(p) for p in points]
-        self._provider = provider
-        # exactly GeodesicTravelTimes (not a subclass that may compute differently): the fast path
-        self._minutes = _geodesic_minutes(provider) if type(provider) is GeodesicTravelTimes else provider.minutes
-        self._rows = [_LazyRow(self, i) for i in range(len(self.points))]
+    :meth:`index` registers a point (or finds it) and returns its index, which never changes.
+    Safe to share between threads: registration takes a lock, lookups need none.
+    """
+
+    def __init__(self, provider: GeodesicTravelTimes) -> None:
+        self.points: list[Point] = []
+        self._where: dict[Point, int] = {}
+        self._rows: list[_LazyRow] = []
+        self._minutes = provider.minutes
+        self._pairs: dict[int, int] = {}  # (low index << 32 | high index) -> minutes (the provider is symmetric)
+        self._lock = threading.Lock()
+
+    def index(self, point: Point) -> int:
+        key = _key(point)
+        found = self._where.get(key)
+        if found is not None:
+            return found
+        with self._lock:
+            found = self._where.get(key)
+            if found is None:
+                found = len(self.points)
+                self.points.append(key)
+                self._rows.append(_LazyRow(self, found))
+                self._where[key] = found
+        return found
 
     def minutes(self, i: int, j: int) -> int:
         if i == j:
             return 0
-        a, b = self.points[i], self.points[j]
-        if a == b:
-            return 0
-        key = (a, b) if a <= b else (b, a)
-        value = _PAIR_CACHE.get(key)
+        pair = (i << 32 | j) if i < j else (j << 32 | i)
+        value = self._pairs.get(pair)
         if value is None:
-            if len(_PAIR_CACHE) > _PAIR_CACHE_MAX:
-                _PAIR_CACHE.clear()
-            value = _PAIR_CACHE[key] = self._minutes(a, b)
+            if len(self._pairs) > _PAIRS_MAX:
+                self._pairs.clear()
+            value = self._pairs[pair] = self._minutes(self.points[i], self.points[j])
         return value
 
     def __getitem__(self, i):  # type: ignore[override]
@@ -86,22 +92,42 @@ class LazyMatrix(Sequence):
     def __len__(self) -> int:
         return len(self._rows)
 
-    def dense(self) -> tuple[tuple[int, ...], ...]:
-        n = len(self.points)
-        return tuple(tuple(self.minutes(i, j) for j in range(n)) for i in range(n))
+
+@dataclass(frozen=True)
+class Located:
+    """A matrix covering some points, each point's index on it, and the route indexes kept for it."""
+
+    matrix: Sequence[Sequence[int]]
+    indices: list[int]
+    routes: MutableMapping[Any, Any]
 
 
 class TravelService:
-    """Matrices for a list of points, from the configured provider."""
+    """Travel-time matrices from the configured provider (see the module doc)."""
 
     def __init__(self, provider: TravelTimes | None = None) -> None:
         self.provider = provider or GeodesicTravelTimes()
-        self._cached = None if isinstance(self.provider, GeodesicTravelTimes) else CachedTravelTimes(self.provider)
+        if isinstance(self.provider, GeodesicTravelTimes):
+            self._shared: LazyMatrix | None = LazyMatrix(self.provider)
+            self._cached: CachedTravelTimes | None = None
+        else:
+            self._shared = None
+            self._cached = CachedTravelTimes(self.provider)
+        self._routes: dict[Any, Any] = {}
 
-    def matrix(self, points: Sequence[Point]) -> Sequence[Sequence[int]]:
-        if self._cached is None:
-            return LazyMatrix(points, self.provider)  # type: ignore[arg-type]
-        return self._cached.matrix(points)
+    def locate(self, points: Sequence[Point]) -> Located:
+        """A matrix on which ``points[k]`` is location ``indices[k]``."""
+        if self._shared is not None:
+            if len(self._routes) > _ROUTES_MAX:
+                self._routes.clear()
+            return Located(self._shared, [self._shared.index(p) for p in points], self._routes)
+        return Located(self._cached.matrix(points), list(range(len(points))), {})  # type: ignore[union-attr]
+
+    def forget(self) -> None:
+        """Drop every memoised pair and route (a cold start, e.g. for a benchmark)."""
+        if self._shared is not None:
+            self._shared = LazyMatrix(self.provider)  # type: ignore[arg-type]
+        self._routes = {}
 
 
 def travel_service(osrm_url: str = "", detour: float = 1.3, speed_kmh: float = 25.0) -> TravelService:

@@ -11,6 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from geopy.distance import geodesic
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from routing.travel import (
     CachedTravelTimes,
@@ -18,6 +21,7 @@ from routing.travel import (
     OsrmTravelTimes,
     Point,
     TravelTimeError,
+    _ceil_minutes,
 )
 
 # Kota Mojokerto: city centre, the Dispendukcapil office area, and a house in Kranggan.
@@ -37,6 +41,41 @@ def test_geodesic_mojokerto_is_a_few_minutes() -> None:
     # slower and with more detour: longer
     slow = GeodesicTravelTimes(detour=1.6, speed_kmh=15).matrix(POINTS)
     assert slow[0][1] > m[0][1]
+
+
+def _geopy_minutes(a: Point, b: Point, detour: float, speed: float) -> int:
+    """The definition: geopy's geodesic distance times the detour over the speed, rounded up."""
+    return _ceil_minutes(geodesic(a, b).km * detour / speed * 60)
+
+
+_lat = st.floats(-89.0, 89.0)
+_lon = st.floats(-180.0, 180.0)
+_near = st.floats(-0.05, 0.05)  # up to ~5 km: town distances, where minute boundaries are dense
+
+
+@settings(max_examples=400, deadline=None)
+@given(lat=_lat, lon=_lon, dlat=_near, dlon=_near, detour=st.floats(1.0, 2.0), speed=st.floats(5.0, 80.0))
+def test_geodesic_minutes_equal_geopys_for_nearby_points(lat: float, lon: float, dlat: float, dlon: float, detour: float, speed: float) -> None:
+    a, b = (lat, lon), (lat + dlat, lon + dlon)
+    assert GeodesicTravelTimes(detour, speed).minutes(a, b) == _geopy_minutes(a, b, detour, speed)
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=st.tuples(_lat, _lon), b=st.tuples(_lat, _lon))
+def test_geodesic_minutes_equal_geopys_anywhere(a: Point, b: Point) -> None:
+    assert GeodesicTravelTimes().minutes(a, b) == _geopy_minutes(a, b, 1.3, 25.0)
+
+
+def test_geodesic_minutes_on_minute_boundaries_need_the_exact_distance() -> None:
+    """Points placed so the distance lands within a few metres of a whole minute (the shortcut's
+    band cannot decide those): still exactly geopy's minutes."""
+    provider = GeodesicTravelTimes()
+    km_per_minute = provider.speed_kmh / 60 / provider.detour
+    for minutes in range(1, 40):
+        for metres in (-3.0, -0.5, 0.0, 0.5, 3.0):
+            east = geodesic(kilometers=minutes * km_per_minute + metres / 1000).destination(CENTRE, 90)
+            b = (east.latitude, east.longitude)
+            assert provider.minutes(CENTRE, b) == _geopy_minutes(CENTRE, b, provider.detour, provider.speed_kmh)
 
 
 def test_geodesic_rejects_nonsense_parameters() -> None:

@@ -28,7 +28,7 @@ def assert_routes_keep_promises(session, now: datetime, travel) -> None:  # noqa
     assert max(by_request.values()) == 1, "a request holds two confirmed bookings"
     days = sorted({td.day for _, td in rows})
     world = build_world(session, days, travel, now, include_holds=False)
-    matrix = world._matrix  # type: ignore[attr-defined]
+    matrix = world.matrix
     booked = {f"b{b.id}": (b, td) for b, td in rows}
     seen: set[str] = set()
     for sid, stops in world.stops_by_shift.items():
