@@ -13,25 +13,31 @@
    version moved since step 1 the result is discarded (a newer re-plan follows); otherwise the
    current plans become ``superseded`` (kept) and a new ``current`` plan with its stops is written.
 
-:class:`ReplanQueue` runs these in a small thread pool, one pending job per team-day (coalesced).
-The application configures the module's default queue with :func:`configure`; ``schedule_replan``
-and ``wait_idle`` use it. Failures are logged without personal data (ids and error types only)
-and leave the previous plan in place.
+:class:`ReplanQueue` runs these in a small thread pool, one pending job per team-day (coalesced);
+step 2 goes to a separate process (:class:`ProcessSolver`), so a solve never holds the web
+process's interpreter lock while requests wait. The application configures the module's default
+queue with :func:`configure`; ``schedule_replan`` and ``wait_idle`` use it. Failures are logged
+without personal data (ids and error types only) and leave the previous plan in place.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -114,7 +120,7 @@ def load_team_day(session: Session, team_day_id: int, travel: TravelService, now
     if shift is None:
         return LoadedTeamDay(td.id, td.version, td.day, world.horizon, None, None, planned=planned)  # type: ignore[arg-type]
     ordered = list(world.routes.route(sid).stops)  # current plan order, repaired when infeasible
-    matrix = world._matrix  # type: ignore[attr-defined]
+    matrix = world.matrix
     problem, stops = pinned_problem(shift, ordered, matrix)
     warm = [s.id for s in stops] if stops and schedule_route(problem.shifts[0], stops, problem.durations) is not None else []
     return LoadedTeamDay(td.id, td.version, td.day, world.horizon, problem.shifts[0], problem, stops, warm, planned)  # type: ignore[arg-type]
@@ -133,6 +139,9 @@ class Refused(Exception):
         self.reason = reason
         self.dropped = dropped
         self.problems = problems
+
+    def __reduce__(self):  # noqa: ANN204 - keeps every field across the solver process boundary
+        return (Refused, (self.reason, self.dropped, self.problems))
 
 
 def solve_team_day(loaded: LoadedTeamDay, time_limit: float = 2.0, seed: int = 0) -> SolvedRoute:
@@ -227,8 +236,50 @@ def _scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
         session.close()
 
 
-def replan_team_day(engine: Engine, team_day_id: int, travel: TravelService, now: datetime, time_limit: float = 2.0, seed: int = 0) -> ReplanResult:
-    """Load (short read), solve (no transaction open), write back (short write, version-guarded)."""
+Solver = Callable[[LoadedTeamDay, float, int], SolvedRoute]  # solve_team_day's signature
+
+_WRITE_ATTEMPTS = 4  # a write that meets a busy database is retried (0.5, 1, 2 s apart)
+
+
+class ProcessSolver:
+    """:func:`solve_team_day` in a separate process (started on first use, "spawn": no forked
+    threads or connections). A crashed process is replaced on the next call; a solve that
+    overruns its time limit by far is abandoned. Either way the caller gets :class:`Refused`."""
+
+    def __init__(self, processes: int = 1) -> None:
+        self._processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _get_pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(self._processes, mp_context=multiprocessing.get_context("spawn"))
+            return self._pool
+
+    def __call__(self, loaded: LoadedTeamDay, time_limit: float, seed: int) -> SolvedRoute:
+        pool = self._get_pool()
+        try:
+            return pool.submit(solve_team_day, loaded, time_limit, seed).result(timeout=4 * time_limit + 60)
+        except BrokenProcessPool:
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise Refused("solver_error", problems=("BrokenProcessPool",)) from None
+        except TimeoutError:
+            raise Refused("solver_timeout") from None
+
+    def shutdown(self, wait: bool = True) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=True)
+
+
+def replan_team_day(engine: Engine, team_day_id: int, travel: TravelService, now: datetime, time_limit: float = 2.0, seed: int = 0, solver: Solver = solve_team_day) -> ReplanResult:
+    """Load (short read), solve (no transaction open; ``solver`` may run it in another process),
+    write back (short write, version-guarded; retried when the database is busy)."""
     with _scope(engine) as session:
         loaded = load_team_day(session, team_day_id, travel, now)
     if loaded is None:
@@ -238,12 +289,19 @@ def replan_team_day(engine: Engine, team_day_id: int, travel: TravelService, now
     if loaded.shift is None:
         return ReplanResult(team_day_id, Outcome.SKIPPED, "no_shift", loaded.version)
     try:
-        solved = solve_team_day(loaded, time_limit, seed)
+        solved = solver(loaded, time_limit, seed)
     except Refused as refused:
         log.warning("replan team-day %s v%s kept the previous plan: %s (%d dropped)", team_day_id, loaded.version, refused.reason, len(refused.dropped))
         return ReplanResult(team_day_id, Outcome.KEPT, refused.reason, loaded.version, dropped=refused.dropped, problems=refused.problems)
-    with _scope(engine, write=True) as session:
-        plan_id = write_plan(session, loaded, solved)
+    for attempt in range(_WRITE_ATTEMPTS):
+        try:
+            with _scope(engine, write=True) as session:
+                plan_id = write_plan(session, loaded, solved)
+            break
+        except OperationalError:  # busy (SQLite's lock timeout, a PostgreSQL lock timeout...)
+            if attempt == _WRITE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.5 * 2**attempt)
     if plan_id is None:
         log.info("replan team-day %s v%s discarded: the team-day changed meanwhile", team_day_id, loaded.version)
         return ReplanResult(team_day_id, Outcome.STALE, "stale", loaded.version)
@@ -268,17 +326,19 @@ class ReplanQueue:
     fresh run (whose write wins; the older one is discarded by the version guard).
     """
 
-    def __init__(self, engine: Engine | Provider, travel: TravelService | Provider, *, time_limit: float | Provider = 2.0, seed: int = 0, clock: Callable[[], datetime] = utcnow, workers: int = 2) -> None:
+    def __init__(self, engine: Engine | Provider, travel: TravelService | Provider, *, time_limit: float | Provider = 2.0, seed: int = 0, clock: Callable[[], datetime] = utcnow, workers: int = 2, solver: Solver | None = None) -> None:
         self._engine = engine
         self._travel = travel
         self._time_limit = time_limit
         self._seed = seed
         self._clock = clock
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="replan")
+        self._solver: Solver = solver or ProcessSolver()
         self._lock = threading.Condition()
         self._pending: set[int] = set()
         self._running = 0
         self.results: list[ReplanResult] = []  # the latest results (bounded), for tests and diagnostics
+        self.outcomes: Counter[str] = Counter()  # every job's outcome ("kept:dropped", "written", "error"...)
 
     def schedule(self, team_day_ids: Iterable[int]) -> list[int]:
         """Queue a re-plan of each team-day not already pending; returns the ids queued."""
@@ -306,11 +366,14 @@ class ReplanQueue:
         with self._lock:
             self._pending.discard(team_day_id)
         try:
-            result = replan_team_day(_resolve(self._engine), team_day_id, _resolve(self._travel), self._clock(), float(_resolve(self._time_limit)), self._seed)
+            result = replan_team_day(_resolve(self._engine), team_day_id, _resolve(self._travel), self._clock(), float(_resolve(self._time_limit)), self._seed, self._solver)
             with self._lock:
                 self.results = [*self.results[-99:], result]
+                self.outcomes[result.outcome.value + (f":{result.reason}" if result.reason else "")] += 1
         except Exception as exc:  # noqa: BLE001 - never let a worker die; the previous plan stays
             log.error("replan team-day %s failed (%s); the previous plan stays", team_day_id, type(exc).__name__)
+            with self._lock:
+                self.outcomes[f"error:{type(exc).__name__}"] += 1
         finally:
             with self._lock:
                 self._running -= 1
@@ -323,6 +386,8 @@ class ReplanQueue:
 
     def shutdown(self, wait: bool = True) -> None:
         self._executor.shutdown(wait=wait)
+        if isinstance(self._solver, ProcessSolver):
+            self._solver.shutdown(wait=wait)
 
 
 _default: ReplanQueue | None = None

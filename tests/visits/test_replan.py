@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import replace
 
@@ -261,4 +262,61 @@ def test_schedule_replan_uses_the_configured_default_queue(db) -> None:
         assert replan.wait_idle(30)
     finally:
         replan._default = previous
+    assert_plan_keeps_windows(db, touched[0])
+
+
+def test_the_process_solver_gives_the_in_process_answer_from_another_process(db) -> None:
+    book(db, [("08:00", "10:00"), ("10:00", "12:00"), ("09:00", "13:00")])
+    tid = busiest_team_day(db)
+    with session_scope(db) as session:
+        loaded = replan.load_team_day(session, tid, TRAVEL, NOW)
+    assert loaded is not None and loaded.stops
+    solver = replan.ProcessSolver()
+    try:
+        here = replan.solve_team_day(loaded, TIME_LIMIT, seed=1)
+        there = solver(loaded, TIME_LIMIT, 1)
+        child_pids = {p.pid for p in solver._pool._processes.values()}  # type: ignore[union-attr]
+    finally:
+        solver.shutdown()
+    assert child_pids and os.getpid() not in child_pids  # the solve ran elsewhere
+    assert [v.stop_id for v in there.route.visits] == [v.stop_id for v in here.route.visits]
+    assert check_route(loaded.shift, [dict((s.id, s) for s in loaded.stops)[v.stop_id] for v in there.route.visits], there.route, loaded.problem.durations) == []
+
+
+def test_a_refusal_crosses_the_process_boundary_with_its_details(db) -> None:
+    book(db, [("08:00", "10:00")])
+    tid = busiest_team_day(db)
+    with session_scope(db) as session:
+        loaded = replan.load_team_day(session, tid, TRAVEL, NOW)
+    assert loaded is not None and loaded.stops
+    # a booked window that no route can keep (ends before the shift starts): the solver must drop it
+    impossible = replace(loaded.stops[0], windows=(routing.TimeWindow(loaded.shift.start - 120, loaded.shift.start - 60),))
+    problem = replace(loaded.problem, stops=(impossible,))
+    broken = replace(loaded, problem=problem, stops=[impossible], initial_order=[])
+    solver = replan.ProcessSolver()
+    try:
+        with pytest.raises(replan.Refused) as refused:
+            solver(broken, TIME_LIMIT, 0)
+    finally:
+        solver.shutdown()
+    assert refused.value.reason == "dropped" and refused.value.dropped == (impossible.id,)
+
+
+def test_a_crashed_solver_process_is_replaced_and_the_plan_kept(db) -> None:
+    touched = book(db, [("08:00", "10:00")])
+    solver = replan.ProcessSolver()
+    try:
+        with session_scope(db) as session:
+            loaded = replan.load_team_day(session, touched[0], TRAVEL, NOW)
+        solver(loaded, TIME_LIMIT, 0)  # the pool is up
+        for process in list(solver._pool._processes.values()):  # type: ignore[union-attr]
+            process.kill()  # as if OR-Tools had crashed the worker
+            process.join(10)
+        result = replan.replan_team_day(db, touched[0], TRAVEL, NOW, TIME_LIMIT, solver=solver)
+        assert result.outcome is replan.Outcome.KEPT and result.reason == "solver_error"
+        assert plans_of(db, touched[0]) == []  # nothing written: the previous (no) plan stays
+        again = replan.replan_team_day(db, touched[0], TRAVEL, NOW, TIME_LIMIT, solver=solver)
+        assert again.outcome is replan.Outcome.WRITTEN  # a fresh process took over
+    finally:
+        solver.shutdown()
     assert_plan_keeps_windows(db, touched[0])

@@ -1,4 +1,4 @@
-"""Offer and confirm latency through the real web application: ``python -m visits.bench_booking``.
+"""Offer and confirm latency through the real web application: ``python -m app.bench_booking``.
 
 1. A fresh SQLite database in a temporary folder (``JEMPUT_DATA_DIR``/``JEMPUT_DATABASE_URL``
    are set before the application is imported), migrated with ``app.migrate.upgrade``.
@@ -146,22 +146,23 @@ def build_background(session, now: datetime, rng: random.Random) -> dict[str, in
     policy = slots.SlotPolicy(horizon_days=DAYS)
     days = slots.horizon_days(session, now, policy)
     horizon = Horizon(base=days[0])
-    shifts = {shift_id(ts.team_id, ts.day): (ts, to_routing_shift(ts, horizon, 0)) for ts in team_shifts(session, days)}
     kelurahan = session.exec(select(Kelurahan).order_by(Kelurahan.code)).all()
     office = slots.office_point(session)
 
     # every home first (the matrix is lazy: only the pairs the insertion looks at are computed)
-    wanted = len(shifts) * VISITS_PER_TEAM_DAY
+    working = team_shifts(session, days)
+    wanted = len(working) * VISITS_PER_TEAM_DAY
     candidates = []
     home: dict[int, int] = {}
     for serial in range(1, int(wanted * 1.6) + 1):
         group = ("elderly", "elderly", "elderly", "disabled", "bedridden", "mental")[serial % 6]
         resident = _new_resident(session, rng, kelurahan, serial, group)
         candidates.append((serial, resident, group))
-        home[serial] = len(candidates)  # its index in the matrix (0 is the office)
+        home[serial] = len(candidates)  # its position in the located points (0 is the office)
     session.flush()
-    points = [office] + [(r.lat, r.lon) for _, r, _ in candidates]
-    matrix = TravelService().matrix(points)
+    located = TravelService().locate([office] + [(r.lat, r.lon) for _, r, _ in candidates])
+    matrix = located.matrix
+    shifts = {shift_id(ts.team_id, ts.day): (ts, to_routing_shift(ts, horizon, located.indices[0])) for ts in working}
     routes = CommittedRoutes(matrix, [(rs, []) for _, rs in shifts.values()])
     per_day: dict[date, int] = dict.fromkeys(days, 0)
     per_day_target = {d: sum(1 for ts, _ in shifts.values() if ts.day == d) * VISITS_PER_TEAM_DAY for d in days}
@@ -173,7 +174,7 @@ def build_background(session, now: datetime, rng: random.Random) -> dict[str, in
             break
         day = open_days[serial % len(open_days)]
         needs = needs_cache.get(group) or needs_cache.setdefault(group, service_needs(session, resident))
-        stop = routing.Stop(id=f"c{serial}", location=home[serial], service=needs.minutes, windows=(routing.TimeWindow(0, 1),), skills=needs.skills)
+        stop = routing.Stop(id=f"c{serial}", location=located.indices[home[serial]], service=needs.minutes, windows=(routing.TimeWindow(0, 1),), skills=needs.skills)
         first = horizon.minute(day, time(8))
         hours = [routing.TimeWindow(first + 60 * h, first + 60 * h + 60) for h in range(7)]
         rng.shuffle(hours)
@@ -214,7 +215,7 @@ def build_background(session, now: datetime, rng: random.Random) -> dict[str, in
                                  start=horizon.time_of(visit.start), end=horizon.time_of(visit.end)))
     session.flush()
     world = slots.build_world(session, days, TravelService(), now, include_holds=False)
-    broken = sum(1 for sid in world.shifts if schedule_route(world.shifts[sid], list(world.routes.route(sid).stops), world._matrix) is None)  # type: ignore[attr-defined]
+    broken = sum(1 for sid in world.shifts if schedule_route(world.shifts[sid], list(world.routes.route(sid).stops), world.matrix) is None)
     if broken:
         raise SystemExit(f"background load: {broken} team-days cannot keep their bookings")
     total = len(booked)
@@ -309,7 +310,6 @@ def run(args: argparse.Namespace) -> int:
     from app.db import get_engine, session_scope
     from app.main import create_app
     from app.migrate import upgrade
-    from visits import travel as travel_module
     from visits.types import utcnow
 
     lines: list[str] = []
@@ -329,7 +329,9 @@ def run(args: argparse.Namespace) -> int:
     with session_scope(get_engine(), write=True) as session:
         tokens = make_bench_requests(session, args.requests + args.warmup, rng, now)
     setup_seconds = clock.perf_counter() - t0
-    travel_module._PAIR_CACHE.clear()  # the server starts cold, as after a restart
+    from app.routers.booking import travel as app_travel
+
+    app_travel().forget()  # the server starts cold, as after a restart
 
     import httpx
     import sqlalchemy
@@ -375,11 +377,27 @@ def run(args: argparse.Namespace) -> int:
             if r.status_code not in (200, 409):
                 say(f"confirm {r.status_code}: {r.text[:300]}")
 
-    say("Jemput booking benchmark (python -m visits.bench_booking)")
+    from sqlmodel import func, select
+
+    from visits import replan as replan_module
+    from visits.models import Plan
+
+    drained = replan_module.wait_idle(300)  # not measured: the background work left when the client stops
+    queue = replan_module.default_queue()
+    outcomes = dict(sorted(queue.outcomes.items())) if queue is not None else {}
+    from visits.models import TeamDay
+
+    with session_scope(get_engine()) as session:
+        replans = session.exec(select(func.count()).select_from(Plan).where(Plan.solver_status != "bench")).one()
+        touched = session.exec(select(TeamDay).where(TeamDay.version > 0)).all()
+        current = {(p.team_day_id, p.version) for p in session.exec(select(Plan).where(Plan.status == "current")).all()}
+        up_to_date = sum(1 for td in touched if (td.id, td.version) in current)
+
+    say("Jemput booking benchmark (python -m app.bench_booking)")
     say(f"date (UTC): {datetime.utcnow():%Y-%m-%d %H:%M}; seed {args.seed}")
     say(f"machine: {platform.platform()}; {platform.processor() or platform.machine()}; {os.cpu_count()} CPUs; Python {platform.python_version()}; SQLAlchemy {sqlalchemy.__version__}")
     say("database: SQLite (WAL) file in a temporary folder; server: uvicorn, 1 worker, in-process thread on 127.0.0.1; client: httpx, sequential")
-    say(f"background re-planning after each confirmation: {args.replan}")
+    say(f"background re-planning after each confirmation: {args.replan}" + (f" (solver in a separate process); plans written by re-plans: {replans}{'' if drained else ' (queue not drained)'}; re-plan outcomes {outcomes}; team-days changed by the run whose current plan is of their latest version: {up_to_date}/{len(touched)}" if args.replan == "on" else ""))
     say(f"background load: {load['bookings']} confirmed bookings on {load['team_days']} team-days ({TEAMS} teams x {load['days']} working days, "
         f"~{load['bookings'] / max(1, load['team_days']):.1f} per team-day, each with a current plan; re-checked feasible); set-up {setup_seconds:.1f} s")
     say(f"measured: {len(offers_ms)} offer requests, {len(confirm_ms)} confirmations (after {args.warmup} warm-up requests); travel-time cache cold at start")
@@ -404,9 +422,6 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text("\n".join(lines) + "\n")
-    from visits import replan as replan_module
-
-    replan_module.wait_idle(120)
     if not args.keep:
         import shutil
 
@@ -418,7 +433,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m visits.bench_booking", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m app.bench_booking", description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=260, help="measured requests (offer + confirm each)")
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--seed", type=int, default=3576)
