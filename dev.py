@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".install-stamp"
+NO_VENV = (
+    "dev.py cannot create the virtual environment (.venv): this Python lacks its 'venv'/'ensurepip' modules.\n"
+    "On Debian or Ubuntu install them with:  sudo apt install python3-venv  (or python3.X-venv for your version),\n"
+    "then run this command again."
+)
 
 
 def run(*cmd: str | Path) -> None:
@@ -29,13 +34,27 @@ def install() -> None:
     if sys.version_info < (3, 11):
         sys.exit("Jemput needs Python 3.11 or newer")
     if not (BIN / "python").exists():
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        create_venv()
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:
         return
     run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[test]")
     STAMP.write_text(wanted)
+
+
+def create_venv() -> None:
+    """Create .venv with pip, or exit with what to install (Debian ships venv/ensurepip separately)."""
+    try:
+        import ensurepip  # noqa: F401  (Debian's python3 without python3-venv lacks it)
+        import venv
+    except ImportError:
+        sys.exit(NO_VENV)
+    try:
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    except (subprocess.CalledProcessError, OSError) as exc:
+        shutil.rmtree(VENV, ignore_errors=True)  # a half-made .venv (no pip) would be taken as ready next time
+        sys.exit(f"{NO_VENV}\n({type(exc).__name__}: {exc})")
 
 
 def demo() -> None:

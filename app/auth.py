@@ -18,6 +18,7 @@ own write session.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -166,6 +167,19 @@ def audit_read(
         resident_id=resident_id,
         route=route_template(request),
     )
+
+
+def audit_read_many(
+    session: Session,
+    request: Request,
+    principal: Principal,
+    *,
+    entity: str,
+    items: Iterable[tuple[int | None, int | None]],
+    action: str = "list",
+) -> None:
+    """Record that ``principal`` saw these ``(entity_id, resident_id)`` rows on a list page (one audit row each)."""
+    audit.record_many(session, user_id=principal.user_id, action=action, entity=entity, items=items, route=route_template(request))
 
 
 def route_template(request: Request) -> str:

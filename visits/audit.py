@@ -6,6 +6,8 @@ personal data itself. Written in the same transaction as the access (flush only)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlmodel import Session
 
 from visits.models import AuditLog
@@ -25,3 +27,26 @@ def record(
     session.add(entry)
     session.flush()
     return entry
+
+
+def record_many(
+    session: Session,
+    *,
+    user_id: int | None,
+    action: str,
+    entity: str,
+    items: Iterable[tuple[int | None, int | None]],
+    route: str = "",
+) -> list[AuditLog]:
+    """One row per ``(entity_id, resident_id)`` shown together (a list page): one flush for all.
+
+    A list is audited resident by resident, so "who saw this resident's data" is one query
+    on ``resident_id`` whether they opened the case or saw it in a list.
+    """
+    entries = [
+        AuditLog(user_id=user_id, action=action, entity=entity, entity_id=entity_id, resident_id=resident_id, route=route[:200])
+        for entity_id, resident_id in dict.fromkeys(items)  # once per item, in order
+    ]
+    session.add_all(entries)
+    session.flush()
+    return entries

@@ -19,7 +19,10 @@ from visits.users import create_user, set_active
 router = APIRouter()
 
 ADMIN = require_roles(Role.ADMIN)
-CASE_READERS = require_roles(Role.ADMIN, Role.OPERATOR, Role.HEAD)
+# the raw resident record (full NIK, birth date, disability, exact location) is casework: the front office
+# (operator; admin stands in for it). The division head supervises through the audited case page and the
+# dashboards, and officers get their own team's stops from the plan, so neither reads residents directly.
+CASE_WORKERS = require_roles(Role.OPERATOR, Role.ADMIN)
 
 
 class ResidentOut(BaseModel):
@@ -90,7 +93,7 @@ def admin_enable_user(user_id: int, _: Principal = Depends(ADMIN), session: Sess
 
 @router.get("/api/v1/residents/{resident_id}", response_model=ResidentOut, tags=["residents"])
 def read_resident(
-    resident_id: int, request: Request, principal: Principal = Depends(CASE_READERS), session: Session = Depends(get_session)
+    resident_id: int, request: Request, principal: Principal = Depends(CASE_WORKERS), session: Session = Depends(get_session)
 ) -> ResidentOut:
     resident = session.get(Resident, resident_id)
     if resident is None:

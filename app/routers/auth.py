@@ -5,6 +5,12 @@ nonce in an HttpOnly cookie (path /login) and puts HMAC(secret key, nonce) in th
 hidden ``csrf_token`` field; POST /login accepts the form only when the two agree. Another
 site can neither read the cookie nor compute the field. After login, the session's own
 synchronizer token takes over (see app.auth).
+
+Wrong passwords are throttled twice (both on the login page and the token endpoint): per
+username (``JEMPUT_LOGIN_MAX_FAILURES`` within ``JEMPUT_LOGIN_LOCKOUT_MINUTES``, in
+``visits.users.authenticate``) and per client address (``IP_FAILURE_FACTOR`` times as many,
+whatever usernames are tried, so one client cannot walk through every staff account). The
+address is kept only as an HMAC (``visits.ratelimit.client_key``).
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from datetime import timedelta
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute, iter_route_contexts
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import SESSION_COOKIE, STAFF_ROLES, Principal, current_principal, require_roles, route_roles, verify_csrf
@@ -26,7 +33,9 @@ from app.i18n import catalog, translate
 from app.settings import get_settings
 from app.web import render, request_language
 from visits.errors import DomainError, Forbidden, TooManyRequests, Unauthenticated
-from visits.models import User
+from visits.models import LoginAttempt, User
+from visits.ratelimit import client_key
+from visits.types import utcnow
 from visits.users import authenticate, end_session, issue_api_token, start_session
 
 router = APIRouter()
@@ -56,9 +65,30 @@ def _login_page(request: Request, *, error: DomainError | None = None, username:
     return response
 
 
-def _login(session: Session, username: str, password: str) -> User:
+IP_FAILURE_FACTOR = 4  # an office behind one NAT address shares this budget, so it is wider than one username's
+
+
+def _client_attempt_key(request: Request) -> str:
+    """The LoginAttempt key of the client's address: ':' never occurs in a username, so the two never mix."""
+    who = client_key(get_settings().resolved_secret_key(), request.client.host if request.client else None)
+    return f"ip:{who}"
+
+
+def _login(session: Session, request: Request, username: str, password: str) -> User:
+    """``authenticate``, behind the per-client-address limit; a failure is counted for the address too."""
     s = get_settings()
-    return authenticate(session, username, password, max_failures=s.login_max_failures, window=timedelta(minutes=s.login_lockout_minutes))
+    window = timedelta(minutes=s.login_lockout_minutes)
+    now = utcnow()
+    address = _client_attempt_key(request)
+    failures = session.exec(select(func.count()).select_from(LoginAttempt).where(LoginAttempt.username == address, LoginAttempt.at >= now - window)).one()
+    if failures >= s.login_max_failures * IP_FAILURE_FACTOR:
+        raise TooManyRequests()
+    try:
+        return authenticate(session, username, password, max_failures=s.login_max_failures, window=window)
+    except Unauthenticated:
+        session.add(LoginAttempt(username=address, at=now))
+        session.flush()
+        raise
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
@@ -79,7 +109,7 @@ def login(
     if not _login_form_valid(request, csrf_token):
         return _login_page(request, error=Forbidden("auth.form_expired"), username=username)
     try:
-        user = _login(session, username, password)
+        user = _login(session, request, username, password)
     except (Unauthenticated, TooManyRequests) as exc:  # answered, so the failed attempt is kept
         return _login_page(request, error=exc, username=username)
     old = request.cookies.get(SESSION_COOKIE)
@@ -116,7 +146,7 @@ def issue_token(
 ) -> Response:
     """Exchange a username and password for a bearer token (tablets); throttled like the login page."""
     try:
-        user = _login(session, username, password)
+        user = _login(session, request, username, password)
     except (Unauthenticated, TooManyRequests) as exc:  # answered, so the failed attempt is kept
         body = {"detail": translate(exc.message_key, request_language(request)), "code": exc.code}
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None

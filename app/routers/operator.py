@@ -4,7 +4,7 @@ NO public routes in this module: every route requires a staff role (``require_ro
 
 - ``GET  /operator/intake``                    phone intake form (operator, admin)
 - ``POST /operator/intake``                    submit a phone request; read-back summary (operator, admin; audited)
-- ``GET  /operator/requests``                  inbox: filters, sorted by due time, overdue flagged (operator, admin, head)
+- ``GET  /operator/requests``                  inbox: filters, sorted by due time, overdue flagged (operator, admin, head; audited per resident shown)
 - ``GET  /operator/requests/{request_id}``     one request with the resident's data (operator, admin, head; audited)
 - ``POST /operator/requests/{request_id}/override``  declare eligible with a written reason (operator, admin; audited)
 - ``POST /operator/requests/{request_id}/decline``   decide a request under review is ineligible (operator, admin; audited)
@@ -22,7 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 
-from app.auth import Principal, audit_read, require_roles
+from app.auth import Principal, audit_read, audit_read_many, require_roles
 from app.db import get_session, get_write_session
 from app.routers.intake import body_limit, form_context, localise, parse_submission, store_submission
 from app.settings import get_settings
@@ -119,7 +119,8 @@ def inbox(
         {"r": r, "kelurahan": k.name, "groups": res.groups, "overdue": is_overdue(r.due_at, r.first_answer_at, now)}
         for r, res, k in rows
     ]
-    audit_read(session, request, principal, entity="visit_request", action="list")
+    # the list shows each resident's served group (specific personal data): one audit row per request shown
+    audit_read_many(session, request, principal, entity="visit_request", items=[(r.id, r.resident_id) for r, _res, _k in rows])
     return render(
         request,
         "operator/inbox.html",

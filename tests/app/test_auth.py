@@ -243,6 +243,50 @@ def test_repeated_wrong_passwords_are_throttled(client) -> None:
     assert _login(client, "ani").status_code == 303  # counted per username
 
 
+def test_wrong_passwords_from_one_address_are_throttled_whatever_the_username(db, monkeypatch) -> None:
+    """One client cannot walk through every staff account; others, and the username lock, are unaffected."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.routers.auth import IP_FAILURE_FACTOR
+
+    monkeypatch.setattr(get_settings(), "login_max_failures", 2)
+    address_limit = 2 * IP_FAILURE_FACTOR
+    make_user("operator", "budi")
+    application = create_app()
+    with TestClient(application, client=("203.0.113.7", 40000)) as attacker, TestClient(application, client=("198.51.100.9", 40001)) as office:
+        for n in range(address_limit):  # every name once or twice: no username reaches its own limit of 2
+            name = f"tebakan-{n // 2}" if n % 2 else f"staf-{n}"
+            r = _login(attacker, name, "salah-salah") if n % 3 else attacker.post("/api/v1/auth/token", data={"username": name, "password": "x"})
+            assert r.status_code == 401, (n, r.status_code)
+        assert _login(attacker, "budi").status_code == 429  # even a right password, from that address
+        assert attacker.post("/api/v1/auth/token", data={"username": "budi", "password": PASSWORD}).status_code == 429
+        assert _login(office, "budi").status_code == 303  # another address is not locked out
+    with session_scope() as s:
+        keys = [a.username for a in s.exec(select(LoginAttempt)).all()]
+    assert not any("203.0.113.7" in k or "198.51.100.9" in k for k in keys)  # the address is kept only as an HMAC
+    assert sum(k.startswith("ip:") for k in keys) == address_limit
+
+
+def test_the_address_limit_ends_after_the_window(db, monkeypatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.routers.auth import IP_FAILURE_FACTOR
+
+    monkeypatch.setattr(get_settings(), "login_max_failures", 1)
+    make_user("operator", "budi")
+    with TestClient(create_app(), client=("203.0.113.8", 40000)) as c:
+        for n in range(IP_FAILURE_FACTOR):
+            assert _login(c, f"nama-{n}", "salah-salah").status_code == 401
+        assert _login(c, "budi").status_code == 429
+        with session_scope() as s:  # the failures age out of the lockout window
+            for attempt in s.exec(select(LoginAttempt)).all():
+                attempt.at = utcnow() - timedelta(minutes=get_settings().login_lockout_minutes, seconds=1)
+                s.add(attempt)
+        assert _login(c, "budi").status_code == 303
+
+
 def test_token_endpoint_failures_count_toward_the_lockout(client) -> None:
     make_user("officer", "petugas1")
     for _ in range(get_settings().login_max_failures):

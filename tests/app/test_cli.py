@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -17,8 +18,35 @@ from sqlmodel import select
 
 from app.cli import main as jemput
 from app.db import session_scope
-from visits.models import Booking, Kecamatan, Kelurahan, Resident, Team, TeamSkill, User, VisitRequest
+from visits.models import Booking, Kecamatan, Kelurahan, Office, Resident, Team, TeamSkill, User, VisitRequest
 from visits.nik import parse_kk, parse_nik
+from visits.users import verify_password
+
+# Kota Mojokerto's outline lies inside this box (approximate, from the city boundary on OpenStreetMap:
+# the Brantas river on the north edge near 7.445 S; about 4.5 km across for 20.5 km2), and the centre
+# BRIEF.md gives (7.4722 S, 112.4336 E) is near its middle.
+CITY_LAT = (-7.500, -7.445)
+CITY_LON = (112.405, 112.458)
+KELURAHAN_CELL = re.compile(r"([A-Z][A-Za-z ]+?) \((\d{4}), (\d{5})\)")
+DEMO_PASSWORD = re.compile(r"demo (\w+)\s+user: (\S+)\s+password: (\S+)")
+TRACKED_REFERENCE = re.compile(r"demo family tracking link \(([\w-]+)\)")
+
+
+def brief_service_area(shared_dir: Path) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """From BRIEF.md's Kemendagri table: {kecamatan code: name}, {kelurahan code: (name, postcode)}."""
+    kecamatan: dict[str, str] = {}
+    kelurahan: dict[str, tuple[str, str]] = {}
+    for line in (shared_dir / "BRIEF.md").read_text(encoding="utf-8").splitlines():
+        m = re.match(r"\|\s*(35\.76\.\d{2}) ([^|]+?)\s*\|(.+)\|\s*$", line)
+        if m:
+            kecamatan[m.group(1)] = m.group(2)
+            for name, code, postcode in KELURAHAN_CELL.findall(m.group(3)):
+                kelurahan[f"{m.group(1)}.{code}"] = (name, postcode)
+    return kecamatan, kelurahan
+
+
+def _inside_the_city(lat: float, lon: float) -> bool:
+    return CITY_LAT[0] <= lat <= CITY_LAT[1] and CITY_LON[0] <= lon <= CITY_LON[1]
 
 
 def _count(model) -> int:
@@ -50,6 +78,31 @@ def test_seed_demo_is_idempotent_and_well_formed(db, capsys) -> None:
     assert {m: _count(m) for m in counts} == counts
 
 
+def test_seed_demo_loads_the_briefs_kelurahan_inside_the_city(db, shared_dir, capsys) -> None:
+    kecamatan, kelurahan = brief_service_area(shared_dir)
+    assert len(kecamatan) == 3 and len(kelurahan) == 18  # the table was read
+    assert jemput(["seed-demo"]) == 0
+    with session_scope() as s:
+        kec_rows = {k.id: k for k in s.exec(select(Kecamatan)).all()}
+        kel_rows = s.exec(select(Kelurahan)).all()
+        offices = s.exec(select(Office)).all()
+        homes = [(r.lat, r.lon) for r in s.exec(select(Resident)).all()]
+    assert {k.code: k.name for k in kec_rows.values()} == kecamatan
+    assert {k.code: (k.name, k.postcode) for k in kel_rows} == kelurahan
+    assert all(kec_rows[k.kecamatan_id].code == k.code.rsplit(".", 1)[0] for k in kel_rows)
+    outside = [(k.code, k.lat, k.lon) for k in kel_rows if not _inside_the_city(k.lat, k.lon)]
+    assert outside == []
+    assert len({(k.lat, k.lon) for k in kel_rows}) == 18  # one centroid each, not all the centre
+    assert len(offices) == 1 and _inside_the_city(offices[0].lat, offices[0].lon)
+    assert homes and all(_inside_the_city(lat, lon) for lat, lon in homes)
+
+
+def test_the_city_box_holds_the_briefs_centre_and_not_its_neighbours() -> None:
+    assert _inside_the_city(-7.4722, 112.4336)  # BRIEF.md's city centre
+    assert not _inside_the_city(-7.5515, 112.4859)  # south-east of the city edge: Kabupaten Mojokerto
+    assert not _inside_the_city(-7.2575, 112.7521)  # Surabaya
+
+
 def test_create_user_reads_the_password_from_stdin(db, monkeypatch, capsys) -> None:
     with session_scope() as s:
         s.add(Team(name="Tim A"))
@@ -58,6 +111,8 @@ def test_create_user_reads_the_password_from_stdin(db, monkeypatch, capsys) -> N
     with session_scope() as s:
         user = s.exec(select(User).where(User.username == "petugas1")).one()
     assert user.role == "officer" and user.team_id is not None and "rahasia" not in user.password_hash
+    assert user.password_hash.startswith("$argon2id$") and verify_password(user.password_hash, "rahasia-panjang-1")
+    assert not verify_password(user.password_hash, "rahasia-panjang-1\n") and not verify_password(user.password_hash, "rahasia-panjang-2")
     monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
     assert jemput(["create-user", "--username", "x", "--role", "admin"]) == 2
     monkeypatch.setattr(sys, "stdin", io.StringIO("rahasia-panjang-1\n"))
@@ -71,29 +126,62 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_the_run_command_serves_health_and_login_with_demo_data_within_60s(tmp_path: Path) -> None:
-    """What ``python3 dev.py demo`` runs after installing: migrate, seed-demo, serve (SQLite)."""
-    env = {**os.environ, "JEMPUT_DATA_DIR": str(tmp_path), "JEMPUT_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
-    env.pop("JEMPUT_SECRET_KEY", None)
-    cli = [sys.executable, "-m", "app.cli"]
+def _installed_jemput() -> Path:
+    """The ``jemput`` console script the install put next to this Python (``.venv/bin/jemput``)."""
+    script = Path(sys.executable).parent / ("jemput.exe" if os.name == "nt" else "jemput")
+    assert script.is_file(), f"{script} is missing: install the project (python3 dev.py test does)"
+    return script
+
+
+def test_the_run_command_serves_health_and_login_with_demo_data_within_60s(tmp_path: Path, fresh_db_url: str) -> None:
+    """What ``python3 dev.py demo`` runs after installing: jemput migrate, seed-demo, serve.
+
+    SQLite in a fresh data folder (the default database); on a PostgreSQL test run, a fresh database there.
+    """
+    jemput_cmd = _installed_jemput()
+    env = {k: v for k, v in os.environ.items() if k not in ("JEMPUT_SECRET_KEY", "JEMPUT_DATABASE_URL")}
+    env["JEMPUT_DATA_DIR"] = str(tmp_path / "data")
+    if os.environ.get("JEMPUT_TEST_DATABASE_URL"):
+        env["JEMPUT_DATABASE_URL"] = fresh_db_url
     start = time.monotonic()
-    subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
-    subprocess.run([*cli, "seed-demo"], env=env, check=True, capture_output=True)
+    run = {"env": env, "cwd": tmp_path, "capture_output": True, "text": True, "timeout": 50}
+    migrated = subprocess.run([jemput_cmd, "migrate"], **run)
+    assert migrated.returncode == 0, migrated.stderr
+    seeded = subprocess.run([jemput_cmd, "seed-demo"], **run)
+    assert seeded.returncode == 0, seeded.stderr
+    passwords = {role: (user, password) for role, user, password in DEMO_PASSWORD.findall(seeded.stdout)}
+    assert set(passwords) == {"admin", "operator", "officer", "head"}, seeded.stdout
+    references = TRACKED_REFERENCE.findall(seeded.stdout)
+    assert references, seeded.stdout
     port = _free_port()
-    server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen([jemput_cmd, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
     try:
         while True:
             try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                health = httpx.get(f"{base}/healthz", timeout=2)
                 break
             except httpx.TransportError:
+                assert server.poll() is None, (tmp_path / "serve.log").read_text()
                 if time.monotonic() - start > 60:
                     pytest.fail("the server did not answer within 60 s")
-                time.sleep(0.3)
-        login = httpx.get(f"http://127.0.0.1:{port}/login", timeout=5)
-        assert health.status_code == 200 and login.status_code == 200 and "password" in login.text.lower()
+                time.sleep(0.2)
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        with httpx.Client(base_url=base, timeout=10) as browser:
+            login_page = browser.get("/login")
+            assert login_page.status_code == 200 and 'name="password"' in login_page.text
+            token = re.search(r'name="csrf_token" value="([^"]+)"', login_page.text).group(1)
+            username, password = passwords["operator"]
+            r = browser.post("/login", data={"username": username, "password": password, "csrf_token": token})
+            assert (r.status_code, r.headers.get("location")) == (303, "/staff")
+            inbox = browser.get("/operator/requests", params={"view": "all"})
+            assert inbox.status_code == 200 and all(ref in inbox.text for ref in references)  # the seeded requests
         assert time.monotonic() - start < 60
-        assert (tmp_path / "secret_key").exists()  # generated and kept on first run
+        assert (tmp_path / "data" / "secret_key").exists()  # generated and kept on first run
+        if "JEMPUT_DATABASE_URL" not in env:
+            assert (tmp_path / "data" / "jemput.db").exists()  # the default: SQLite in the data folder
     finally:
         server.terminate()
         server.wait(10)
+        log.close()

@@ -2,21 +2,63 @@
 
 from __future__ import annotations
 
+import logging
+import re
+import socket
 import threading
-import pytest
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from pathlib import Path
 
-from app.db import new_session, session_scope
+import pytest
+from fastapi import Depends
+from fastapi.testclient import TestClient
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+import app.db
+from app.db import get_session, get_write_session, make_engine, new_session, session_scope
 from app.i18n import LANGUAGES, catalog, negotiate
-from app.settings import Settings
+from app.settings import Settings, get_settings
+from visits.errors import Conflict
 from visits.models import Kecamatan, Kelurahan, Team, User
+
+APP_DIR = Path(__file__).resolve().parents[2] / "app"
 
 
 def test_healthz_checks_the_database(client) -> None:
     r = client.get("/healthz")
     assert r.status_code == 200
     assert r.json() == {"status": "ok", "database": "ok"}
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # closed again when the test connects
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_healthz_answers_503_when_the_database_is_unreachable(client, monkeypatch, caplog, tmp_path, kind: str) -> None:
+    secret_bit = "s3cret-pw"
+    url = (
+        f"sqlite:///{tmp_path / 'no-such-folder' / 'jemput.db'}"
+        if kind == "sqlite"
+        else f"postgresql+psycopg://jemput:{secret_bit}@127.0.0.1:{_closed_port()}/jemput"
+    )
+    settings = get_settings()
+    monkeypatch.setattr(settings, "database_url", url)
+    try:
+        with caplog.at_level(logging.WARNING, logger="jemput"):
+            r = client.get("/healthz")
+    finally:
+        bad = app.db._engines.pop((url, settings.sqlite_busy_timeout_ms), None)
+        if bad is not None:
+            bad.dispose()
+    assert r.status_code == 503
+    assert r.json() == {"status": "error", "database": "unreachable"}  # no driver message, host or path
+    assert "health check failed" in caplog.text
+    assert secret_bit not in caplog.text and "no-such-folder" not in caplog.text and "127.0.0.1" not in caplog.text
+    monkeypatch.undo()
+    assert client.get("/healthz").status_code == 200  # the real database again
 
 
 def test_openapi_and_docs_are_served(client) -> None:
@@ -43,10 +85,45 @@ def test_catalogs_have_the_same_keys() -> None:
     assert keys[0] == keys[1], keys[0] ^ keys[1]
 
 
-def test_pages_load_nothing_from_the_internet(client) -> None:
-    html = client.get("/").text
-    assert "http://" not in html.replace("http://127.0.0.1", "") and "https://" not in html
-    assert client.get("/static/app.css").status_code == 200
+ABSOLUTE_URL = re.compile(r"https?://[^\s\"'<>)]+|(?<![:/\w])//[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# absolute URLs a template or static file may contain because they load nothing: XML namespace names
+ALLOWED_URLS = ("http://www.w3.org/",)
+
+
+def test_templates_and_static_files_name_no_other_host() -> None:
+    """No CDN, web font, analytics or map script: the pages load nothing from the internet.
+
+    The only outside address a page may ever use is a setting (``JEMPUT_MAP_TILE_URL``, empty by
+    default), so it never appears in a template or static file.
+    """
+    files = [f for folder in ("templates", "static", "locales") for f in sorted((APP_DIR / folder).rglob("*")) if f.is_file()]
+    assert any(f.suffix == ".html" for f in files) and any(f.suffix == ".css" for f in files)
+    found = [
+        (str(f.relative_to(APP_DIR)), url)
+        for f in files
+        for url in ABSOLUTE_URL.findall(f.read_text(encoding="utf-8", errors="replace"))
+        if not url.startswith(ALLOWED_URLS)
+    ]
+    assert found == []
+
+
+def test_the_url_scan_would_catch_a_cdn() -> None:
+    samples = ['<script src="https://cdn.example.com/x.js">', "url(//fonts.example.org/a.woff2)", "<img src='http://tiles.example.net/1/2/3.png'>"]
+    assert [bool(ABSOLUTE_URL.search(s)) for s in samples] == [True, True, True]
+    assert not ABSOLUTE_URL.search("// a comment in a script\nvar a = 1; // another")
+
+
+LOADS = re.compile(r"""(?:\bsrc|\bsrcset|<link[^>]*\bhref)\s*=\s*["']([^"']+)|url\(\s*["']?([^"')]+)|@import\s+["']([^"']+)""", re.I)
+
+
+@pytest.mark.parametrize("path", ["/", "/login", "/info", "/info/flyer", "/request", "/track", "/static/app.css"])
+def test_pages_load_nothing_from_the_internet(client, path: str) -> None:
+    r = client.get(path)
+    assert r.status_code == 200
+    loaded = [next(g for g in m if g) for m in LOADS.findall(r.text)]
+    if path != "/static/app.css":
+        assert "/static/app.css" in loaded  # the scan sees what a page loads
+    assert [u for u in loaded if not u.startswith(("/", "data:")) or u.startswith("//")] == [], loaded
 
 
 def test_settings_come_from_the_environment(monkeypatch, tmp_path) -> None:
@@ -79,6 +156,48 @@ def test_session_scope_commits_or_rolls_back(db) -> None:
     with session_scope(db) as s:
         names = set(s.exec(select(Team.name)).all())
     assert names == {"Committed"}
+
+
+@pytest.mark.parametrize("dependency", [get_session, get_write_session], ids=["read-write session", "write session"])
+@pytest.mark.parametrize(("outcome", "status", "kept"), [("ok", 200, True), ("domain-error", 409, False), ("crash", 500, False)])
+def test_the_route_session_commits_on_success_and_rolls_back_on_error(db, dependency, outcome: str, status: int, kept: bool) -> None:
+    """Through a real route: what a service flushed is committed only when the route succeeds."""
+    from app.main import create_app
+
+    application = create_app()
+
+    @application.post("/test-only/write-then/{outcome}")
+    def write_then(outcome: str, session: Session = Depends(dependency)) -> dict:
+        session.add(Team(name="written by the route"))
+        session.flush()  # as a service would: the row is in the transaction
+        if outcome == "domain-error":
+            raise Conflict()
+        if outcome == "crash":
+            raise RuntimeError("after writing")
+        return {"written": True}
+
+    with TestClient(application, raise_server_exceptions=False) as c:
+        r = c.post(f"/test-only/write-then/{outcome}")
+    assert r.status_code == status
+    with session_scope(db) as s:
+        names = s.exec(select(Team.name)).all()
+    assert names == (["written by the route"] if kept else [])
+
+
+def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(engine, db_url: str) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite pragmas")
+    for session in (new_session(), new_session(write=True)):  # what the request dependencies use
+        conn = session.connection()
+        pragmas = [conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in ("journal_mode", "busy_timeout", "foreign_keys")]
+        session.close()
+        assert pragmas == ["wal", get_settings().sqlite_busy_timeout_ms, 1]
+    other = make_engine(db_url, busy_timeout_ms=1234)  # the setting is what is applied
+    try:
+        with other.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1234
+    finally:
+        other.dispose()
 
 
 def test_foreign_keys_and_check_constraints_are_enforced(db) -> None:
