@@ -1,11 +1,22 @@
 """Submitting a home-visit request (web form, JSON API and phone intake share this service).
 
 Order of work: the input is already validated (:class:`visits.schemas.RequestIn`); the KK
-file is checked and cleaned; an Idempotency-Key that was seen before answers with the first
-answer (or 422 when the body differs); the eligibility rules run; then resident, KK
-document, request and acknowledgement message are written together inside a savepoint.
-A unique-constraint race (concurrent retries, or two submissions for one NIK) rolls back
-only the savepoint and is resolved by reading what the winner stored.
+file is checked and cleaned; submissions for one NIK are serialised (:func:`lock_nik`); an
+Idempotency-Key that was seen before answers with the first answer (or 422 when the body
+differs); the eligibility rules run; then resident, KK document, request and acknowledgement
+message are written together inside a savepoint. A unique-constraint race (concurrent retries
+with one key) rolls back only the savepoint and is resolved by reading what the winner stored.
+
+Concurrency: the duplicate check ("no other open request for this NIK") reads, then writes. The
+NIK unique constraint only guards a resident's first request; for a returning resident (row
+present, last request closed) two submissions could both see "no open request". SQLite write
+sessions hold the database write lock from BEGIN (``app.db``); on PostgreSQL :func:`lock_nik`
+takes a transaction-scoped advisory lock per NIK before anything is read, held until the
+caller's transaction ends, so the second submission sees the first one's request.
+
+Response clock: an ineligible decision is the first answer (``first_answer_at`` set at once);
+an eligible request is answered when slots are offered (``visits.slots.make_offers``) and one
+under review when an operator decides, so both keep ``first_answer_at`` NULL until then.
 
 The service only flushes; the caller's session dependency commits.
 """
@@ -13,12 +24,14 @@ The service only flushes; the caller's session dependency commits.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from pathlib import Path
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -84,14 +97,18 @@ class Submission:
 
 @dataclass(frozen=True)
 class SubmitResult:
+    """The answer to one submission. ``status`` and ``reasons`` are the first answer: a replayed
+    retry carries them as they were answered then, not the request's current status."""
+
     request: VisitRequest
     tracking_token: str
     reasons: list[Reason]
+    status: str
     replayed: bool = False
 
     @property
     def eligible(self) -> bool:
-        return self.request.status == RequestStatus.ELIGIBLE
+        return self.status == RequestStatus.ELIGIBLE
 
 
 def check_idempotency_key(key: str | None) -> str | None:
@@ -106,19 +123,39 @@ def office_today(tz: str, now: datetime) -> date:
     return now.astimezone(ZoneInfo(tz)).date()
 
 
+def lock_nik(session: Session, secret_key: str, nik: str) -> None:
+    """Serialise submissions for one NIK until the caller's transaction ends (PostgreSQL).
+
+    A transaction-scoped advisory lock on a keyed hash of the NIK (the key keeps the NIK out of
+    ``pg_locks``). SQLite needs nothing: write sessions hold the database write lock already."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hmac.new(secret_key.encode(), b"resident-nik:" + nik.encode(), hashlib.sha256).digest()
+    session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": int.from_bytes(digest[:8], "big", signed=True)})
+
+
+def first_answer_of(row: VisitRequest) -> tuple[str, list[str]]:
+    """(status, reason codes) as the submission answered them (older rows: as they are now)."""
+    snap = row.first_answer or {}
+    return str(snap.get("status") or row.status), list(snap.get("reasons", row.reasons))
+
+
 def _replay(session: Session, key: str, fingerprint: str, cfg: IntakeConfig) -> SubmitResult | None:
     row = session.exec(select(VisitRequest).where(VisitRequest.idempotency_key == key)).first()
     if row is None:
         return None
     if row.idempotency_hash != fingerprint:
         raise InvalidInput("intake.err.idempotency_mismatch", field="idempotency_key")
-    reasons = [reason_for(code) for code in row.reasons]
-    return SubmitResult(row, idempotent_token(cfg.secret_key, key), reasons, replayed=True)
+    status, codes = first_answer_of(row)
+    return SubmitResult(row, idempotent_token(cfg.secret_key, key), [reason_for(code) for code in codes], status, replayed=True)
 
 
-def find_kelurahan(session: Session, code: str) -> Kelurahan:
+def find_kelurahan(session: Session, code: str, region_prefix: str) -> Kelurahan | None:
+    """The service area's kelurahan with this (well-formed) code; None for a code outside the area,
+    which the OUTSIDE_SERVICE_AREA rule answers. A code inside the area's region that names no
+    kelurahan of ours is a typing error, not an address elsewhere: 422."""
     kel = session.exec(select(Kelurahan).where(Kelurahan.code == code)).first()
-    if kel is None:
+    if kel is None and code.replace(".", "").startswith(region_prefix):
         raise InvalidInput("intake.err.kelurahan_unknown", field="kelurahan_code")
     return kel
 
@@ -130,7 +167,7 @@ def has_open_request(session: Session, resident_id: int | None) -> bool:
     return session.exec(stmt).first() is not None
 
 
-def _apply_resident(resident: Resident, data: RequestIn, kel: Kelurahan, now: datetime) -> Resident:
+def _apply_resident(resident: Resident, data: RequestIn, kel: Kelurahan | None, now: datetime) -> Resident:
     groups = data.groups_set()
     resident.full_name = data.full_name
     resident.birth_date = data.birth_date
@@ -143,11 +180,15 @@ def _apply_resident(resident: Resident, data: RequestIn, kel: Kelurahan, now: da
     resident.group_bedridden = "bedridden" in groups
     resident.approach_notes = data.approach_notes
     resident.street, resident.rt, resident.rw = data.street, data.rt, data.rw
-    resident.kelurahan_id = kel.id  # type: ignore[assignment]
+    # outside the service area there is no Kelurahan row: keep the code as submitted
+    resident.kelurahan_id = kel.id if kel is not None else None
+    resident.outside_kelurahan_code = None if kel is not None else data.kelurahan_code
     if data.lat is not None and data.lon is not None:
         resident.lat, resident.lon, resident.location_source = data.lat, data.lon, LocationSource.MAP_PIN
-    else:
+    elif kel is not None:
         resident.lat, resident.lon, resident.location_source = kel.lat, kel.lon, LocationSource.CENTROID
+    else:
+        resident.lat, resident.lon, resident.location_source = None, None, None
     resident.updated_at = now
     return resident
 
@@ -164,7 +205,7 @@ def decide_status(reasons: list[Reason], channel: Channel, has_document: bool) -
 class _Decision:
     """What the rules decided for one submission, before anything is written."""
 
-    kelurahan: Kelurahan
+    kelurahan: Kelurahan | None  # None: outside the service area
     resident: Resident | None  # the stored resident with this NIK, if any
     duplicate: bool
     reasons: list[Reason]
@@ -174,7 +215,7 @@ class _Decision:
 
 def _decide(session: Session, sub: Submission, cfg: IntakeConfig, has_document: bool, now: datetime) -> _Decision:
     data = sub.data
-    kel = find_kelurahan(session, data.kelurahan_code)
+    kel = find_kelurahan(session, data.kelurahan_code, cfg.region_prefix)
     resident = session.exec(select(Resident).where(Resident.nik == data.nik)).first()
     duplicate = resident is not None and has_open_request(session, resident.id)
     applicant = Applicant(
@@ -184,8 +225,8 @@ def _decide(session: Session, sub: Submission, cfg: IntakeConfig, has_document: 
         sex=data.sex,
         marital_status=data.marital_status.value,
         groups=data.groups_set(),
-        kelurahan_code=kel.code,
-        kelurahan_known=True,
+        kelurahan_code=data.kelurahan_code,
+        kelurahan_known=kel is not None,
         has_kk_document=has_document,
         kk_check_at_visit=data.kk_check_at_visit,
         has_open_request=duplicate,
@@ -205,7 +246,7 @@ def _create(session: Session, sub: Submission, cfg: IntakeConfig, clean: CleanFi
         for doc in written:  # the savepoint rolled back: remove the file it wrote
             (Path(cfg.upload_dir) / doc.storage_name).unlink(missing_ok=True)
         raise
-    return SubmitResult(row, decision.token, decision.reasons)
+    return SubmitResult(row, decision.token, decision.reasons, decision.status.value)
 
 
 def _save_resident(session: Session, data: RequestIn, d: _Decision, now: datetime) -> Resident:
@@ -247,11 +288,13 @@ def _write(
             kelurahan_letter=data.kelurahan_letter,
             notes=data.notes,
             reasons=[r.code for r in d.reasons],
+            first_answer={"status": d.status.value, "reasons": [r.code for r in d.reasons]},
             created_by_id=sub.created_by_id,
             idempotency_key=sub.idempotency_key,
             idempotency_hash=fingerprint if sub.idempotency_key else None,
             received_at=now,
-            first_answer_at=now if d.status in (RequestStatus.ELIGIBLE, RequestStatus.INELIGIBLE) else None,
+            # the decision alone answers an ineligible request; an eligible one is answered by its slot offers
+            first_answer_at=now if d.status == RequestStatus.INELIGIBLE else None,
             due_at=first_answer_due(session, now, cfg.timezone),
             updated_at=now,
         )
@@ -275,6 +318,7 @@ def submit(session: Session, sub: Submission, cfg: IntakeConfig, now: datetime |
     clean = clean_upload(sub.kk_file, cfg.upload_max_bytes) if sub.kk_file is not None else None
     kk_sha = hashlib.sha256(sub.kk_file).hexdigest() if sub.kk_file is not None else None
     fingerprint = sub.data.fingerprint(Channel(sub.channel).value, kk_sha)
+    lock_nik(session, cfg.secret_key, sub.data.nik)
     for _ in range(MAX_ATTEMPTS):
         if key is not None:
             replay = _replay(session, key, fingerprint, cfg)
@@ -297,6 +341,10 @@ def override(session: Session, request_id: int, *, user_id: int | None, reason: 
         raise NotFound()
     if row.status not in (RequestStatus.INELIGIBLE, RequestStatus.NEEDS_REVIEW, RequestStatus.RECEIVED):
         raise Conflict("intake.err.override_status", field="status")
+    resident = session.get(Resident, row.resident_id)
+    if resident is None or resident.kelurahan_id is None or resident.lat is None:
+        # the home is not in one of our kelurahan: no team can visit it (a new request with the right address can)
+        raise Conflict("intake.err.override_outside_area", field="kelurahan_code")
     now = now or utcnow()
     if row.kk_document_id is None:
         row.kk_check_at_visit = True  # no KK on file: the officers check it at the door

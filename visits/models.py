@@ -190,6 +190,16 @@ class Resident(SQLModel, table=True):
         _one_of("sex", Sex),
         _one_of("marital_status", MaritalStatus),
         _one_of("location_source", LocationSource),
+        # an address in the service area names one of its kelurahan; one outside it keeps the code as submitted
+        CheckConstraint(
+            "(kelurahan_id IS NOT NULL AND outside_kelurahan_code IS NULL) OR (kelurahan_id IS NULL AND outside_kelurahan_code IS NOT NULL)",
+            name="one_kelurahan",
+        ),
+        CheckConstraint("kelurahan_id IS NULL OR lat IS NOT NULL", name="located_in_area"),  # slots and routes need a point
+        CheckConstraint(
+            "(lat IS NULL AND lon IS NULL AND location_source IS NULL) OR (lat IS NOT NULL AND lon IS NOT NULL AND location_source IS NOT NULL)",
+            name="location_complete",
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     nik: str = _s(16, unique=True)
@@ -206,10 +216,13 @@ class Resident(SQLModel, table=True):
     street: str = _s(300)
     rt: str = _s(3)
     rw: str = _s(3)
-    kelurahan_id: int = Field(foreign_key="kelurahan.id", index=True)
-    lat: float
-    lon: float
-    location_source: str = _s(12, default=LocationSource.CENTROID)
+    # NULL only for an address outside the service area (such a request is stored ineligible, OUTSIDE_SERVICE_AREA)
+    kelurahan_id: int | None = Field(default=None, foreign_key="kelurahan.id", index=True, nullable=True)
+    outside_kelurahan_code: str | None = _s(20, default=None, nullable=True)  # "35.16.01.2001", as submitted
+    lat: float | None = None  # NULL only outside the service area without a map pin
+    lon: float | None = None
+    # the default is the model's, not the column's: a column default would replace an explicit None at INSERT
+    location_source: str | None = Field(default=LocationSource.CENTROID, sa_column=Column(String(12), nullable=True))
     ektp_recorded_at: datetime | None = _utc()
     created_at: datetime = _created()
     updated_at: datetime = _created()
@@ -268,6 +281,8 @@ class VisitRequest(SQLModel, table=True):
     kelurahan_letter: bool | None = None  # socialisation measure; never required
     notes: str | None = Field(default=None, sa_type=Text, nullable=True)
     reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # what the submission answered ({"status", "reasons"}): an idempotent retry answers the same, whatever happened since
+    first_answer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     override_reason: str | None = Field(default=None, sa_type=Text, nullable=True)
     overridden_by_id: int | None = Field(default=None, foreign_key="app_user.id", nullable=True)
     created_by_id: int | None = Field(default=None, foreign_key="app_user.id", nullable=True)

@@ -25,7 +25,7 @@ from PIL import Image, ImageOps
 from sqlalchemy import event
 from sqlmodel import Session, select
 
-from visits.errors import InvalidInput, NotFound
+from visits.errors import InvalidInput, NotFound, PayloadTooLarge
 from visits.models import KkDocument
 from visits.types import utcnow
 
@@ -115,11 +115,12 @@ def _check_pdf(data: bytes) -> bytes:
 
 
 def clean_upload(data: bytes, max_bytes: int) -> CleanFile:
-    """Check and clean an uploaded KK file, or raise InvalidInput naming ``kk_file``."""
+    """Check and clean an uploaded KK file, or raise InvalidInput naming ``kk_file``
+    (PayloadTooLarge, 413, when it is over ``max_bytes``)."""
     if not data:
         raise _refuse("empty")
     if len(data) > max_bytes:
-        raise _refuse("too_large")
+        raise PayloadTooLarge(field="kk_file")  # 413, like the body guard: one answer for "too large"
     kind = sniff(data)
     if kind is None:
         raise _refuse("type")

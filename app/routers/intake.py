@@ -33,7 +33,7 @@ from app.i18n import translate
 from app.settings import get_settings
 from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body, guarded_request
 from app.web import render, request_language
-from visits.errors import InvalidInput, NotFound
+from visits.errors import InvalidInput, NotFound, PayloadTooLarge
 from visits.intake import IntakeConfig, Submission, SubmitResult, office_today, submit
 from visits.models import Channel, Group, Kecamatan, Kelurahan, MaritalStatus, VisitRequest
 from app.limits import hit_or_raise
@@ -106,11 +106,17 @@ def raw_submission(form: FormData) -> dict[str, Any]:
 
 
 async def kk_bytes(form: FormData, limit: int) -> bytes | None:
+    """The uploaded KK file's bytes; 413 when it is larger than ``limit`` (the body guard allows
+    the limit plus room for the other fields, so a file just over the limit gets here)."""
     upload = form.get("kk_file")
     if not isinstance(upload, UploadFile):
         return None
-    data = await upload.read(limit + 1)
-    await upload.close()
+    try:
+        data = await upload.read(limit + 1)
+    finally:
+        await upload.close()
+    if len(data) > limit:
+        raise PayloadTooLarge(field="kk_file")
     return data or None
 
 
@@ -130,7 +136,7 @@ def answer(result: SubmitResult, lang: str) -> SubmitAnswer:
     return SubmitAnswer(
         reference=result.request.reference,
         tracking_token=result.tracking_token,
-        status=result.request.status,
+        status=result.status,  # the first answer, also for a replayed retry
         eligible=result.eligible,
         reasons=reasons_out(result, lang),
         first_answer_due=result.request.due_at,
@@ -205,6 +211,8 @@ async def parse_submission(request: Request) -> Parsed:
     data, errors = validate_request(raw, office_today(cfg.timezone, utcnow()))
     try:
         kk = await kk_bytes(form, cfg.upload_max_bytes)
+    except PayloadTooLarge:
+        raise
     except Exception:  # noqa: BLE001 - unreadable part
         kk, errors = None, [*errors, FieldError("kk_file", "kk_file.unreadable")]
     return Parsed(data, errors, raw, kk, _text(form, "idempotency_key"))

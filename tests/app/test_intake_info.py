@@ -21,8 +21,12 @@ def test_info_page_in_both_languages(client) -> None:
 
 
 def test_flyer_has_local_qr_to_the_form(client) -> None:
+    from app.routers.info import form_url, qr_svg
+
     page = client.get("/info/flyer")
-    assert page.status_code == 200 and "<svg" in page.text and "/request" in page.text
+    assert page.status_code == 200 and form_url() in page.text
+    assert qr_svg(form_url()) in page.text  # exactly the QR code of the form's URL, inline
+    assert page.text.count("<svg") == 1
     assert "size:A4" in (APP / "static" / "app.css").read_text()
     svg = client.get("/info/qr.svg")
     assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")

@@ -158,3 +158,56 @@ def test_operator_declines_a_request_under_review(api) -> None:
     with session_scope() as s:
         assert s.get(VisitRequest, row.id).first_answer_at is not None
     assert len(_audit("decline")) == 1
+
+
+def _submit(api, serial: int, **kw) -> str:
+    from datetime import date
+
+    from tests.visits.intake_fixtures import nik
+
+    file = kw.pop("file", ("kk.jpg", b"", "image/jpeg"))
+    r = post_request(api, form(nik=nik(date(1950, 3, 14), female=True, serial=serial), **kw), file=file)
+    assert r.status_code == 201, r.text
+    return r.json()["reference"]
+
+
+def test_inbox_views(api) -> None:
+    eligible = _submit(api, 1)
+    review = _submit(api, 2, kk_check_at_visit="true", file=None)
+    ineligible = _submit(api, 3, kk_number=kk(region="351601"))
+    old = _submit(api, 4)  # eligible, received three days ago
+    booked = _submit(api, 5)
+    with session_scope() as s:
+        for ref, changes in ((old, {"received_at": utcnow() - timedelta(days=3)}), (booked, {"status": "booked"})):
+            row = s.exec(select(VisitRequest).where(VisitRequest.reference == ref)).one()
+            for k, v in changes.items():
+                setattr(row, k, v)
+            s.add(row)
+    login_as(api, "operator")
+
+    def shown(view: str) -> set[str]:
+        page = api.get(f"/operator/requests?view={view}")
+        assert page.status_code == 200
+        return {ref for ref in (eligible, review, ineligible, old, booked) if ref in page.text}
+
+    assert shown("new") == {eligible, review, ineligible, booked}  # received in the last 24 hours
+    assert shown("needs_review") == {review}
+    assert shown("eligible") == {eligible, old}
+    assert shown("ineligible") == {ineligible}
+    assert shown("open") == {eligible, review, ineligible, old}  # still to be answered or decided
+    assert shown("all") == {eligible, review, ineligible, old, booked}
+    assert shown("nonsense") == shown("open")
+    page = api.get("/operator/requests?view=eligible&group=bedridden").text
+    assert eligible not in page and old not in page  # filters combine with the view
+
+
+@pytest.mark.xfail(strict=True, reason="app/routers/operator.py inner-joins Kelurahan (inbox) and 404s without one (detail); "
+                   "operator/_request.html formats res.lat as a number. Needs an outer join and a page for addresses outside the area.")
+def test_outside_area_request_is_visible_to_the_operator(api) -> None:
+    outside = _submit(api, 6, kelurahan_code="35.16.01.2001")
+    login_as(api, "operator")
+    assert outside in api.get("/operator/requests?view=ineligible").text
+    with session_scope() as s:
+        row = s.exec(select(VisitRequest).where(VisitRequest.reference == outside)).one()
+    page = api.get(f"/operator/requests/{row.id}")
+    assert page.status_code == 200 and "35.16.01.2001" in page.text and "OUTSIDE_SERVICE_AREA" in page.text

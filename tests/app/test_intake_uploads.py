@@ -95,6 +95,36 @@ def test_six_mb_via_client_is_413_json(api) -> None:
     assert counts()["VisitRequest"] == 0
 
 
+@pytest.mark.parametrize("path", ["/api/v1/requests", "/request"])
+def test_file_at_the_limit_is_accepted_one_byte_more_is_413(api, path) -> None:
+    """The body guard allows the limit plus room for the text fields, so a file just over the
+    limit is read whole: it must still be 413 (not a 422), and nothing is stored."""
+    limit = get_settings().upload_max_bytes
+    image = jpeg_bytes()
+    at_limit = image + b"\x00" * (limit - len(image))  # a real JPEG padded after its end marker
+    data = {k: v for k, v in form().items() if k != "availability"} | {"avail_0": "1", "avail_0_start": "08:00", "avail_0_end": "12:00"}
+
+    over = api.post(path, data=data, files={"kk_file": ("kk.jpg", at_limit + b"\x00", "image/jpeg")}, headers={"Accept": "application/json"})
+    assert over.status_code == 413 and over.json()["field"] == "kk_file"
+    assert counts() == {"VisitRequest": 0, "Resident": 0, "KkDocument": 0, "Notification": 0}
+
+    ok = api.post(path, data=data, files={"kk_file": ("kk.jpg", at_limit, "image/jpeg")})
+    assert ok.status_code == 201, ok.text[:500]
+    with session_scope() as s:
+        doc = s.exec(select(KkDocument)).one()
+    assert doc.size_bytes < limit  # re-encoded: the padding is gone
+
+
+def test_phone_intake_file_over_the_limit_is_413(api) -> None:
+    from tests.app.helpers import login_as
+
+    staff = login_as(api, "operator")
+    limit = get_settings().upload_max_bytes
+    data = {k: v for k, v in form().items() if k != "availability"} | {"csrf_token": staff.csrf_token, "avail_1": "1", "avail_1_start": "09:00", "avail_1_end": "12:00"}
+    r = api.post("/operator/intake", data=data, files={"kk_file": ("kk.jpg", b"\xff\xd8\xff" + b"\x00" * (limit - 2), "image/jpeg")})
+    assert r.status_code == 413 and counts()["VisitRequest"] == 0
+
+
 def test_just_under_limit_is_read_and_then_judged_by_content(api) -> None:
     r = post_request(api, form(), file=("kk.jpg", b"\xff\xd8\xff" + b"\x00" * (4 * 1024 * 1024), "image/jpeg"))
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "kk_file"  # not a real JPEG

@@ -69,17 +69,69 @@ class CrashingProvider:
         raise Crash()
 
 
-def test_crash_between_commit_and_send_loses_nothing(session) -> None:
-    row = _message(session)
+def test_crash_between_commit_and_send_loses_nothing(client, session) -> None:
+    """A real submission commits its request and acknowledgement together; the worker dies while
+    sending; the next worker run delivers the acknowledgement with the tracking link."""
+    from app.db import session_scope
+    from app.cli import main as jemput
+    from tests.app.intake_support import post_request
+    from tests.visits.intake_fixtures import area, form
+
+    area(session)
+    answer = post_request(client, form())
+    assert answer.status_code == 201  # committed: the family already holds the answer
+    token = answer.json()["tracking_token"]
+
     with pytest.raises(Crash):
-        send_pending(session, CrashingProvider())
-    session.rollback()  # the worker's transaction dies with it
-    assert session.get(Notification, row.id).status == "pending"
-    report = send_pending(session, LogProvider())
-    session.commit()
-    assert report.sent == 1
-    sent = session.get(Notification, row.id)
-    assert sent.status == "sent" and sent.sent_at is not None and "track" not in sent.body
+        with session_scope() as s:  # the worker's transaction dies with it (rolled back)
+            send_pending(s, CrashingProvider())
+    with session_scope() as s:
+        row = s.exec(select(Notification)).one()
+        assert (row.status, row.attempts, row.template) == ("pending", 0, "ack")
+        assert f"/track/{token}" in row.body and answer.json()["reference"] in row.body
+
+    assert jemput(["send-notifications"]) == 0  # the next run (log provider)
+    with session_scope() as s:
+        sent = s.get(Notification, row.id)
+    assert sent.status == "sent" and sent.sent_at is not None and sent.attempts == 1
+    assert token not in sent.body  # the outbox keeps no usable tracking link once sent
+    assert jemput(["send-notifications"]) == 0
+    with session_scope() as s:
+        assert s.get(Notification, row.id).attempts == 1  # sent once
+
+
+def test_request_is_not_stored_when_the_acknowledgement_cannot_be_queued(db, monkeypatch, tmp_path) -> None:
+    """The request and its acknowledgement are one transaction: no message, no request (and no file)."""
+    from datetime import date
+
+    from app.db import session_scope
+    from tests.app.intake_support import counts
+    from tests.visits.intake_fixtures import form, jpeg_bytes
+    from visits import intake
+    from visits.schemas import RequestIn
+    from visits.service_area import ensure_service_area
+
+    with session_scope() as s:
+        ensure_service_area(s)
+    cfg = intake.IntakeConfig("k" * 32, "3576", "Asia/Jakarta", "http://x", "Dispendukcapil", tmp_path / "uploads", 5 * 1024 * 1024, 90)
+    raw = form() | {"availability": [{"weekday": 0, "start": "08:00", "end": "12:00"}]}
+    sub = intake.Submission(RequestIn.model_validate(raw, context={"today": date.today()}), kk_file=jpeg_bytes(), idempotency_key="outbox-down-key-1")
+
+    def outbox_down(*args, **kwargs):
+        raise RuntimeError("outbox unavailable")
+
+    monkeypatch.setattr(intake, "enqueue", outbox_down)
+    with pytest.raises(RuntimeError, match="outbox unavailable"):
+        with session_scope(write=True) as s:
+            intake.submit(s, sub, cfg)
+    assert counts() == {"VisitRequest": 0, "Resident": 0, "KkDocument": 0, "Notification": 0}
+    assert list((tmp_path / "uploads").iterdir()) == []  # the KK file written before the failure is gone
+
+    monkeypatch.undo()  # the outbox is back: the same submission goes through, exactly once
+    with session_scope(write=True) as s:
+        result = intake.submit(s, sub, cfg)
+    assert counts() == {"VisitRequest": 1, "Resident": 1, "KkDocument": 1, "Notification": 1}
+    assert len(list((tmp_path / "uploads").iterdir())) == 1 and result.status == "eligible"
 
 
 def test_log_provider_writes_no_personal_data(session, caplog) -> None:

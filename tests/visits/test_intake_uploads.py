@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from tests.visits.intake_fixtures import jpeg_bytes, pdf_bytes, png_bytes
-from visits.errors import InvalidInput
+from visits.errors import InvalidInput, PayloadTooLarge
 from visits.uploads import JPEG, PDF, PNG, clean_upload, read_kk, sniff, store_kk
 
 LIMIT = 5 * 1024 * 1024
@@ -67,8 +67,13 @@ def test_exif_and_text_chunks_removed() -> None:
     assert b"secret-metadata" not in png.data
 
 
-def test_too_large_refused() -> None:
-    assert refused(b"\xff\xd8\xff" + b"\x00" * LIMIT).endswith("too_large")
+def test_too_large_is_413_and_the_limit_itself_is_fine() -> None:
+    with pytest.raises(PayloadTooLarge) as err:
+        clean_upload(b"\xff\xd8\xff" + b"\x00" * LIMIT, LIMIT)  # limit + 3 bytes
+    assert err.value.status_code == 413 and err.value.field == "kk_file"
+    raw = jpeg_bytes()
+    at_limit = raw + b"\x00" * (LIMIT - len(raw))  # padding after the image's end marker
+    assert len(at_limit) == LIMIT and clean_upload(at_limit, LIMIT).content_type == JPEG
 
 
 def test_stored_under_random_name_outside_web_root(session, tmp_path) -> None:
