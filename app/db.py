@@ -3,15 +3,18 @@
 Services in ``visits/`` only ``flush``; the dependency commits on success and rolls back
 on any error. SQLite runs in WAL mode with a busy timeout and foreign keys on; a session
 created with ``write=True`` takes SQLite's write lock up front (``BEGIN IMMEDIATE``) so two
-writers that must not race are serialised instead of failing at commit time. On PostgreSQL
-the same callers take a transaction-scoped advisory lock (see ``visits.locks``).
+writers that must not race are serialised instead of failing at commit time (within one
+process they queue on a lock first, see ``_configure_sqlite``). On PostgreSQL the same callers
+lock the rows they depend on (``SELECT ... FOR UPDATE``).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from fastapi import Depends
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
@@ -21,7 +24,17 @@ from app.settings import get_settings
 WRITE_OPTION = "jemput_write"
 
 
+_WRITER_FLAG = "jemput_holds_writer_lock"
+
+
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    # One writer at a time in this process: writers queue here instead of polling SQLite's lock,
+    # which is unfair and lets a waiter run out of its busy timeout when many threads write at
+    # once. The busy timeout still covers writers in other processes. A plain Lock, not an RLock:
+    # FastAPI may begin a request's transaction on one worker thread and commit it on another.
+    writer = threading.Lock()
+    queue_timeout = max(60.0, 12 * busy_timeout_ms / 1000)  # a writer waiting this long is stuck: fail loudly
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # pragma: no cover - driver callback
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
@@ -34,8 +47,33 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # pragma: no cover - driver callback
-        immediate = conn.get_execution_options().get(WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if not conn.get_execution_options().get(WRITE_OPTION, False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        if not writer.acquire(timeout=queue_timeout):
+            raise TimeoutError(f"no SQLite write lock within {queue_timeout:.0f} s")
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writer.release()
+            raise
+        conn.info[_WRITER_FLAG] = True
+
+    def _release(info: dict) -> None:
+        if info.pop(_WRITER_FLAG, False):
+            writer.release()
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(conn) -> None:  # pragma: no cover - driver callback
+        _release(conn.info)
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(conn) -> None:  # pragma: no cover - driver callback
+        _release(conn.info)
+
+    @event.listens_for(engine.pool, "reset")
+    def _on_reset(_dbapi_connection, record, _state) -> None:  # pragma: no cover - a transaction left open
+        _release(record.info)
 
 
 def make_engine(url: str, busy_timeout_ms: int = 5000) -> Engine:
@@ -67,12 +105,12 @@ def reset_engines() -> None:
 
 
 def new_session(engine: Engine | None = None, *, write: bool = False) -> Session:
+    """A session; with ``write`` its transaction takes the write lock up front (SQLite: ``BEGIN
+    IMMEDIATE``) when its first statement runs, in the thread that runs it. Not here: FastAPI
+    opens a dependency on one worker thread and runs the endpoint on another, and a thread that
+    holds the write lock must never have to wait for a free worker."""
     engine = engine or get_engine()
-    session = Session(engine, expire_on_commit=False)
-    if write:
-        # applied to the connection before BEGIN, so SQLite's lock is taken up front
-        session.connection(execution_options={WRITE_OPTION: True})
-    return session
+    return Session(engine.execution_options(**{WRITE_OPTION: True}) if write else engine, expire_on_commit=False)
 
 
 @contextmanager
@@ -90,12 +128,21 @@ def session_scope(engine: Engine | None = None, *, write: bool = False) -> Itera
 
 
 def get_session() -> Iterator[Session]:
-    """FastAPI dependency for reads and ordinary writes."""
+    """FastAPI dependency for reads and ordinary writes (use :data:`ReadSession`)."""
     with session_scope() as session:
         yield session
 
 
 def get_write_session() -> Iterator[Session]:
-    """FastAPI dependency for writes that must not race (takes the write lock up front)."""
+    """FastAPI dependency for writes that must not race (use :data:`WriteSession`)."""
     with session_scope(write=True) as session:
         yield session
+
+
+# Routes declare ``session: Session = ReadSession`` (or ``WriteSession``). Function scope: the
+# transaction commits (or rolls back) when the endpoint returns, BEFORE the response is sent.
+# FastAPI's default for a ``yield`` dependency is to close it after the response and its
+# background tasks: a family could be told "booked" and the commit fail afterwards, and an
+# uncommitted write would hold SQLite's lock while the background task waits for a thread.
+ReadSession = Depends(get_session, scope="function")
+WriteSession = Depends(get_write_session, scope="function")

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from starlette.datastructures import FormData
 from fastapi.templating import Jinja2Templates
 
 from app.i18n import LANG_COOKIE, LANGUAGES, Translator, negotiate
@@ -40,3 +41,14 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     }
     ctx.update(context or {})
     return templates.TemplateResponse(request, template, ctx, status_code=status_code)
+
+
+def small_form(max_fields: int = 50):  # noqa: ANN201 - a FastAPI dependency
+    """A dependency that reads a small urlencoded form (no files) on the event loop, so the
+    endpoint itself can be a plain function run in the thread pool: database work never runs on
+    the event loop, and a write transaction begins and ends in the thread doing the work."""
+
+    async def read(request: Request) -> FormData:
+        return await request.form(max_files=0, max_fields=max_fields)
+
+    return read

@@ -223,9 +223,7 @@ WRITE_OPTION = "jemput_write"  # app.db.WRITE_OPTION: SQLite takes its write loc
 @contextmanager
 def _scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
     """A short transaction of our own (the same contract as ``app.db.session_scope``)."""
-    session = Session(engine, expire_on_commit=False)
-    if write:
-        session.connection(execution_options={WRITE_OPTION: True})
+    session = Session(engine.execution_options(**{WRITE_OPTION: True}) if write else engine, expire_on_commit=False)
     try:
         yield session
         session.commit()

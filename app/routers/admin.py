@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlmodel import Session, select
 
 from app.auth import Principal, audit_read, require_roles
-from app.db import get_session, get_write_session
+from app.db import ReadSession, WriteSession
 from app.web import render
 from visits.errors import Conflict, DomainError, NotFound
 from visits.models import Resident, Role, Team, User
@@ -55,7 +55,7 @@ def _users_page(request: Request, session: Session, *, error: DomainError | None
 
 
 @router.get("/admin/users", response_class=HTMLResponse, include_in_schema=False)
-def admin_users(request: Request, _: Principal = Depends(ADMIN), session: Session = Depends(get_session)) -> HTMLResponse:
+def admin_users(request: Request, _: Principal = Depends(ADMIN), session: Session = ReadSession) -> HTMLResponse:
     return _users_page(request, session)
 
 
@@ -68,7 +68,7 @@ def admin_create_user(
     team_id: int | None = Form(None),
     full_name: str = Form(""),
     password: str = Form(""),
-    session: Session = Depends(get_write_session),
+    session: Session = WriteSession,
 ) -> Response:
     try:
         create_user(session, username, role, password, team_id=team_id, full_name=full_name)
@@ -78,7 +78,7 @@ def admin_create_user(
 
 
 @router.post("/admin/users/{user_id}/disable", include_in_schema=False)
-def admin_disable_user(user_id: int, principal: Principal = Depends(ADMIN), session: Session = Depends(get_write_session)) -> Response:
+def admin_disable_user(user_id: int, principal: Principal = Depends(ADMIN), session: Session = WriteSession) -> Response:
     if user_id == principal.user_id:
         raise Conflict("auth.cannot_disable_self")
     set_active(session, user_id, False)
@@ -86,14 +86,14 @@ def admin_disable_user(user_id: int, principal: Principal = Depends(ADMIN), sess
 
 
 @router.post("/admin/users/{user_id}/enable", include_in_schema=False)
-def admin_enable_user(user_id: int, _: Principal = Depends(ADMIN), session: Session = Depends(get_write_session)) -> Response:
+def admin_enable_user(user_id: int, _: Principal = Depends(ADMIN), session: Session = WriteSession) -> Response:
     set_active(session, user_id, True)
     return RedirectResponse("/admin/users", status_code=303)
 
 
 @router.get("/api/v1/residents/{resident_id}", response_model=ResidentOut, tags=["residents"])
 def read_resident(
-    resident_id: int, request: Request, principal: Principal = Depends(CASE_WORKERS), session: Session = Depends(get_session)
+    resident_id: int, request: Request, principal: Principal = Depends(CASE_WORKERS), session: Session = ReadSession
 ) -> ResidentOut:
     resident = session.get(Resident, resident_id)
     if resident is None:

@@ -28,7 +28,7 @@ from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import SESSION_COOKIE, STAFF_ROLES, Principal, current_principal, require_roles, route_roles, verify_csrf
-from app.db import get_session, get_write_session
+from app.db import ReadSession, WriteSession
 from app.i18n import catalog, translate
 from app.settings import get_settings
 from app.web import render, request_language
@@ -104,7 +104,7 @@ def login(
     username: str = Form(""),
     password: str = Form(""),
     csrf_token: str = Form(""),
-    session: Session = Depends(get_write_session),
+    session: Session = WriteSession,
 ) -> Response:
     if not _login_form_valid(request, csrf_token):
         return _login_page(request, error=Forbidden("auth.form_expired"), username=username)
@@ -126,7 +126,7 @@ def login(
 
 
 @router.post("/logout", include_in_schema=False)
-async def logout(request: Request, session: Session = Depends(get_session)) -> Response:
+async def logout(request: Request, session: Session = ReadSession) -> Response:
     principal = await current_principal(request)
     cookie = request.cookies.get(SESSION_COOKIE)
     if principal is not None and principal.via == "session" and cookie:
@@ -142,7 +142,7 @@ def issue_token(
     request: Request,
     username: str = Form(...),
     password: str = Form(...),
-    session: Session = Depends(get_write_session),
+    session: Session = WriteSession,
 ) -> Response:
     """Exchange a username and password for a bearer token (tablets); throttled like the login page."""
     try:

@@ -15,13 +15,14 @@ from fastapi import APIRouter, BackgroundTasks, Body, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlmodel import Session
+from starlette.datastructures import FormData
 
 from app.auth import Principal, require_roles
-from app.db import get_write_session
+from app.db import WriteSession
 from app.i18n import translate
 from app.routers.intake import availability_from_form, limit_tracking
 from app.settings import get_settings
-from app.web import request_language
+from app.web import request_language, small_form
 from visits import slots
 from visits.booking_notices import family_link, notify
 from visits.errors import InvalidInput, NotFound
@@ -33,6 +34,7 @@ from visits.types import utcnow
 
 router = APIRouter(tags=["booking"])
 operator_only = require_roles("operator", "admin")
+FORM = small_form()
 _AVAILABILITY = TypeAdapter(list[AvailabilitySlot])
 
 
@@ -146,14 +148,14 @@ def _taken(exc: slots.SlotTaken, lang: str) -> JSONResponse:
 
 
 @router.post("/api/v1/track/{token}/offers", response_model=OffersOut)
-def api_offers(token: str, request: Request, body: OffersIn | None = Body(default=None), _limit: None = Depends(limit_tracking), session: Session = Depends(get_write_session)) -> OffersOut:
+def api_offers(token: str, request: Request, body: OffersIn | None = Body(default=None), _limit: None = Depends(limit_tracking), session: Session = WriteSession) -> OffersOut:
     row = _request_for(session, token)
     availability = [a.as_json() for a in body.availability] if body and body.availability else None
     return offers_out(do_offers(session, row, availability=availability, link_token=token), request_language(request))
 
 
 @router.post("/api/v1/track/{token}/confirm", responses={409: {"description": "the slot was taken; fresh offers"}})
-def api_confirm(token: str, body: ConfirmIn, request: Request, background: BackgroundTasks, _limit: None = Depends(limit_tracking), session: Session = Depends(get_write_session)) -> Response:
+def api_confirm(token: str, body: ConfirmIn, request: Request, background: BackgroundTasks, _limit: None = Depends(limit_tracking), session: Session = WriteSession) -> Response:
     row = _request_for(session, token)
     try:
         booking, changed = do_confirm(session, row, body.offer_id, link_token=token)
@@ -165,7 +167,7 @@ def api_confirm(token: str, body: ConfirmIn, request: Request, background: Backg
 
 
 @router.post("/api/v1/track/{token}/cancel")
-def api_cancel(token: str, background: BackgroundTasks, _limit: None = Depends(limit_tracking), session: Session = Depends(get_write_session)) -> dict:
+def api_cancel(token: str, background: BackgroundTasks, _limit: None = Depends(limit_tracking), session: Session = WriteSession) -> dict:
     row = _request_for(session, token)
     _replan(background, do_cancel(session, row, staff=False, link_token=token))
     return {"status": "cancelled"}
@@ -179,9 +181,9 @@ def _back_to_track(token: str, note: str) -> RedirectResponse:
 
 
 @router.post("/track/{token}/offers", include_in_schema=False)
-async def form_offers(token: str, request: Request, _limit: None = Depends(limit_tracking), session: Session = Depends(get_write_session)) -> Response:
+def form_offers(token: str, form: FormData = Depends(FORM), _limit: None = Depends(limit_tracking), session: Session = WriteSession) -> Response:
     row = _request_for(session, token)
-    rows = availability_from_form(await request.form())
+    rows = availability_from_form(form)
     try:
         availability = [a.as_json() for a in _AVAILABILITY.validate_python(rows)] if rows else None
     except ValidationError:
@@ -191,9 +193,9 @@ async def form_offers(token: str, request: Request, _limit: None = Depends(limit
 
 
 @router.post("/track/{token}/confirm", include_in_schema=False)
-async def form_confirm(token: str, request: Request, background: BackgroundTasks, _limit: None = Depends(limit_tracking), session: Session = Depends(get_write_session)) -> Response:
+def form_confirm(token: str, background: BackgroundTasks, form: FormData = Depends(FORM), _limit: None = Depends(limit_tracking), session: Session = WriteSession) -> Response:
     row = _request_for(session, token)
-    offer_id = str((await request.form()).get("offer_id") or "")
+    offer_id = str(form.get("offer_id") or "")
     try:
         _, changed = do_confirm(session, row, offer_id, link_token=token)
     except slots.SlotTaken:
@@ -203,7 +205,7 @@ async def form_confirm(token: str, request: Request, background: BackgroundTasks
 
 
 @router.post("/track/{token}/cancel", include_in_schema=False)
-def form_cancel(token: str, background: BackgroundTasks, _limit: None = Depends(limit_tracking), session: Session = Depends(get_write_session)) -> Response:
+def form_cancel(token: str, background: BackgroundTasks, _limit: None = Depends(limit_tracking), session: Session = WriteSession) -> Response:
     row = _request_for(session, token)
     _replan(background, do_cancel(session, row, staff=False, link_token=token))
     return _back_to_track(token, "cancelled")
@@ -224,14 +226,14 @@ def _to_detail(request_id: int, note: str) -> RedirectResponse:
 
 
 @router.post("/operator/requests/{request_id}/offers", include_in_schema=False)
-def operator_offers(request_id: int, principal: Principal = Depends(operator_only), session: Session = Depends(get_write_session)) -> Response:
+def operator_offers(request_id: int, principal: Principal = Depends(operator_only), session: Session = WriteSession) -> Response:
     result = do_offers(session, _staff_request(session, request_id), availability=None, link_token=None)
     return _to_detail(request_id, "offers" if result.offers else "no_offers")
 
 
 @router.post("/operator/requests/{request_id}/confirm", include_in_schema=False)
-async def operator_confirm(request_id: int, request: Request, background: BackgroundTasks, principal: Principal = Depends(operator_only), session: Session = Depends(get_write_session)) -> Response:
-    offer_id = str((await request.form()).get("offer_id") or "")
+def operator_confirm(request_id: int, background: BackgroundTasks, principal: Principal = Depends(operator_only), form: FormData = Depends(FORM), session: Session = WriteSession) -> Response:
+    offer_id = str(form.get("offer_id") or "")
     try:
         _, changed = do_confirm(session, _staff_request(session, request_id), offer_id, link_token=None)
     except slots.SlotTaken:
@@ -241,6 +243,6 @@ async def operator_confirm(request_id: int, request: Request, background: Backgr
 
 
 @router.post("/operator/requests/{request_id}/cancel", include_in_schema=False)
-def operator_cancel(request_id: int, background: BackgroundTasks, principal: Principal = Depends(operator_only), session: Session = Depends(get_write_session)) -> Response:
+def operator_cancel(request_id: int, background: BackgroundTasks, principal: Principal = Depends(operator_only), session: Session = WriteSession) -> Response:
     _replan(background, do_cancel(session, _staff_request(session, request_id), staff=True, link_token=None))
     return _to_detail(request_id, "cancelled")

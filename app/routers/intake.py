@@ -23,12 +23,11 @@ from zoneinfo import ZoneInfo
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlmodel import Session, select
 from starlette.datastructures import FormData, UploadFile
 
-from app.db import get_engine, get_session, session_scope
+from app.db import ReadSession, get_engine, session_scope
 from app.i18n import translate
 from app.settings import get_settings
 from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body, guarded_request
@@ -234,19 +233,27 @@ def store_submission(parsed: Parsed, *, channel: Channel, language: str, idempot
 # ---------------------------------------------------------------- JSON API (public)
 
 
+async def reference_form(request: Request) -> FormData:
+    """The small "reference + phone" lookup form (size-guarded), read on the event loop."""
+    return await guarded_request(request, FORM_OVERHEAD_BYTES).form(max_files=0, max_fields=10)
+
+
+# The endpoints below are plain functions (run in the thread pool): their bodies are read and
+# validated by async dependencies first, so database work never runs on the event loop.
+
+
 @router.post("/api/v1/requests", status_code=201, response_model=SubmitAnswer, tags=["intake"])
-async def api_submit(request: Request, _limit: None = Depends(limit_intake)) -> Response:
+def api_submit(request: Request, _limit: None = Depends(limit_intake), parsed: Parsed = Depends(parse_submission)) -> Response:
     """Submit a request (multipart form; see the issue for fields). 422 names every wrong field."""
     lang = request_language(request)
-    parsed = await parse_submission(request)
-    result, errors = await run_in_threadpool(store_submission, parsed, channel=Channel.WEB, language=lang, idempotency_key=request.headers.get("idempotency-key"))
+    result, errors = store_submission(parsed, channel=Channel.WEB, language=lang, idempotency_key=request.headers.get("idempotency-key"))
     if result is None:
         return JSONResponse({"detail": localise(errors, lang)}, status_code=422)
     return JSONResponse(answer(result, lang).model_dump(mode="json"), status_code=201)
 
 
 @router.get("/api/v1/track/{token}", response_model=TrackSummary, tags=["intake"])
-def api_track(token: str, request: Request, _limit: None = Depends(limit_tracking), session: Session = Depends(get_session)) -> TrackSummary:
+def api_track(token: str, request: Request, _limit: None = Depends(limit_tracking), session: Session = ReadSession) -> TrackSummary:
     from visits.tracking import find_by_token
 
     row = find_by_token(session, token)
@@ -256,10 +263,9 @@ def api_track(token: str, request: Request, _limit: None = Depends(limit_trackin
 
 
 @router.post("/api/v1/track", response_model=TrackSummary, tags=["intake"])
-async def api_track_reference(request: Request, _limit: None = Depends(limit_tracking), session: Session = Depends(get_session)) -> TrackSummary:
+def api_track_reference(request: Request, _limit: None = Depends(limit_tracking), form: FormData = Depends(reference_form), session: Session = ReadSession) -> TrackSummary:
     from visits.tracking import find_by_reference
 
-    form = await guarded_request(request, FORM_OVERHEAD_BYTES).form(max_files=0, max_fields=10)
     row = find_by_reference(session, _text(form, "reference") or "", _text(form, "phone") or "")
     if row is None:
         raise NotFound()
@@ -270,15 +276,14 @@ async def api_track_reference(request: Request, _limit: None = Depends(limit_tra
 
 
 @router.get("/request", response_class=HTMLResponse, include_in_schema=False)
-def request_form(request: Request, session: Session = Depends(get_session)) -> HTMLResponse:
+def request_form(request: Request, session: Session = ReadSession) -> HTMLResponse:
     return render(request, "intake/form.html", form_context(session, {}, [], phone=False))
 
 
 @router.post("/request", response_class=HTMLResponse, include_in_schema=False)
-async def request_form_submit(request: Request, _limit: None = Depends(limit_intake), session: Session = Depends(get_session)) -> HTMLResponse:
+def request_form_submit(request: Request, _limit: None = Depends(limit_intake), parsed: Parsed = Depends(parse_submission), session: Session = ReadSession) -> HTMLResponse:
     lang = request_language(request)
-    parsed = await parse_submission(request)
-    result, errors = await run_in_threadpool(store_submission, parsed, channel=Channel.WEB, language=lang, idempotency_key=None)
+    result, errors = store_submission(parsed, channel=Channel.WEB, language=lang, idempotency_key=None)
     if result is None:
         values = dict(parsed.raw) | {"idempotency_key": parsed.form_key}
         return render(request, "intake/form.html", form_context(session, values, localise(errors, lang), phone=False), 422)
@@ -295,10 +300,9 @@ def track_lookup_form(request: Request) -> HTMLResponse:
 
 
 @router.post("/track", response_class=HTMLResponse, include_in_schema=False)
-async def track_lookup(request: Request, _limit: None = Depends(limit_tracking), session: Session = Depends(get_session)) -> HTMLResponse:
+def track_lookup(request: Request, _limit: None = Depends(limit_tracking), form: FormData = Depends(reference_form), session: Session = ReadSession) -> HTMLResponse:
     from visits.tracking import find_by_reference
 
-    form = await guarded_request(request, FORM_OVERHEAD_BYTES).form(max_files=0, max_fields=10)
     row = find_by_reference(session, _text(form, "reference") or "", _text(form, "phone") or "")
     if row is None:
         return render(request, "intake/track_lookup.html", {"not_found": True}, 404)
@@ -309,7 +313,7 @@ TRACK_NOTES = ("offers", "no_offers", "booked", "taken", "cancelled")
 
 
 @router.get("/track/{token}", response_class=HTMLResponse, include_in_schema=False)
-def track_page(token: str, request: Request, _limit: None = Depends(limit_tracking), session: Session = Depends(get_session)) -> HTMLResponse:
+def track_page(token: str, request: Request, _limit: None = Depends(limit_tracking), session: Session = ReadSession) -> HTMLResponse:
     from visits.tracking import find_by_token
 
     row: VisitRequest | None = find_by_token(session, token)

@@ -18,16 +18,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
+from starlette.datastructures import FormData
 
 from app.auth import Principal, audit_read, audit_read_many, require_roles
-from app.db import get_session, get_write_session
-from app.routers.intake import body_limit, form_context, localise, parse_submission, store_submission
+from app.db import ReadSession, WriteSession
+from app.routers.intake import Parsed, body_limit, form_context, localise, parse_submission, store_submission
 from app.settings import get_settings
 from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body
-from app.web import render, request_language
+from app.web import render, request_language, small_form
 from visits.clock import is_overdue
 from visits.errors import InvalidInput, NotFound
 from visits.intake import DECLINE_CODES, decline, override
@@ -38,6 +38,7 @@ from visits.types import utcnow
 from visits.uploads import read_kk
 
 router = APIRouter(prefix="/operator", include_in_schema=False)
+SMALL_FORM = small_form(10)
 
 WRITERS = ("operator", "admin")
 READERS = ("operator", "admin", "head")
@@ -57,20 +58,20 @@ def small_body_guard(request: Request) -> None:
 
 
 @router.get("/intake", response_class=HTMLResponse)
-def phone_intake_form(request: Request, principal: Principal = Depends(require_roles(*WRITERS)), session: Session = Depends(get_session)) -> HTMLResponse:
+def phone_intake_form(request: Request, principal: Principal = Depends(require_roles(*WRITERS)), session: Session = ReadSession) -> HTMLResponse:
     return render(request, "intake/form.html", form_context(session, {}, [], phone=True))
 
 
 @router.post("/intake", response_class=HTMLResponse)
-async def phone_intake_submit(
+def phone_intake_submit(
     request: Request,
     _guard: None = Depends(intake_body_guard),
     principal: Principal = Depends(require_roles(*WRITERS)),
-    session: Session = Depends(get_session),
+    parsed: Parsed = Depends(parse_submission),
+    session: Session = ReadSession,
 ) -> HTMLResponse:
     lang = request_language(request)
-    parsed = await parse_submission(request)
-    result, errors = await run_in_threadpool(store_submission, parsed, channel=Channel.PHONE, language=lang, idempotency_key=None, created_by_id=principal.user_id)
+    result, errors = store_submission(parsed, channel=Channel.PHONE, language=lang, idempotency_key=None, created_by_id=principal.user_id)
     if result is None:
         values = dict(parsed.raw) | {"idempotency_key": parsed.form_key}
         return render(request, "intake/form.html", form_context(session, values, localise(errors, lang), phone=True), 422)
@@ -109,7 +110,7 @@ def inbox(
     kelurahan: str = "",
     group: str = "",
     principal: Principal = Depends(require_roles(*READERS)),
-    session: Session = Depends(get_session),
+    session: Session = ReadSession,
 ) -> HTMLResponse:
     view = view if view in VIEWS else "open"
     kelurahan_id = int(kelurahan) if kelurahan.isdigit() else None
@@ -168,7 +169,7 @@ def _detail_context(session: Session, row: VisitRequest, lang: str) -> dict[str,
 
 
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
-def request_detail(request: Request, request_id: int, principal: Principal = Depends(require_roles(*READERS)), session: Session = Depends(get_session)) -> HTMLResponse:
+def request_detail(request: Request, request_id: int, principal: Principal = Depends(require_roles(*READERS)), session: Session = ReadSession) -> HTMLResponse:
     context = _detail_context(session, VisitRequest(id=request_id), request_language(request))  # type: ignore[call-arg]
     row = context["r"]
     audit_read(session, request, principal, entity="visit_request", entity_id=row.id, resident_id=row.resident_id)
@@ -177,14 +178,14 @@ def request_detail(request: Request, request_id: int, principal: Principal = Dep
 
 
 @router.post("/requests/{request_id}/override", response_class=HTMLResponse)
-async def request_override(
+def request_override(
     request: Request,
     request_id: int,
     _guard: None = Depends(small_body_guard),
     principal: Principal = Depends(require_roles(*WRITERS)),
-    session: Session = Depends(get_write_session),
+    form: FormData = Depends(SMALL_FORM),
+    session: Session = WriteSession,
 ) -> Response:
-    form = await request.form(max_files=0, max_fields=10)
     reason = form.get("override_reason")
     try:
         row = override(session, request_id, user_id=principal.user_id, reason=reason if isinstance(reason, str) else "")
@@ -197,14 +198,14 @@ async def request_override(
 
 
 @router.post("/requests/{request_id}/decline", response_class=HTMLResponse)
-async def request_decline(
+def request_decline(
     request: Request,
     request_id: int,
     _guard: None = Depends(small_body_guard),
     principal: Principal = Depends(require_roles(*WRITERS)),
-    session: Session = Depends(get_write_session),
+    form: FormData = Depends(SMALL_FORM),
+    session: Session = WriteSession,
 ) -> Response:
-    form = await request.form(max_files=0, max_fields=10)
     code, reason = form.get("decline_code"), form.get("override_reason")
     try:
         row = decline(session, request_id, user_id=principal.user_id, code=code if isinstance(code, str) else "", reason=reason if isinstance(reason, str) else "")
@@ -223,7 +224,7 @@ def _field_error(exc: InvalidInput):  # noqa: ANN202
 
 
 @router.get("/requests/{request_id}/kk")
-def request_kk(request: Request, request_id: int, principal: Principal = Depends(require_roles(*WRITERS)), session: Session = Depends(get_session)) -> Response:
+def request_kk(request: Request, request_id: int, principal: Principal = Depends(require_roles(*WRITERS)), session: Session = ReadSession) -> Response:
     row, _resident, _kel = _load(session, request_id)
     doc = session.get(KkDocument, row.kk_document_id) if row.kk_document_id else None
     if doc is None:

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from sqlmodel import Session, select
 
 from app.auth import Principal, require_roles
-from app.db import get_session
+from app.db import ReadSession
 from app.settings import get_settings
 from app.web import render
 from visits.booking_ops import chase_list
@@ -23,13 +23,13 @@ desk = require_roles("operator", "admin", "head")
 
 
 @router.get("/operator/chase", response_class=HTMLResponse)
-def chase(request: Request, principal: Principal = Depends(desk), session: Session = Depends(get_session)) -> HTMLResponse:
+def chase(request: Request, principal: Principal = Depends(desk), session: Session = ReadSession) -> HTMLResponse:
     rows = chase_list(session, utcnow())
     return render(request, "operator/chase.html", {"rows": rows, "tz": ZoneInfo(get_settings().timezone)})
 
 
 @router.get("/operator/bookings", response_class=HTMLResponse)
-def bookings(request: Request, day: date | None = Query(default=None, alias="date"), principal: Principal = Depends(desk), session: Session = Depends(get_session)) -> HTMLResponse:
+def bookings(request: Request, day: date | None = Query(default=None, alias="date"), principal: Principal = Depends(desk), session: Session = ReadSession) -> HTMLResponse:
     day = day or utcnow().astimezone(ZoneInfo(get_settings().timezone)).date()
     rows = session.exec(
         select(Booking, TeamDay, Team, VisitRequest)

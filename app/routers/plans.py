@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
 from app.auth import Principal, require_roles
-from app.db import get_engine, get_session
+from app.db import ReadSession, get_engine
 from app.routers.booking import travel
 from app.settings import get_settings
 from visits import replan
@@ -34,7 +34,7 @@ if replan.default_queue() is None:
 
 
 @router.get("/plans")
-def get_plans(day: date = Query(alias="date", description="The day, YYYY-MM-DD."), principal: Principal = Depends(staff), session: Session = Depends(get_session)) -> dict:
+def get_plans(day: date = Query(alias="date", description="The day, YYYY-MM-DD."), principal: Principal = Depends(staff), session: Session = ReadSession) -> dict:
     """Every working team's route of the day (an officer sees only their own team).
 
     ``version`` is the largest team-day/plan version of the day: it grows with every booking change.

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 import app.db
-from app.db import get_session, get_write_session, make_engine, new_session, session_scope
+from app.db import ReadSession, WriteSession, get_session, get_write_session, make_engine, new_session, session_scope
 from app.i18n import LANGUAGES, catalog, negotiate
 from app.settings import Settings, get_settings
 from visits.errors import Conflict
@@ -158,7 +158,7 @@ def test_session_scope_commits_or_rolls_back(db) -> None:
     assert names == {"Committed"}
 
 
-@pytest.mark.parametrize("dependency", [get_session, get_write_session], ids=["read-write session", "write session"])
+@pytest.mark.parametrize("dependency", [ReadSession, WriteSession], ids=["read-write session", "write session"])
 @pytest.mark.parametrize(("outcome", "status", "kept"), [("ok", 200, True), ("domain-error", 409, False), ("crash", 500, False)])
 def test_the_route_session_commits_on_success_and_rolls_back_on_error(db, dependency, outcome: str, status: int, kept: bool) -> None:
     """Through a real route: what a service flushed is committed only when the route succeeds."""
@@ -167,7 +167,7 @@ def test_the_route_session_commits_on_success_and_rolls_back_on_error(db, depend
     application = create_app()
 
     @application.post("/test-only/write-then/{outcome}")
-    def write_then(outcome: str, session: Session = Depends(dependency)) -> dict:
+    def write_then(outcome: str, session: Session = dependency) -> dict:
         session.add(Team(name="written by the route"))
         session.flush()  # as a service would: the row is in the transaction
         if outcome == "domain-error":
@@ -182,6 +182,48 @@ def test_the_route_session_commits_on_success_and_rolls_back_on_error(db, depend
     with session_scope(db) as s:
         names = s.exec(select(Team.name)).all()
     assert names == (["written by the route"] if kept else [])
+
+
+@pytest.mark.parametrize("dependency", [ReadSession, WriteSession], ids=["read-write session", "write session"])
+def test_a_failed_commit_is_never_answered_as_success(db, dependency) -> None:
+    """The route's transaction commits before its response is sent: when COMMIT fails (here a
+    foreign key checked only at commit), the client gets a 500, not a 200 for lost work."""
+    if db.dialect.name != "sqlite":
+        pytest.skip("deferred foreign-key checks (PRAGMA defer_foreign_keys) are SQLite's")
+    from app.main import create_app
+
+    application = create_app()
+
+    @application.post("/test-only/fails-at-commit")
+    def fails_at_commit(session: Session = dependency) -> dict:
+        session.connection().exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+        session.add(Kelurahan(code="35.76.09.9998", name="x", postcode="00000", kecamatan_id=999, lat=0, lon=0))
+        session.flush()  # accepted for now: the check waits for COMMIT
+        return {"saved": True}
+
+    with TestClient(application, raise_server_exceptions=False) as c:
+        r = c.post("/test-only/fails-at-commit")
+    assert r.status_code == 500 and "saved" not in r.text
+    with session_scope(db) as s:
+        assert s.exec(select(Kelurahan)).all() == []
+
+
+def test_every_route_commits_before_it_answers() -> None:
+    """Every route's database session is function-scoped (see app.db.ReadSession)."""
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    from app.main import create_app
+
+    def sessions(dependant):  # noqa: ANN001, ANN202
+        for dep in dependant.dependencies:
+            if dep.call in (get_session, get_write_session):
+                yield dep
+            yield from sessions(dep)
+
+    routes = [r for r in iter_route_contexts(create_app().routes) if isinstance(r.original_route, APIRoute)]
+    found = [(route.path, dep.scope) for route in routes for dep in sessions(route.original_route.dependant)]
+    assert len(found) > 20
+    assert [(path, scope) for path, scope in found if scope != "function"] == []
 
 
 def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(engine, db_url: str) -> None:
