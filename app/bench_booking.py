@@ -32,7 +32,6 @@ import argparse
 import os
 import platform
 import random
-import socket
 import statistics
 import sys
 import tempfile
@@ -250,36 +249,6 @@ def make_bench_requests(session, count: int, rng: random.Random, now: datetime) 
 # ---------------------------------------------------------------- server and client
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _Server:
-    """uvicorn serving the app in a background thread (one worker, this process)."""
-
-    def __init__(self, app) -> None:  # noqa: ANN001
-        import uvicorn
-
-        self.port = _free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, workers=1, log_level="warning", access_log=False))
-        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        deadline = clock.monotonic() + 30
-        while not self.server.started:
-            if clock.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            clock.sleep(0.05)
-        return f"http://127.0.0.1:{self.port}"
-
-    def __exit__(self, *exc) -> None:  # noqa: ANN002
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 def _profiled_app(app, stats_path: Path):  # noqa: ANN001
     """Wrap the two endpoints' handlers in one shared cProfile (server side only)."""
     import cProfile
@@ -308,6 +277,7 @@ def run(args: argparse.Namespace) -> int:
     url = _environment(folder)
 
     from app.db import get_engine, session_scope
+    from app.liveserver import LiveServer
     from app.main import create_app
     from app.migrate import upgrade
     from visits.types import utcnow
@@ -347,7 +317,7 @@ def run(args: argparse.Namespace) -> int:
     offer_codes: dict[int, int] = {}
     confirm_codes: dict[int, int] = {}
     reasons: dict[str, int] = {}
-    with _Server(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+    with LiveServer(app) as base, httpx.Client(base_url=base, timeout=30) as client:
         for i, token in enumerate(tokens):
             counted = i >= args.warmup
             body = None

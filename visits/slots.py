@@ -290,6 +290,26 @@ def shift_windows(world: World, window_minutes: int) -> list[routing.TimeWindow]
     return sorted(out, key=lambda w: (w.start, w.end))
 
 
+def distance_to_availability(window: routing.TimeWindow, availability: list[dict], horizon: Horizon) -> int:
+    """How far ``window`` lies from the family's stated times, in minutes: the gap in time of day
+    to the nearest stated range, plus a whole day (1440) for every day between them (weekday
+    ranges repeat weekly). 0 means inside or touching a stated range."""
+    day = horizon.day_of(window.start)
+    start, end = window.start % routing.MINUTES_PER_DAY, window.end % routing.MINUTES_PER_DAY or routing.MINUTES_PER_DAY
+    best = None
+    for entry in availability:
+        lo, hi = (time.fromisoformat(entry[k]) for k in ("start", "end"))
+        gap = max(0, lo.hour * 60 + lo.minute - end, start - (hi.hour * 60 + hi.minute))
+        if "date" in entry:
+            days_apart = abs((day - date.fromisoformat(entry["date"])).days)
+        else:
+            apart = abs(day.weekday() - int(entry["weekday"]))
+            days_apart = min(apart, 7 - apart)
+        distance = days_apart * routing.MINUTES_PER_DAY + gap
+        best = distance if best is None else min(best, distance)
+    return best or 0
+
+
 # ---------------------------------------------------------------- offers
 
 
@@ -314,7 +334,15 @@ def _load_request(session: Session, request_id: int, *, lock: bool = False) -> V
 
 
 def find_offers(session: Session, request: VisitRequest, now: datetime, travel: TravelService, policy: SlotPolicy, k: int | None = None) -> tuple[World, list[Insertion], str | None, ServiceNeeds]:
-    """The best insertions for this request (no writes)."""
+    """The best insertions for this request (no writes) and why there are none inside the
+    family's availability (None when there are):
+
+    - ``OUTSIDE_AVAILABILITY``: the k windows nearest to the stated times are offered instead
+      (nearest first, see :func:`distance_to_availability`; then earliest, then least travel);
+    - ``NO_TEAMS``: no team works in the horizon (kits out of service, closures);
+    - ``NO_SKILL``: the visit needs a skill (e.g. an ODGJ companion) no working team has;
+    - ``NO_CAPACITY``: every fitting team-day is full.
+    """
     k = min(k or policy.offer_count, policy.max_offer_count)
     resident = session.get(Resident, request.resident_id)
     assert resident is not None
@@ -327,8 +355,17 @@ def find_offers(session: Session, request: VisitRequest, now: datetime, travel: 
     found = world.routes.recommend(stop, wanted, k=k) if wanted else []
     if found:
         return world, found, None, needs
-    nearest = world.routes.recommend(stop, shift_windows(world, policy.window_minutes), k=k)
-    return world, nearest, ("OUTSIDE_AVAILABILITY" if nearest else "NO_CAPACITY"), needs
+    fallback = shift_windows(world, policy.window_minutes)
+    every = world.routes.recommend(stop, fallback, k=len(fallback)) if fallback else []
+    if every:
+        availability = list(request.availability)
+        every.sort(key=lambda ins: (distance_to_availability(ins.window, availability, world.horizon), ins.window.start, ins.added_travel, ins.shift_id))
+        return world, every[:k], "OUTSIDE_AVAILABILITY", needs
+    if not world.shifts:
+        return world, [], "NO_TEAMS", needs
+    if not any(needs.skills <= shift.skills for shift in world.shifts.values()):
+        return world, [], "NO_SKILL", needs
+    return world, [], "NO_CAPACITY", needs
 
 
 def team_day_for(session: Session, team_id: int, day: date) -> TeamDay:
@@ -353,12 +390,15 @@ def release_holds(session: Session, request_id: int) -> None:
     session.exec(update(SlotHold).where(SlotHold.request_id == request_id, SlotHold.status == HoldStatus.HELD).values(status=HoldStatus.RELEASED))  # type: ignore[call-overload, arg-type]
 
 
-def make_offers(session: Session, request_id: int, now: datetime, travel: TravelService, policy: SlotPolicy = SlotPolicy(), *, availability: list[dict] | None = None, k: int | None = None) -> OfferResult:
-    """Offer up to k slots and hold them; replaces the request's earlier holds (and availability)."""
+def make_offers(session: Session, request_id: int, now: datetime, travel: TravelService, policy: SlotPolicy = SlotPolicy(), *, availability: list[dict] | None = None, k: int | None = None, staff: bool = False) -> OfferResult:
+    """Offer up to k slots and hold them; replaces the request's earlier holds (and availability).
+
+    For a booked request these are reschedule offers: the family may ask until the cutoff on the
+    day before the visit; ``staff`` (the office, e.g. on the phone) may ask at any time."""
     request = _load_request(session, request_id)
     if request.status not in OFFERABLE:
         raise Conflict("slots.not_offerable")
-    if request.status == RequestStatus.BOOKED:
+    if request.status == RequestStatus.BOOKED and not staff:
         ensure_before_cutoff(session, request.id, now, policy)
     if availability is not None:
         request.availability = availability
@@ -409,14 +449,16 @@ def fits_team_day(session: Session, team_day: TeamDay, stop_point: tuple[float, 
     return bool(gaps) and index.best_insertion(gaps, window) is not None
 
 
-def confirm(session: Session, request_id: int, offer_id: str, now: datetime, travel: TravelService, policy: SlotPolicy = SlotPolicy()) -> Booking:
-    """Book the held offer, atomically. Raises SlotTaken (with fresh offers) when it no longer fits."""
+def confirm(session: Session, request_id: int, offer_id: str, now: datetime, travel: TravelService, policy: SlotPolicy = SlotPolicy(), *, staff: bool = False) -> Booking:
+    """Book the held offer, atomically. Raises SlotTaken (with fresh offers) when it no longer fits.
+
+    Moving an existing booking respects the family's cutoff unless ``staff`` confirms."""
     request = _load_request(session, request_id, lock=True)
     hold = session.exec(select(SlotHold).where(SlotHold.offer_id == offer_id, SlotHold.request_id == request.id)).first()
     if hold is None:
         raise NotFound("slots.unknown_offer")
     if hold.status != HoldStatus.HELD or hold.expires_at <= now:
-        raise SlotTaken(make_offers(session, request.id, now, travel, policy), "slots.expired")
+        raise SlotTaken(make_offers(session, request.id, now, travel, policy, staff=staff), "slots.expired")
     team_day = _lock_team_day(session, hold.team_day_id)
     resident = session.get(Resident, request.resident_id)
     assert resident is not None
@@ -424,10 +466,11 @@ def confirm(session: Session, request_id: int, offer_id: str, now: datetime, tra
     if not fits_team_day(session, team_day, (resident.lat, resident.lon), needs, hold.window_start, hold.window_end, now, travel, request.id):
         hold.status = HoldStatus.RELEASED
         session.flush()
-        raise SlotTaken(make_offers(session, request.id, now, travel, policy))
+        raise SlotTaken(make_offers(session, request.id, now, travel, policy, staff=staff))
     previous = session.exec(select(Booking).where(Booking.request_id == request.id, Booking.status == BookingStatus.CONFIRMED)).all()
-    for old in previous:
+    if previous and not staff:
         ensure_before_cutoff(session, request.id, now, policy)
+    for old in previous:
         old.status = BookingStatus.RESCHEDULED
         old.cancelled_at = now
         _bump(session, old.team_day_id)
