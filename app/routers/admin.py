@@ -40,10 +40,11 @@ class ResidentOut(BaseModel):
     street: str
     rt: str
     rw: str
-    kelurahan_id: int
-    lat: float
-    lon: float
-    location_source: str
+    kelurahan_id: int | None  # None: an address outside the service area (see outside_kelurahan_code)
+    outside_kelurahan_code: str | None
+    lat: float | None
+    lon: float | None
+    location_source: str | None
     ektp_recorded_at: datetime | None
 
 

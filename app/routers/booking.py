@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from app.auth import Principal, require_roles
+from app.auth import Principal, audit_read, require_roles
 from app.db import WriteSession
 from app.i18n import translate
 from app.routers.intake import availability_from_form, limit_tracking
@@ -111,18 +111,18 @@ def _replan(background: BackgroundTasks, team_day_ids: list[int]) -> None:
 # ---------------------------------------------------------------- the services, shared by every surface
 
 
-def do_offers(session: Session, request: VisitRequest, *, availability: list[dict] | None, link_token: str | None) -> slots.OfferResult:
+def do_offers(session: Session, request: VisitRequest, *, availability: list[dict] | None, link_token: str | None, staff: bool = False) -> slots.OfferResult:
     now = utcnow()
-    result = slots.make_offers(session, request.id, now, travel(), policy(), availability=availability)  # type: ignore[arg-type]
+    result = slots.make_offers(session, request.id, now, travel(), policy(), availability=availability, staff=staff)  # type: ignore[arg-type]
     if result.offers:
         s = get_settings()
         notify(session, request, "offers", office=s.office_name, link=family_link(s.public_base_url, request, link_token), slots=[(o.day, o.start, o.end) for o in result.offers])
     return result
 
 
-def do_confirm(session: Session, request: VisitRequest, offer_id: str, *, link_token: str | None) -> tuple[slots.Booking, list[int]]:
+def do_confirm(session: Session, request: VisitRequest, offer_id: str, *, link_token: str | None, staff: bool = False) -> tuple[slots.Booking, list[int]]:
     before = slots.booking_of(session, request.id)  # type: ignore[arg-type]
-    booking = slots.confirm(session, request.id, offer_id, utcnow(), travel(), policy())  # type: ignore[arg-type]
+    booking = slots.confirm(session, request.id, offer_id, utcnow(), travel(), policy(), staff=staff)  # type: ignore[arg-type]
     _, team_day = slots.booking_of(session, request.id)  # type: ignore[misc, arg-type]
     s = get_settings()
     template = "rescheduled" if before else "booked"
@@ -136,6 +136,16 @@ def do_cancel(session: Session, request: VisitRequest, *, staff: bool, link_toke
     s = get_settings()
     notify(session, request, "cancelled", office=s.office_name, link=family_link(s.public_base_url, request, link_token), slots=[])
     return changed
+
+
+def form_availability(form: FormData) -> list[dict] | None:
+    """New availability from the weekday rows of a page's form (a counter-proposal), or None
+    when no row was ticked; 422 naming ``availability`` when a row is wrong."""
+    rows = availability_from_form(form)
+    try:
+        return [a.as_json() for a in _AVAILABILITY.validate_python(rows)] if rows else None
+    except ValidationError:
+        raise InvalidInput(field="availability") from None
 
 
 def _taken(exc: slots.SlotTaken, lang: str) -> JSONResponse:
@@ -183,12 +193,7 @@ def _back_to_track(token: str, note: str) -> RedirectResponse:
 @router.post("/track/{token}/offers", include_in_schema=False)
 def form_offers(token: str, form: FormData = Depends(FORM), _limit: None = Depends(limit_tracking), session: Session = WriteSession) -> Response:
     row = _request_for(session, token)
-    rows = availability_from_form(form)
-    try:
-        availability = [a.as_json() for a in _AVAILABILITY.validate_python(rows)] if rows else None
-    except ValidationError:
-        raise InvalidInput(field="availability") from None
-    result = do_offers(session, row, availability=availability, link_token=token)
+    result = do_offers(session, row, availability=form_availability(form), link_token=token)
     return _back_to_track(token, "offers" if result.offers else "no_offers")
 
 
@@ -212,6 +217,7 @@ def form_cancel(token: str, background: BackgroundTasks, _limit: None = Depends(
 
 
 # ---------------------------------------------------------------- operator, on the family's behalf
+# The office may act after the family's cutoff (staff=True); every action is audited.
 
 
 def _staff_request(session: Session, request_id: int) -> VisitRequest:
@@ -225,24 +231,36 @@ def _to_detail(request_id: int, note: str) -> RedirectResponse:
     return RedirectResponse(f"/operator/requests/{request_id}?note={note}", status_code=303)
 
 
+def _audit(session: Session, request: Request, principal: Principal, row: VisitRequest, action: str) -> None:
+    audit_read(session, request, principal, entity="visit_request", entity_id=row.id, resident_id=row.resident_id, action=action)
+
+
 @router.post("/operator/requests/{request_id}/offers", include_in_schema=False)
-def operator_offers(request_id: int, principal: Principal = Depends(operator_only), session: Session = WriteSession) -> Response:
-    result = do_offers(session, _staff_request(session, request_id), availability=None, link_token=None)
+def operator_offers(request_id: int, request: Request, principal: Principal = Depends(operator_only), form: FormData = Depends(FORM), session: Session = WriteSession) -> Response:
+    """Offer slots on the family's behalf; availability rows in the form (a counter-proposal on
+    the phone) replace the family's availability first."""
+    row = _staff_request(session, request_id)
+    result = do_offers(session, row, availability=form_availability(form), link_token=None, staff=True)
+    _audit(session, request, principal, row, "offer")
     return _to_detail(request_id, "offers" if result.offers else "no_offers")
 
 
 @router.post("/operator/requests/{request_id}/confirm", include_in_schema=False)
-def operator_confirm(request_id: int, background: BackgroundTasks, principal: Principal = Depends(operator_only), form: FormData = Depends(FORM), session: Session = WriteSession) -> Response:
-    offer_id = str(form.get("offer_id") or "")
+def operator_confirm(request_id: int, request: Request, background: BackgroundTasks, principal: Principal = Depends(operator_only), form: FormData = Depends(FORM), session: Session = WriteSession) -> Response:
+    row = _staff_request(session, request_id)
     try:
-        _, changed = do_confirm(session, _staff_request(session, request_id), offer_id, link_token=None)
+        _, changed = do_confirm(session, row, str(form.get("offer_id") or ""), link_token=None, staff=True)
     except slots.SlotTaken:
+        _audit(session, request, principal, row, "book")
         return _to_detail(request_id, "taken")
+    _audit(session, request, principal, row, "book")
     _replan(background, changed)
     return _to_detail(request_id, "booked")
 
 
 @router.post("/operator/requests/{request_id}/cancel", include_in_schema=False)
-def operator_cancel(request_id: int, background: BackgroundTasks, principal: Principal = Depends(operator_only), session: Session = WriteSession) -> Response:
-    _replan(background, do_cancel(session, _staff_request(session, request_id), staff=True, link_token=None))
+def operator_cancel(request_id: int, request: Request, background: BackgroundTasks, principal: Principal = Depends(operator_only), session: Session = WriteSession) -> Response:
+    row = _staff_request(session, request_id)
+    _replan(background, do_cancel(session, row, staff=True, link_token=None))
+    _audit(session, request, principal, row, "cancel")
     return _to_detail(request_id, "cancelled")

@@ -24,7 +24,7 @@ from starlette.datastructures import FormData
 
 from app.auth import Principal, audit_read, audit_read_many, require_roles
 from app.db import ReadSession, WriteSession
-from app.routers.intake import Parsed, body_limit, form_context, localise, parse_submission, store_submission
+from app.routers.intake import WEEKDAYS, Parsed, body_limit, form_context, localise, parse_submission, store_submission
 from app.settings import get_settings
 from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body
 from app.web import render, request_language, small_form
@@ -86,7 +86,11 @@ def phone_intake_submit(
 
 
 def inbox_query(view: str, kelurahan_id: int | None, group: str | None, now: datetime):  # noqa: ANN201 - a select
-    stmt = select(VisitRequest, Resident, Kelurahan).join(Resident, VisitRequest.resident_id == Resident.id).join(Kelurahan, Resident.kelurahan_id == Kelurahan.id)  # type: ignore[arg-type]
+    stmt = (
+        select(VisitRequest, Resident, Kelurahan)
+        .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
+        .join(Kelurahan, Resident.kelurahan_id == Kelurahan.id, isouter=True)  # type: ignore[arg-type]  # none: outside the area
+    )
     open_statuses = [RequestStatus.RECEIVED, RequestStatus.NEEDS_REVIEW, RequestStatus.ELIGIBLE, RequestStatus.INELIGIBLE]
     if view == "open":
         stmt = stmt.where(col(VisitRequest.status).in_(open_statuses))
@@ -117,7 +121,7 @@ def inbox(
     now = utcnow()
     rows = session.exec(inbox_query(view, kelurahan_id, group or None, now)).all()
     items = [
-        {"r": r, "kelurahan": k.name, "groups": res.groups, "overdue": is_overdue(r.due_at, r.first_answer_at, now)}
+        {"r": r, "kelurahan": k.name if k else res.outside_kelurahan_code, "groups": res.groups, "overdue": is_overdue(r.due_at, r.first_answer_at, now)}
         for r, res, k in rows
     ]
     # the list shows each resident's served group (specific personal data): one audit row per request shown
@@ -141,15 +145,13 @@ def inbox(
 # ---------------------------------------------------------------- one request
 
 
-def _load(session: Session, request_id: int) -> tuple[VisitRequest, Resident, Kelurahan]:
+def _load(session: Session, request_id: int) -> tuple[VisitRequest, Resident, Kelurahan | None]:
+    """The request, its resident and their kelurahan (None for an address outside the service area)."""
     row = session.get(VisitRequest, request_id)
-    if row is None:
+    resident = session.get(Resident, row.resident_id) if row else None
+    if row is None or resident is None:
         raise NotFound()
-    resident = session.get(Resident, row.resident_id)
-    kelurahan = session.get(Kelurahan, resident.kelurahan_id) if resident else None
-    if resident is None or kelurahan is None:
-        raise NotFound()
-    return row, resident, kelurahan
+    return row, resident, session.get(Kelurahan, resident.kelurahan_id) if resident.kelurahan_id else None
 
 
 def _detail_context(session: Session, row: VisitRequest, lang: str) -> dict[str, Any]:
@@ -165,7 +167,11 @@ def _detail_context(session: Session, row: VisitRequest, lang: str) -> dict[str,
         "tz": ZoneInfo(get_settings().timezone),
         "nik_masked": mask(resident.nik),
         "decline_codes": DECLINE_CODES,
+        "weekdays": list(WEEKDAYS),
     }
+
+
+BOOKING_NOTES = ("offers", "no_offers", "booked", "taken", "cancelled")  # set by the booking actions' redirects
 
 
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
@@ -174,6 +180,8 @@ def request_detail(request: Request, request_id: int, principal: Principal = Dep
     row = context["r"]
     audit_read(session, request, principal, entity="visit_request", entity_id=row.id, resident_id=row.resident_id)
     context["can_write"] = principal.role in WRITERS
+    note = request.query_params.get("note", "")
+    context["note"] = note if note in BOOKING_NOTES else ""
     return render(request, "operator/detail.html", context)
 
 

@@ -201,8 +201,6 @@ def test_inbox_views(api) -> None:
     assert eligible not in page and old not in page  # filters combine with the view
 
 
-@pytest.mark.xfail(strict=True, reason="app/routers/operator.py inner-joins Kelurahan (inbox) and 404s without one (detail); "
-                   "operator/_request.html formats res.lat as a number. Needs an outer join and a page for addresses outside the area.")
 def test_outside_area_request_is_visible_to_the_operator(api) -> None:
     outside = _submit(api, 6, kelurahan_code="35.16.01.2001")
     login_as(api, "operator")
@@ -211,3 +209,5 @@ def test_outside_area_request_is_visible_to_the_operator(api) -> None:
         row = s.exec(select(VisitRequest).where(VisitRequest.reference == outside)).one()
     page = api.get(f"/operator/requests/{row.id}")
     assert page.status_code == 200 and "35.16.01.2001" in page.text and "OUTSIDE_SERVICE_AREA" in page.text
+    record = api.get(f"/api/v1/residents/{row.resident_id}")
+    assert record.status_code == 200 and record.json()["kelurahan_id"] is None and record.json()["outside_kelurahan_code"] == "35.16.01.2001"
