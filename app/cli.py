@@ -118,17 +118,18 @@ def cmd_send_reminders(_: argparse.Namespace) -> int:
 
 def cmd_auto_book(_: argparse.Namespace) -> int:
     from app.db import session_scope
+    from app.routers.plans import configure_replans
+    from visits import replan
     from visits.booking_ops import auto_book_pending
-    from visits.replan import schedule_replan, wait_idle
     from visits.types import utcnow
 
     policy, travel, office = _booking_context()
     with session_scope(write=True) as session:
         changed = auto_book_pending(session, utcnow(), travel, policy, office)
     print(f"auto-booked: {len(changed)}")
-    schedule_replan(sorted(set(changed)))
-    wait_idle(120)
-    return 0
+    queue = replan.default_queue() or configure_replans()  # this process re-plans what it booked
+    queue.schedule(sorted(set(changed)))
+    return 0 if queue.wait_idle(300) else 1
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

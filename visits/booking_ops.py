@@ -67,8 +67,7 @@ class ChaseRow:
     request_id: int
     reference: str
     due_at: datetime
-    offers_expire_at: datetime | None
-    overdue: bool
+    offers_expire_at: datetime | None  # None: every offer has lapsed (the family must be called)
 
 
 def chase_list(session: Session, now: datetime) -> list[ChaseRow]:
@@ -76,6 +75,8 @@ def chase_list(session: Session, now: datetime) -> list[ChaseRow]:
     rows = session.exec(select(VisitRequest).where(VisitRequest.status == RequestStatus.OFFERED).order_by(VisitRequest.due_at)).all()
     out = []
     for r in rows:
-        expiry = session.exec(select(SlotHold.expires_at).where(SlotHold.request_id == r.id, SlotHold.status == HoldStatus.HELD).order_by(SlotHold.expires_at.desc())).first()  # type: ignore[attr-defined]
-        out.append(ChaseRow(r.id, r.reference, r.due_at, expiry, overdue=now > r.due_at and r.first_answer_at is None))  # type: ignore[arg-type]
+        expiry = session.exec(
+            select(SlotHold.expires_at).where(SlotHold.request_id == r.id, SlotHold.status == HoldStatus.HELD, SlotHold.expires_at > now).order_by(SlotHold.expires_at.desc())  # type: ignore[attr-defined]
+        ).first()
+        out.append(ChaseRow(r.id, r.reference, r.due_at, expiry))  # type: ignore[arg-type]
     return out

@@ -25,6 +25,7 @@ from visits.models import (
     User,
     VisitRequest,
 )
+from visits.intake import first_answer_due
 from visits.tracking import hash_token, new_token
 from visits.service_area import KOTA_MOJOKERTO_CENTRE, ensure_office, ensure_service_area
 from visits.types import utcnow
@@ -32,6 +33,7 @@ from visits.types import utcnow
 DEMO_TEAMS = (("Tim 1", ()), ("Tim 2", ()), ("Tim 3", ("odgj",)))
 DEMO_SERVICE_MINUTES = {"elderly": 20, "disabled": 30, "bedridden": 30, "mental": 60}
 DEMO_REQUEST_COUNT = 60
+DEMO_TIMEZONE = "Asia/Jakarta"  # Kota Mojokerto
 FIRST_NAMES = ("Siti", "Sri", "Suparmi", "Sumarni", "Kasiyem", "Budi", "Slamet", "Sutrisno", "Wagiman", "Paimin", "Rukmini", "Tumini", "Ahmad", "Yuliati", "Dewi")
 LAST_NAMES = ("Rahayu", "Wahyuni", "Susanto", "Hartono", "Prasetyo", "Lestari", "Purnomo", "Setiawati", "Kurniawan", "Handayani")
 STREETS = ("Jl. Mawar", "Jl. Melati", "Jl. Kenanga", "Gg. Mangga", "Jl. Anggrek", "Gg. Kelapa", "Jl. Flamboyan")
@@ -157,8 +159,8 @@ def ensure_requests(session: Session, count: int = DEMO_REQUEST_COUNT, seed: int
             consent_at=received,
             kelurahan_letter=rng.random() < 0.4,
             received_at=received,
-            first_answer_at=None if phone_channel else received,
-            due_at=received + timedelta(days=1),
+            first_answer_at=None,  # an eligible request is answered by its slot offers (ensure_bookings gives some)
+            due_at=first_answer_due(session, received, DEMO_TIMEZONE),
         ))
         added.append((reference, token))
     session.flush()

@@ -283,6 +283,7 @@ def _write(
             companion_phone=data.companion_phone,
             companion_relation=data.companion_relation,
             availability=data.availability_json(),
+            accept_any_time=data.accept_any_time,
             consent_by=data.consent_by.value,
             consent_at=now,
             kelurahan_letter=data.kelurahan_letter,

@@ -244,8 +244,10 @@ class ProcessSolver:
     threads or connections). A crashed process is replaced on the next call; a solve that
     overruns its time limit by far is abandoned. Either way the caller gets :class:`Refused`."""
 
-    def __init__(self, processes: int = 1) -> None:
+    def __init__(self, processes: int = 1, *, grace: float = 60.0, target: Solver | None = None) -> None:
         self._processes = processes
+        self._grace = grace  # seconds past 4x the time limit before a solve is abandoned
+        self._target = target or solve_team_day  # what runs in the process (a module-level function)
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -258,15 +260,23 @@ class ProcessSolver:
     def __call__(self, loaded: LoadedTeamDay, time_limit: float, seed: int) -> SolvedRoute:
         pool = self._get_pool()
         try:
-            return pool.submit(solve_team_day, loaded, time_limit, seed).result(timeout=4 * time_limit + 60)
+            return pool.submit(self._target, loaded, time_limit, seed).result(timeout=4 * time_limit + self._grace)
         except BrokenProcessPool:
-            with self._lock:
-                if self._pool is pool:
-                    self._pool = None
-            pool.shutdown(wait=False, cancel_futures=True)
+            self._discard(pool)
             raise Refused("solver_error", problems=("BrokenProcessPool",)) from None
         except TimeoutError:
+            self._discard(pool, terminate=True)  # it would hold a core for nothing
             raise Refused("solver_timeout") from None
+
+    def _discard(self, pool: ProcessPoolExecutor, *, terminate: bool = False) -> None:
+        """Stop using ``pool``: the next call starts a fresh process."""
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        if terminate:
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
 
     def shutdown(self, wait: bool = True) -> None:
         with self._lock:

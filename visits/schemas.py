@@ -86,6 +86,7 @@ class RequestIn(BaseModel):
     companion_phone: str
     companion_relation: str = Field(min_length=2, max_length=50)
     availability: list[AvailabilitySlot] = Field(min_length=1, max_length=MAX_AVAILABILITY)
+    accept_any_time: bool = False  # book the best slot inside the availability without asking (auto-booking)
     consent: bool = Field(default=False, validate_default=True)
     consent_by: ConsentBy = ConsentBy.GUARDIAN
     kelurahan_letter: bool | None = None

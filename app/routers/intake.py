@@ -46,7 +46,7 @@ router = APIRouter()
 SCALAR_FIELDS = (
     "nik", "full_name", "birth_date", "sex", "marital_status", "disability_type", "approach_notes",
     "kelurahan_code", "rt", "rw", "street", "lat", "lon", "kk_number", "kk_check_at_visit",
-    "companion_name", "companion_phone", "companion_relation", "consent", "consent_by",
+    "companion_name", "companion_phone", "companion_relation", "accept_any_time", "consent", "consent_by",
     "kelurahan_letter", "notes",
 )
 WEEKDAYS = range(7)

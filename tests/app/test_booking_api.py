@@ -93,3 +93,34 @@ def test_bad_input_is_refused_and_changes_nothing(client, token, path, body, sta
 def test_an_unknown_token_finds_nothing(client, token) -> None:
     for path, body in (("offers", None), ("confirm", {"offer_id": "abcdefghij"}), ("cancel", None)):
         assert client.post(f"/api/v1/track/{new_token()}/{path}", json=body).status_code == 404
+
+
+def test_a_confirmation_is_answered_while_its_replan_still_solves(client, token, monkeypatch) -> None:
+    """Re-planning never happens inside the request: the family has the answer while the solver
+    is still (here: deliberately) busy with that team-day; the plan lands afterwards."""
+    import threading
+
+    from app.db import get_engine
+    from visits import replan
+    from visits.travel import TravelService
+
+    started, release = threading.Event(), threading.Event()
+
+    def held_solver(loaded, time_limit, seed):  # noqa: ANN001, ANN202
+        started.set()
+        release.wait(30)
+        return replan.solve_team_day(loaded, time_limit, seed)
+
+    queue = replan.ReplanQueue(get_engine, TravelService(), time_limit=0.2, solver=held_solver, workers=1)
+    monkeypatch.setattr(replan, "_default", queue)
+    try:
+        offer = client.post(f"/api/v1/track/{token}/offers").json()["offers"][0]
+        r = client.post(f"/api/v1/track/{token}/confirm", json={"offer_id": offer["offer_id"]})
+        assert r.status_code == 200 and r.json()["status"] == "booked"
+        assert started.wait(10) and not queue.wait_idle(0)  # answered; the re-plan is still solving
+        release.set()
+        assert queue.wait_idle(30)
+    finally:
+        release.set()
+        queue.shutdown()
+    assert [res.outcome.value for res in queue.results] == ["written"]

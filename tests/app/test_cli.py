@@ -185,3 +185,25 @@ def test_the_run_command_serves_health_and_login_with_demo_data_within_60s(tmp_p
         server.terminate()
         server.wait(10)
         log.close()
+
+
+def test_auto_book_books_the_families_who_accept_any_time_and_replans(db, capsys) -> None:
+    from tests.visits.slot_support import make_request, setup_area
+    from visits.models import Notification, Plan, TeamDay
+
+    any_weekday = [{"weekday": d, "start": "08:00", "end": "14:00"} for d in range(5)]
+    with session_scope(write=True) as s:
+        setup_area(s)
+        keen = make_request(s, any_weekday)
+        keen.accept_any_time = True
+        asks_first = make_request(s, any_weekday).id
+        keen_id = keen.id
+    assert jemput(["auto-book"]) == 0
+    assert "auto-booked: 1" in capsys.readouterr().out
+    with session_scope() as s:
+        booking = s.exec(select(Booking).where(Booking.request_id == keen_id)).one()
+        team_day = s.get(TeamDay, booking.team_day_id)
+        plan = s.exec(select(Plan).where(Plan.team_day_id == team_day.id, Plan.status == "current")).one()
+        assert plan.version == team_day.version  # re-planned by the command itself
+        assert s.exec(select(Booking).where(Booking.request_id == asks_first)).all() == []
+        assert [n.template for n in s.exec(select(Notification).where(Notification.request_id == keen_id)).all()] == ["booking_booked"]

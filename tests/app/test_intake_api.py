@@ -495,3 +495,14 @@ def test_served_groups_and_personal_data_not_in_public_responses_or_logs(api, ca
         assert secret.lower() not in logged
     assert not [w for w in GROUP_WORDS if w in logged]
     assert "delivered" in logged
+
+
+def test_families_may_ask_to_be_booked_without_choosing(api) -> None:
+    """accept_any_time (API field, a checkbox on the form) is what auto-booking acts on; off by default."""
+    assert 'name="accept_any_time"' in api.get("/request").text
+    keen = post_request(api, form(accept_any_time="true"))
+    asks = post_request(api, form(nik=nik(date(1951, 4, 2), serial=2), kk_number=kk(8)))
+    assert keen.status_code == asks.status_code == 201, (keen.text, asks.text)
+    with session_scope() as s:
+        chosen = {r.reference: r.accept_any_time for r in s.exec(select(VisitRequest)).all()}
+    assert chosen == {keen.json()["reference"]: True, asks.json()["reference"]: False}

@@ -114,3 +114,26 @@ def test_a_bad_date_is_refused_naming_the_field(client) -> None:
 def test_anonymous_callers_are_refused(client) -> None:
     r = client.get(URL)
     assert r.status_code == 401
+
+
+def test_a_visit_confirmed_through_the_api_is_in_that_days_plan(client) -> None:
+    """POST .../confirm, let the background re-plan land, GET /api/v1/plans: the stored plan has it."""
+    from visits.tracking import hash_token, new_token
+
+    token = new_token()
+    with session_scope(write=True) as session:
+        setup_area(session)
+        row = make_request(session, [{"weekday": d, "start": "08:00", "end": "14:00"} for d in range(5)])
+        row.tracking_token_hash = hash_token(token)
+        reference = row.reference
+    offer = client.post(f"/api/v1/track/{token}/offers").json()["offers"][0]
+    assert client.post(f"/api/v1/track/{token}/confirm", json={"offer_id": offer["offer_id"]}).status_code == 200
+    assert replan.wait_idle(60)
+    r = client.get(f"/api/v1/plans?date={offer['date']}", headers=bearer_headers("operator"))
+    assert r.status_code == 200
+    stops = [(route, stop) for route in r.json()["routes"] for stop in route["stops"] if stop["reference"] == reference]
+    assert len(stops) == 1
+    route, stop = stops[0]
+    assert route["source"] == "plan"  # written by the background re-plan, not computed on the fly
+    assert (stop["window_start"], stop["window_end"]) == (offer["start"], offer["end"])
+    assert offer["start"] <= stop["start"] <= offer["end"] and stop["arrival"] <= stop["start"] < stop["end"]

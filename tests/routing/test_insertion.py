@@ -121,6 +121,21 @@ def test_break_absorbed_in_waiting_time() -> None:
     assert offer.start == 600 and offer.position == 0
 
 
+def test_break_taken_on_the_way_makes_room() -> None:
+    # Break 30 min starting exactly at 600; committed c (km 3) must start at 640.
+    # New stop at km 1, 30 min, window 560-560: serve 560-590, drive towards c 590-600, lunch on
+    # the way 600-630, drive the last 10 min: c at 640. (Breaks only at a place would give 650.)
+    # Starting one minute later (561) makes c 641: no offer.
+    brk = Break(W(600, 600), 30)
+    c = stop("c", 3, 30, W(640, 640))
+    routes = CommittedRoutes(LINE, [(shift(breaks=(brk,)), [c])])
+    [offer] = routes.recommend(new(1), [W(560, 560)])
+    assert (offer.position, offer.start, offer.added_travel) == (0, 560, 0)
+    assert routes.recommend(new(1), [W(561, 561)]) == []
+    trial = schedule_route(routes.route("s1").shift, inserted(routes, offer, new(1)), LINE)
+    assert trial is not None and trial.visits[1].arrival == 640 and trial.breaks[0].start == 600
+
+
 def test_distinct_windows_keeps_best_shift_per_window_and_k() -> None:
     near = shift("near")
     far = shift("far")
@@ -254,3 +269,12 @@ def test_matches_brute_force(
     expected = brute_force(routes, new_stop, windows, k, distinct)
     index = CommittedRoutes(MATRIX, routes)
     assert index.recommend(new_stop, windows, k=k, distinct_windows=distinct) == expected
+
+
+def test_insertion_benchmark_fails_above_the_p95_target(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from routing import bench_insertion
+
+    assert bench_insertion.main(["--queries", "30", "--days", "5"]) == 0
+    monkeypatch.setattr(bench_insertion, "P95_LIMIT_MS", 0.0)
+    assert bench_insertion.main(["--queries", "30", "--days", "5"]) == 1
+    assert "FAILED" in capsys.readouterr().out

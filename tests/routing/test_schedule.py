@@ -168,19 +168,74 @@ def test_check_route_reports_violations() -> None:
     assert "after the shift ends" in text
 
 
-def test_check_route_needs_an_unbroken_drive() -> None:
-    # 45 min gap, 5 min drive, break 520-550 in the middle leaves 0 and 15 minutes: fine;
-    # a 40 min drive would not fit in either stretch although 30 + 40 <= 70.
-    brk = Break(W(520, 520), 30)
+def test_check_route_lets_a_break_split_the_drive() -> None:
+    # a ends 520, b starts 590: a 70 min gap. A 40 min drive with the 30 min break 535-565 in
+    # the middle (drive 520-535, break, drive 565-590) fits: 70 - 30 = 40 minutes are free.
+    brk = Break(W(520, 540), 30)
     far = ((0, 10, 10), (10, 0, 40), (10, 40, 0))
     sh = shift(breaks=(brk,))
     a = stop("a", 1, 30, W(480, 900))
     b = stop("b", 2, 30, W(480, 900))
     visits = (Visit("a", 490, 490, 520, 0), Visit("b", 590, 590, 620, 0))
-    route = Route("s1", visits, (PlannedBreak(520, 550),), 480, 630, 55, 150)
+    route = Route("s1", visits, (PlannedBreak(535, 565),), 480, 630, 60, 150)
     assert check_route(sh, [a, b], route, far) == []
-    squeezed = replace(route, breaks=(PlannedBreak(535, 565),))
-    assert any("no 40 min stretch" in p for p in check_route(sh, [a, b], squeezed, far))
+    # A 31 minute break leaves 39 free minutes: the drive no longer fits.
+    longer = replace(route, breaks=(PlannedBreak(535, 566),))
+    assert any("40 min drive, only 39 min free" in p for p in check_route(sh, [a, b], longer, far))
+    # Arriving at b at 580 is impossible: only 60 - 30 = 30 free minutes before it.
+    early = replace(route, visits=(visits[0], Visit("b", 580, 590, 620, 10)))
+    assert any("a -> b: 40 min drive, only 30 min free" in p for p in check_route(sh, [a, b], early, far))
+
+
+def test_check_route_break_off_the_route_and_across_the_departure() -> None:
+    # A solver may leave the office late and take the break there first: 480 break 480-510,
+    # leave 510, a 520-550, back 560. Fine. A break 505-535 spans the departure at 510: refused.
+    brk = Break(W(480, 520), 30)
+    sh = shift(breaks=(brk,))
+    a = stop("a", 1, 30, W(480, 900))
+    route = Route("s1", (Visit("a", 520, 520, 550, 0),), (PlannedBreak(480, 510),), 510, 560, 20, 50)
+    assert check_route(sh, [a], route, D) == []
+    spans = replace(route, breaks=(PlannedBreak(505, 535),))
+    assert any("spans the departure from the office at 510" in p for p in check_route(sh, [a], spans, D))
+
+
+def test_break_taken_on_the_way() -> None:
+    # 1 <-> 2 is a 40 min drive here. a (loc 1) 490-520. The 30 min break must start in
+    # [530, 535]: the team leaves a at 520, drives 10 min, stops for lunch on the way 530-560,
+    # drives the remaining 30 min and reaches b at 590; b 590-620, office at 630.
+    # (Taking the break only at a place would mean waiting at a until 530: b at 600.)
+    far = ((0, 10, 10), (10, 0, 40), (10, 40, 0))
+    brk = Break(W(530, 535), 30)
+    a = stop("a", 1, 30, W(490, 490))
+    b = stop("b", 2, 30, W(480, 900))
+    sh = shift(breaks=(brk,))
+    route = schedule_route(sh, [a, b], far)
+    assert route == Route(
+        shift_id="s1",
+        visits=(Visit("a", 490, 490, 520, 0), Visit("b", 590, 590, 620, 0)),
+        breaks=(PlannedBreak(530, 560),),
+        start=480,
+        end=630,
+        travel=60,
+        duration=150,
+    )
+    assert check_route(sh, [a, b], route, far) == []
+    # b must start by 589: one minute too early for any break placement.
+    assert schedule_route(sh, [a, replace(b, windows=(W(480, 589),))], far) is None
+
+
+def test_breaks_may_be_taken_out_of_window_order() -> None:
+    # L (50 min) must start in [600, 610], S (5 min) in [600, 612]. L first would push S past
+    # 612; S first works: S 600-605, L 605-655. An empty day shows it.
+    long_break, short_break = Break(W(600, 610), 50), Break(W(600, 612), 5)
+    sh = shift(breaks=(long_break, short_break))
+    route = schedule_route(sh, [], D)
+    assert route is not None
+    assert route.breaks == (PlannedBreak(600, 605), PlannedBreak(605, 655))
+    assert check_route(sh, [], route, D) == []
+    assert schedule_route(shift(breaks=(long_break, Break(W(600, 604), 5))), [], D) is not None
+    assert schedule_route(shift(breaks=(long_break, Break(W(599, 599), 5))), [], D) is not None
+    assert schedule_route(shift(breaks=(Break(W(600, 600), 50), Break(W(601, 649), 5))), [], D) is None
 
 
 def test_schedule_is_accepted_by_check_route_on_many_orders() -> None:
@@ -201,21 +256,23 @@ def test_schedule_is_accepted_by_check_route_on_many_orders() -> None:
     assert feasible > 0
 
 
-def _with_one_break_at(sh: Shift, stops: list[Stop], gap: int, on_arrival: bool) -> int | None:
-    """Naive earliest schedule with the single break forced into one place; end time or None."""
+def _ready_with_break_at(sh: Shift, stops: list[Stop], gap: int, begin: int) -> int | None:
+    """Brute force: when the day is over, with the single break fixed to start at ``begin``
+    between leaving place ``gap`` (at ``t <= begin``) and starting service at the next place,
+    everything else as early as possible; None: infeasible. The team is then ready at
+    ``max(t + travel, begin) + duration``: the drive stops for the break if it is not over yet,
+    otherwise the team waits on site."""
     brk = sh.breaks[0]
     places = [sh.start_location, *(s.location for s in stops), sh.end_location]
     time = sh.start
     for i in range(1, len(places)):
-        if i - 1 == gap and not on_arrival:
-            if max(time, brk.window.start) > brk.window.end:
+        travel = D[places[i - 1]][places[i]]
+        if i - 1 == gap:
+            if begin < time:
                 return None
-            time = max(time, brk.window.start) + brk.duration
-        time += D[places[i - 1]][places[i]]
-        if i - 1 == gap and on_arrival:
-            if max(time, brk.window.start) > brk.window.end:
-                return None
-            time = max(time, brk.window.start) + brk.duration
+            time = max(time + travel, begin) + brk.duration
+        else:
+            time += travel
         if i <= len(stops):
             starts = [max(time, w.start) for w in stops[i - 1].windows if max(time, w.start) <= w.end]
             if not starts:
@@ -243,15 +300,18 @@ windows = st.builds(
     break_length=st.integers(15, 60),
     end=st.integers(600, 960),
 )
-def test_break_placement_never_loses_a_feasible_route(
+def test_break_placement_matches_brute_force(
     data: list[tuple[int, int, list[TimeWindow]]], break_start: int, break_slack: int, break_length: int, end: int
 ) -> None:
     stops = [stop(f"s{i}", loc, service, *ws) for i, (loc, service, ws) in enumerate(data)]
-    sh = shift(end=end, breaks=(Break(W(break_start, break_start + break_slack), break_length),))
-    naive = [
-        _with_one_break_at(sh, stops, gap, side) for gap in range(len(stops) + 1) for side in (False, True)
+    brk = Break(W(break_start, break_start + break_slack), break_length)
+    sh = shift(end=end, breaks=(brk,))
+    brute = [
+        _ready_with_break_at(sh, stops, gap, begin)
+        for gap in range(len(stops) + 1)
+        for begin in range(brk.window.start, brk.window.end + 1)
     ]
     route = schedule_route(sh, stops, D)
-    assert (route is not None) == any(t is not None for t in naive)
+    assert (route is not None) == any(t is not None for t in brute)
     if route is not None:
         assert check_route(sh, stops, route, D) == []

@@ -6,7 +6,10 @@ the office is location 0. Times are absolute minutes (480 = 08:00 on day 0, 1440
 
 from __future__ import annotations
 
-from routing import Break, Pin, Plan, Problem, Shift, SolveParams, Stop, TimeWindow, solve
+import dataclasses
+
+from routing import Break, DropReason, Pin, Plan, Problem, Shift, SolveParams, Stop, TimeWindow, solve
+from routing.schedule import check_route
 
 LINE = tuple(tuple(10 * abs(i - j) for j in range(5)) for i in range(5))
 FAST = SolveParams(time_limit=5, iterations=300)
@@ -82,7 +85,9 @@ def test_break_between_visits():
     route = plan.route("s1")
     assert [(v.stop_id, v.start) for v in route.visits] == [("A", 560), ("B", 650)]
     assert [(b.start, b.end) for b in route.breaks] == [(620, 650)]
-    assert route.visits[1].waiting == 0  # the half hour before B is the break, not waiting
+    # Same place: the team is at B from 620 (arrival); its waiting time is the break.
+    assert (route.visits[1].arrival, route.visits[1].waiting) == (620, 30)
+    assert check_route(problem.shifts[0], list(problem.stops), route, LINE) == []
 
 
 def test_break_taken_while_driving_shows_in_arrival():
@@ -99,6 +104,7 @@ def test_break_taken_while_driving_shows_in_arrival():
     assert route.visits[1].start == 770
     assert route.visits[1].arrival == 770
     assert 720 <= route.breaks[0].start <= 725
+    assert check_route(problem.shifts[0], list(problem.stops), route, LINE) == []
 
 
 def test_skill_goes_to_the_skilled_team():
@@ -169,3 +175,89 @@ def test_done_stops_count_toward_max_visits():
     plan = solve(problem, FAST)
     assert order(plan, "s1") == ["D1"]
     assert [d.stop_id for d in plan.dropped] == ["E"]
+
+
+def test_pin_position_orders_pinned_stops_among_themselves_only():
+    # Pin positions order the pinned stops, they are not route indexes: free X (loc 1) must
+    # start by 08:10 (reached at 490 straight from the office), so it comes before P0 although
+    # P0 is pinned at position 0: X 490-500, P0 (loc 3) 520-530, P1 (loc 4) 540-550, office 590.
+    problem = Problem(
+        (
+            stop("P0", 3, 10, (480, 720), pin=Pin("s1", 0)),
+            stop("P1", 4, 10, (480, 720), pin=Pin("s1", 1)),
+            stop("X", 1, 10, (480, 490)),
+        ),
+        (shift("s1"),),
+        LINE,
+    )
+    plan = solve(problem, FAST)
+    assert plan.dropped == ()
+    assert order(plan, "s1") == ["X", "P0", "P1"]
+    assert [v.start for v in plan.route("s1").visits] == [490, 520, 540]
+
+
+def test_pin_order_holds_when_a_pinned_stop_between_is_dropped():
+    # P1 (pinned 1) cannot be served (its window is after the shift); P0 (loc 3, pinned 0) must
+    # still come before P2 (loc 1, pinned 2) although the reverse order costs 30 instead of 150.
+    problem = Problem(
+        (
+            stop("P0", 3, 10, (480, 720), pin=Pin("s1", 0)),
+            stop("P1", 2, 10, (800, 900), pin=Pin("s1", 1)),
+            stop("P2", 1, 10, (480, 720), pin=Pin("s1", 2)),
+        ),
+        (shift("s1"),),
+        ASYM,
+    )
+    plan = solve(problem, FAST)
+    assert order(plan, "s1") == ["P0", "P2"]
+    assert [d.stop_id for d in plan.dropped] == ["P1"]
+
+
+def test_replan_the_rest_of_the_day_from_where_the_team_stands():
+    # The team did D1 (loc 2) at 08:20-08:40 and D2 (loc 3) at 09:00-09:30; it is now 10:00 and
+    # the team stands at loc 4. The shift is re-planned from here and now: start 600 at loc 4,
+    # the 30-min break (start 10:15-10:40) still to take. Left: booked B (loc 1, start 11:00-11:30,
+    # 20 min) and E (loc 3, 10 min, any time).
+    # E first: drive 10 -> E 610-620; towards B (20 min) with the break on the way or on
+    # arrival: ready at 620 + 20 + 30 = 670; B 670-690; office (10) at 700. Travel 10 + 20 + 10.
+    # (B first would end at 740 > 720.) The done visits keep their recorded times.
+    here = shift("s1", start=600, end=720, breaks=(Break(TimeWindow(615, 640), 30),))
+    here = dataclasses.replace(here, start_location=4)
+    problem = Problem(
+        (
+            stop("D1", 2, 20, (480, 720), pin=Pin("s1"), done=True, done_at=500),
+            stop("D2", 3, 30, (480, 720), pin=Pin("s1"), done=True, done_at=540),
+            stop("B", 1, 20, (660, 690), pin=Pin("s1"), required=True),
+            stop("E", 3, 10, (600, 720)),
+        ),
+        (here,),
+        LINE,
+    )
+    plan = solve(problem, FAST)
+    route = plan.route("s1")
+    assert plan.dropped == ()
+    assert [(v.stop_id, v.arrival, v.start, v.end) for v in route.visits] == [
+        ("D1", 500, 500, 520),
+        ("D2", 540, 540, 570),
+        ("E", 610, 610, 620),
+        ("B", 670, 670, 690),
+    ]
+    assert (route.start, route.end, route.travel) == (600, 700, 40)
+    open_part = dataclasses.replace(route, visits=route.visits[2:])
+    assert check_route(here, [problem.stops[3], problem.stops[2]], open_part, LINE) == []
+
+
+def test_replan_from_now_counts_done_visits_toward_max_visits():
+    here = dataclasses.replace(shift("s1", start=600, end=720, max_visits=2), start_location=4)
+    problem = Problem(
+        (
+            stop("D1", 2, 20, (480, 720), pin=Pin("s1"), done=True, done_at=500),
+            stop("E", 3, 10, (600, 720)),
+            stop("F", 4, 10, (600, 720), priority=2),
+        ),
+        (here,),
+        LINE,
+    )
+    plan = solve(problem, FAST)
+    assert order(plan, "s1") == ["D1", "F"]
+    assert [(d.stop_id, d.reason) for d in plan.dropped] == [("E", DropReason.PRIORITY)]

@@ -85,25 +85,36 @@ def test_required_stop_kept_over_higher_priority_optional():
 
 
 def test_each_reason_in_one_plan_with_messages():
+    # s1 takes one visit: "keep" (priority 3) wins it over "low" (priority 1), both pinned to it.
+    # s2 takes one visit
+    # too and only "twin" and "twin2" (loc 3, equal rank, pinned to s2) fit it: one of them is
+    # out because the day is full.
     problem = Problem(
         (
             stop("skill", 1, 10, (480, 720), skills=frozenset({"sign"})),
             stop("overlap", 1, 10, (800, 900)),
             stop("far", 4, 10, (480, 490)),
-            stop("keep", 2, 10, (480, 720), priority=3),
-            stop("low", 2, 10, (480, 720), priority=1),
+            stop("keep", 2, 10, (480, 720), priority=3, pin=Pin("s1")),
+            stop("low", 2, 10, (480, 720), priority=1, pin=Pin("s1")),
+            stop("twin", 3, 10, (480, 720), pin=Pin("s2")),
+            stop("twin2", 3, 10, (480, 720), pin=Pin("s2")),
         ),
-        (shift(max_visits=1),),
+        (shift("s1", max_visits=1), shift("s2", max_visits=1)),
         LINE,
     )
     plan = solve(problem, SolveParams(time_limit=5, iterations=300))
     assert order(plan, "s1") == ["keep"]
     got = {d.stop_id: d.reason for d in plan.dropped}
+    twin_out = "twin2" if order(plan, "s2") == ["twin"] else "twin"
     assert got == {
         "skill": DropReason.NO_SKILL,
         "overlap": DropReason.NO_SHIFT_OVERLAP,
         "far": DropReason.UNREACHABLE,
         "low": DropReason.PRIORITY,
+        twin_out: DropReason.CAPACITY,
     }
+    assert set(DropReason) == set(got.values())
     low = next(d for d in plan.dropped if d.stop_id == "low")
     assert "prioritas" in low.message("id") and "higher-priority" in low.message("en")
+    full = next(d for d in plan.dropped if d.stop_id == twin_out)
+    assert "penuh" in full.message("id") and "full" in full.message("en")

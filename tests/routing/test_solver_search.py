@@ -6,8 +6,10 @@ import random
 
 import pytest
 
-from routing import Break, Plan, PlanStatus, Problem, Shift, SolveParams, Stop, Strategy, TimeWindow, solve
+from routing import Break, DropReason, Plan, PlanStatus, Problem, Shift, SolveParams, Stop, Strategy, TimeWindow, solve
+from routing.bench import mojokerto_problem, plan_problems
 from routing.reasons import route_fits
+from routing.schedule import check_route
 
 N = 12  # locations on a 12 x 12 grid, 1 minute per unit (Manhattan)
 
@@ -32,7 +34,8 @@ def summary(plan: Plan) -> tuple:
 
 
 def assert_valid(problem: Problem, plan: Plan) -> None:
-    """Each stop served or dropped once; every route's times respect windows, travel and breaks."""
+    """Each stop served or dropped once; every route's times respect windows, travel and breaks
+    (checked here directly and by ``check_route``)."""
     by_id = {s.id: s for s in problem.stops}
     served = [v.stop_id for r in plan.routes for v in r.visits]
     assert len(served) == len(set(served))
@@ -56,6 +59,7 @@ def assert_valid(problem: Problem, plan: Plan) -> None:
                 assert v.end == v.start + stop.service
                 assert not any(b.start < v.end and v.start < b.end for b in r.breaks)  # no break during service
                 t, loc = v.end, stop.location
+        assert check_route(sh, [by_id[v.stop_id] for v in r.visits], r, d) == []
 
 
 @pytest.mark.parametrize("strategy", [Strategy.AUTO, Strategy.PARALLEL_CHEAPEST_INSERTION])
@@ -162,3 +166,56 @@ def test_large_multi_day_problem_is_solved_day_by_day():
     assert plan.meta["phase"] == "by_day" and len(plan.meta["days"]) == 3
     assert_valid(problem, plan)
     assert sum(len(r.visits) for r in plan.routes) > 0.5 * len(problem.stops)
+
+
+def test_large_multi_day_same_seed_same_plan_with_iterations():
+    # The day-by-day path (and its repair) is deterministic when iterations bound the search.
+    problem = week_problem(450, teams=6, days=3, seed=12)
+    params = SolveParams(time_limit=60, seed=5, iterations=20)
+    first, second = solve(problem, params), solve(problem, params)
+    assert first.meta["phase"] == "by_day"
+    assert summary(first) == summary(second)
+
+
+def test_no_solution_in_time_keeps_the_greedy_work():
+    # 150 visits with lunch breaks for two teams and a 1 ms search: OR-Tools cannot finish its
+    # first solution by then (it returns none, or an empty or partial one worse than the greedy
+    # plan). The plan is the greedy one, re-timed by the exact schedule: valid, with visits
+    # served and the rest dropped with a reason, instead of an empty plan.
+    problem = grid_problem(150, seed=11, breaks=True, shifts=2)
+    plan = solve(problem, SolveParams(time_limit=0.001))
+    assert plan.status is PlanStatus.TIMEOUT_FALLBACK and plan.meta["fallback"]
+    served = sum(len(r.visits) for r in plan.routes)
+    assert served >= 20
+    assert len(plan.dropped) == 150 - served
+    assert {d.reason for d in plan.dropped} <= {DropReason.CAPACITY, DropReason.PRIORITY}
+    assert_valid(problem, plan)
+
+
+def test_no_solution_in_time_keeps_the_given_routes_repaired():
+    # The caller's routes are kept in their order when OR-Tools has nothing better in time; stops
+    # that would make a route infeasible are left out (t0 is given every visit by window start,
+    # far more than one team can do; t1 two visits).
+    problem = grid_problem(150, seed=13, breaks=True, shifts=2)
+    by_start = [s.id for s in sorted(problem.stops, key=lambda s: (s.windows[0].start, s.id))]
+    given = {"t0": by_start[2:], "t1": by_start[:2]}
+    plan = solve(problem, SolveParams(time_limit=0.001), initial_routes=given)
+    assert plan.status is PlanStatus.TIMEOUT_FALLBACK
+    kept = [v.stop_id for v in plan.route("t0").visits]
+    assert len(kept) >= 10 and kept == [x for x in given["t0"] if x in kept]  # the given order
+    assert [v.stop_id for v in plan.route("t1").visits] == given["t1"]
+    assert_valid(problem, plan)
+
+
+def test_mojokerto_smoke():
+    # 150 Kota Mojokerto visits for 5 teams over 3 days (service 78 % of the working time, with
+    # lunch breaks, ODGJ visits for skilled teams, 1-3 windows on different days): every route
+    # passes check_route and nearly every visit that can be served is served. A few seconds;
+    # iterations make it independent of machine speed (the time limit is only a safety cap).
+    problem = mojokerto_problem(150, teams=5, days=3, seed=3)
+    plan = solve(problem, SolveParams(time_limit=30, seed=1, iterations=100))
+    assert plan_problems(problem, plan) == []
+    unservable = {DropReason.NO_SKILL, DropReason.NO_SHIFT_OVERLAP, DropReason.UNREACHABLE}
+    servable = len(problem.stops) - sum(1 for d in plan.dropped if d.reason in unservable)
+    assigned = sum(len(r.visits) for r in plan.routes)
+    assert assigned >= 0.96 * servable

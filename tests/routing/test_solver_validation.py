@@ -36,6 +36,29 @@ def with_stop(**changes) -> Problem:
             "shift 's1' has a break that cannot be taken within the shift",
         ),
         (
+            dataclasses.replace(GOOD, shifts=(shift(breaks=(Break(TimeWindow(600, 630), -5),)),)),
+            "shift 's1' has a break with a negative duration",
+        ),
+        (
+            dataclasses.replace(GOOD, shifts=(shift(breaks=(Break(TimeWindow(630, 600), 30),)),)),
+            "shift 's1' has a break window ending before it starts",
+        ),
+        (with_stop(done_at=500), "stop 'B' has a done_at but is not done"),
+        (
+            with_stop(done=True, pin=Pin("s1"), done_at=500, windows=(TimeWindow(480, 720),)),
+            "stop 'B' is done at 500, after shift 's1' (re)starts at 480",
+        ),
+        (
+            dataclasses.replace(
+                GOOD,
+                stops=(
+                    dataclasses.replace(GOOD.stops[0], done=True, pin=Pin("s1"), done_at=470),
+                    dataclasses.replace(GOOD.stops[1], done=True, pin=Pin("s1")),
+                ),
+            ),
+            "shift 's1': give every done stop a done_at, or none",
+        ),
+        (
             dataclasses.replace(GOOD, shifts=(dataclasses.replace(shift(), start_location=9),)),
             "shift 's1' start: location index 9",
         ),

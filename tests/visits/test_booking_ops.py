@@ -58,6 +58,7 @@ def test_reminders_go_once_the_day_before(area) -> None:
     assert send_reminders(area, tuesday, POLICY.timezone, OFFICE) == 0
     reminder = area.exec(select(Notification).where(Notification.template == "booking_reminder")).one()
     assert "09:00" in reminder.body and req.reference in reminder.body
+    assert f"http://jemput.test/track?ref={req.reference}" in reminder.body  # how to change or cancel
 
 
 def test_chase_list_lists_unconfirmed_offers_by_response_clock(area) -> None:
@@ -71,3 +72,25 @@ def test_chase_list_lists_unconfirmed_offers_by_response_clock(area) -> None:
     rows = chase_list(area, NOW)
     assert [r.request_id for r in rows] == [early.id, late.id]
     assert all(r.offers_expire_at == NOW + timedelta(hours=24) for r in rows)
+    lapsed = chase_list(area, NOW + timedelta(hours=25))  # nobody confirmed: the offers lapsed, call them
+    assert [(r.request_id, r.offers_expire_at) for r in lapsed] == [(early.id, None), (late.id, None)]
+
+
+def test_every_message_carries_the_change_link_in_the_familys_language(area) -> None:
+    from visits.notifications import enqueue
+
+    english = make_request(area, [{"weekday": 2, "start": "09:00", "end": "12:00"}])
+    enqueue(area, recipient=english.companion_phone, language="en", template="ack", body="...", request_id=english.id)  # answered in English at intake
+    offer = slots.make_offers(area, english.id, NOW, TRAVEL, POLICY).offers[0]
+    slots.confirm(area, english.id, offer.offer_id, NOW, TRAVEL, POLICY)
+    from visits.booking_notices import family_link, notify
+
+    for template in ("offers", "booked", "rescheduled", "reminder", "cancelled"):
+        notify(area, english, template, office=OFFICE.name, link=family_link(OFFICE.base_url, english, None), slots=[(offer.day, offer.start, offer.end)])
+    send_reminders(area, NOW + timedelta(days=1), POLICY.timezone, OFFICE)
+    sent = area.exec(select(Notification).where(Notification.request_id == english.id, Notification.template != "ack")).all()
+    assert {n.template for n in sent} == {f"booking_{t}" for t in ("offers", "booked", "rescheduled", "reminder", "cancelled")}
+    for n in sent:
+        assert n.language == "en" and f"http://jemput.test/track?ref={english.reference}" in n.body
+        assert "Wednesday" in n.body or n.template == "booking_cancelled"
+        assert "Rabu" not in n.body and "kunjungan" not in n.body.lower()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import replace
 
 import pytest
@@ -320,3 +321,39 @@ def test_a_crashed_solver_process_is_replaced_and_the_plan_kept(db) -> None:
     finally:
         solver.shutdown()
     assert_plan_keeps_windows(db, touched[0])
+
+
+def slow_solver(loaded, time_limit: float, seed: int):  # noqa: ANN001, ANN201 - runs in the solver process
+    import time
+    from pathlib import Path
+
+    Path(os.environ["JEMPUT_TEST_SOLVER_PID"]).write_text(str(os.getpid()))
+    time.sleep(60)
+    return replan.solve_team_day(loaded, time_limit, seed)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a terminated child waits to be reaped)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return not any(line.startswith("State:") and "Z" in line.split()[1] for line in status)
+    except FileNotFoundError:
+        return False
+
+
+def test_a_solve_that_overruns_is_abandoned_and_the_plan_kept(db, tmp_path, monkeypatch) -> None:
+    touched = book(db, [("08:00", "10:00")])
+    pid_file = tmp_path / "solver.pid"
+    monkeypatch.setenv("JEMPUT_TEST_SOLVER_PID", str(pid_file))  # inherited by the spawned process
+    solver = replan.ProcessSolver(grace=1.0, target=slow_solver)
+    try:
+        result = replan.replan_team_day(db, touched[0], TRAVEL, NOW, time_limit=0.1, solver=solver)
+    finally:
+        solver.shutdown(wait=False)
+    assert result.outcome is replan.Outcome.KEPT and result.reason == "solver_timeout"
+    assert plans_of(db, touched[0]) == []
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(pid)  # the overrunning solve does not keep a core busy
