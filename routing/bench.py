@@ -7,8 +7,12 @@ feasibility, then the mean and worst gap. Data: ``--data DIR``, else env ``JEMPU
 else ``shared/benchmarks/solomon`` beside the repository.
 
 Mojokerto mode (``--mojokerto N --teams T --days D --seed S``): generates N home visits in Kota
-Mojokerto (see :func:`mojokerto_problem`), solves them and prints assigned/servable, the drop
-reasons and the runtime.
+Mojokerto (see :func:`mojokerto_problem`), solves them, checks every route independently
+(:func:`routing.schedule.check_route`; every visit served at most once, every stop served or
+dropped) and prints the invalid routes (exit status 1 if any), assigned/servable, an upper bound
+on what any plan can serve (:mod:`routing.bound`), the drop reasons and the runtime.
+
+Both modes print the machine (CPUs, platform, Python, OR-Tools and PyVRP versions) first.
 """
 
 from __future__ import annotations
@@ -17,18 +21,36 @@ import argparse
 import json
 import math
 import os
+import platform
 import random
 import statistics
 import sys
+import time
 from collections import Counter
+from importlib import metadata
 from pathlib import Path
 
 from routing import solomon
-from routing.model import MINUTES_PER_DAY, Break, DropReason, Location, Problem, Shift, SolveParams, Stop, TimeWindow
+from routing.bound import capacity_bound
+from routing.model import MINUTES_PER_DAY, Break, DropReason, Location, Plan, Problem, Shift, SolveParams, Stop, TimeWindow
+from routing.schedule import check_route
 from routing.solver import solve
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared/benchmarks/solomon"
 _UNSERVABLE = {DropReason.NO_SKILL, DropReason.NO_SHIFT_OVERLAP, DropReason.UNREACHABLE}
+
+
+def machine() -> str:
+    """One line describing the machine and the solver versions, for benchmark output."""
+
+    def version(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:  # pragma: no cover
+            return "?"
+
+    return (f"machine: cpus={os.cpu_count()} | {platform.platform()} | python {platform.python_version()} | "
+            f"ortools {version('ortools')} | pyvrp {version('pyvrp')}")
 
 
 def data_dir(arg: str | None) -> Path:
@@ -63,6 +85,7 @@ def solomon_main(args: argparse.Namespace) -> int:
     data = data_dir(args.data)
     names = args.instances or sorted(p.stem for p in data.glob("*.txt"))
     rows = []
+    print(machine())
     print(f"{'instance':<8} {'veh':>4} {'distance':>10} {'reference':>10} {'gap %':>7} {'time s':>7} feasible")
     for name in names:
         row = run_instance(data / f"{name}.txt", args.time_limit, args.seed)
@@ -120,13 +143,15 @@ def mojokerto_problem(
     seed: int,
     elderly: tuple[int, int] = (20, 30),
     odgj: tuple[int, int] = (45, 90),
+    odgj_share: float = 0.10,
 ) -> Problem:
     """A realistic planning week in Kota Mojokerto.
 
     Day 0 is a Monday; shifts 08:00-15:00, Friday 08:00-11:00 (no break), a 30-minute break
     starting between 11:45 and 12:30. Each family gives 1-3 availability windows of 1-3 h on
     different days (hours 08-15); service ``elderly`` minutes (default 20-30) for most, ``odgj``
-    minutes (default 45-90) for ODGJ visits (~10 %, skill "odgj" held by every third team). Homes lie within 4 km of the city centre;
+    minutes (default 45-90) for ODGJ visits (a share ``odgj_share``, default 10 %, needing the skill
+    "odgj" held by every third team). Homes lie within 4 km of the city centre;
     the office (location 0) is at the centre.
     """
     rng = random.Random(seed)
@@ -134,7 +159,7 @@ def mojokerto_problem(
     durations = tuple(tuple(travel_minutes(a, b) for b in points) for a in points)
     stops = []
     for i in range(1, visits + 1):
-        is_odgj = rng.random() < 0.10
+        is_odgj = rng.random() < odgj_share
         windows = []
         for day in sorted(rng.sample(range(days), k=min(days, rng.randint(1, 3)))):
             length = 60 * rng.randint(1, 3)
@@ -161,29 +186,73 @@ def mojokerto_problem(
     return Problem(tuple(stops), tuple(shifts), durations, locations=locations)
 
 
+def plan_problems(problem: Problem, plan: Plan) -> list[str]:
+    """Every rule the plan breaks, checked route by route with :func:`check_route` (plus each
+    stop served or dropped exactly once); empty when the plan is valid."""
+    by_id = {s.id: s for s in problem.stops}
+    shifts = {sh.id: sh for sh in problem.shifts}
+    problems = []
+    served = [v.stop_id for r in plan.routes for v in r.visits]
+    for sid, n in Counter(served + [d.stop_id for d in plan.dropped]).items():
+        if n > 1:
+            problems.append(f"stop {sid} is served or dropped {n} times")
+    missing = set(by_id) - set(served) - {d.stop_id for d in plan.dropped}
+    problems += [f"stop {sid} is neither served nor dropped" for sid in sorted(missing)]
+    for route in plan.routes:
+        stops = [by_id[v.stop_id] for v in route.visits if v.stop_id in by_id]
+        found = check_route(shifts[route.shift_id], stops, route, problem.durations)
+        problems += [f"{route.shift_id}: {p}" for p in found]
+    return problems
+
+
+def invalid_routes(problem: Problem, plan: Plan) -> int:
+    by_id = {s.id: s for s in problem.stops}
+    shifts = {sh.id: sh for sh in problem.shifts}
+    return sum(
+        1 for r in plan.routes
+        if check_route(shifts[r.shift_id], [by_id[v.stop_id] for v in r.visits], r, problem.durations)
+    )
+
+
 def mojokerto_main(args: argparse.Namespace) -> int:
-    problem = mojokerto_problem(args.mojokerto, args.teams, args.days, args.seed, tuple(args.elderly), tuple(args.odgj))
+    print(machine())
+    began = time.perf_counter()
+    problem = mojokerto_problem(args.mojokerto, args.teams, args.days, args.seed, tuple(args.elderly),
+                                tuple(args.odgj), args.odgj_share)
+    setup_s = time.perf_counter() - began
     plan = solve(problem, SolveParams(time_limit=args.time_limit, seed=args.seed))
+    began = time.perf_counter()
+    problems = plan_problems(problem, plan)
+    invalid = invalid_routes(problem, plan)
+    bound = capacity_bound(problem)
+    check_s = time.perf_counter() - began
     assigned = sum(len(r.visits) for r in plan.routes)
     reasons = Counter(d.reason for d in plan.dropped)
     servable = len(problem.stops) - sum(n for r, n in reasons.items() if r in _UNSERVABLE)
     share = assigned / servable if servable else 1.0
     print(f"Kota Mojokerto: {len(problem.stops)} visits, {args.teams} teams, {args.days} days, seed {args.seed}, "
-          f"service {args.elderly[0]}-{args.elderly[1]} min (ODGJ {args.odgj[0]}-{args.odgj[1]} min)")
+          f"service {args.elderly[0]}-{args.elderly[1]} min (ODGJ {args.odgj[0]}-{args.odgj[1]} min, "
+          f"{100 * args.odgj_share:.0f} % of visits)")
     work = sum(sh.end - sh.start - sum(b.duration for b in sh.breaks) for sh in problem.shifts)
     print(f"load: service time is {100 * sum(s.service for s in problem.stops) / work:.0f} % of the teams' working time")
     print(f"assigned {assigned} / servable {servable} = {100 * share:.2f} %  (of all visits: {assigned}/{len(problem.stops)})")
+    print(f"upper bound (day x skill capacity relaxation): at most {math.floor(bound.upper + 1e-6)} visits can be served "
+          f"(each fitting alone: {bound.servable}); assigned = {100 * assigned / max(bound.upper, 1e-9):.2f} % of the bound")
     print("dropped: " + (", ".join(f"{r.value} {n}" for r, n in sorted(reasons.items())) or "none"))
     print(f"routes used {sum(1 for r in plan.routes if r.visits)} / {len(problem.shifts)} shifts, "
           f"travel {sum(r.travel for r in plan.routes)} min, status {plan.status.value}")
-    print(f"runtime {plan.runtime_s:.2f} s (limit {args.time_limit} s)")
+    print(f"check: {invalid} invalid routes of {len(plan.routes)}, {len(problems)} problems"
+          + (": " + "; ".join(problems[:5]) if problems else ""))
+    print(f"runtime {plan.runtime_s:.2f} s (limit {args.time_limit} s); set-up {setup_s:.2f} s, check and bound {check_s:.2f} s")
     if args.out:
         Path(args.out).write_text(json.dumps({
             "visits": len(problem.stops), "teams": args.teams, "days": args.days, "seed": args.seed,
-            "assigned": assigned, "servable": servable, "share": share, "runtime_s": plan.runtime_s,
+            "assigned": assigned, "servable": servable, "upper_bound": bound.upper, "share": share,
+            "runtime_s": plan.runtime_s, "invalid_routes": invalid, "problems": problems,
             "dropped": {r.value: n for r, n in reasons.items()}, "elderly": args.elderly, "odgj": args.odgj,
-        }, indent=1))
-    return 0
+            "odgj_share": args.odgj_share, "machine": machine(), "meta": plan.meta,
+        }, indent=1, default=str))
+    return 1 if problems else 0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -200,6 +269,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="service minutes of an ordinary home visit (default 20 30)")
     p.add_argument("--odgj", type=int, nargs=2, default=(45, 90), metavar=("MIN", "MAX"),
                    help="service minutes of an ODGJ visit (default 45 90)")
+    p.add_argument("--odgj-share", type=float, default=0.10, metavar="SHARE",
+                   help="share of visits that are ODGJ visits needing the skill (default 0.10)")
     return p.parse_args(argv)
 
 

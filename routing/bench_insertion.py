@@ -4,6 +4,9 @@
 with 12 committed visits booked in 60-minute windows by the insertion query itself, over random
 homes in Kota Mojokerto (geodesic travel times). Then timed queries: a random new visit and 30
 candidate windows (6 hourly slots on 5 consecutive days), k = 5 distinct slot offers.
+
+Prints the machine and the latency percentiles; exits with status 1 when the p95 latency for
+k = 5 is above the 20 ms target (``--days`` shrinks the setup for a quick run).
 """
 
 from __future__ import annotations
@@ -36,9 +39,9 @@ def homes(rng: random.Random, count: int) -> list[tuple[float, float]]:
     return [(CENTRE[0] + rng.uniform(-0.018, 0.018), CENTRE[1] + rng.uniform(-0.018, 0.018)) for _ in range(count)]
 
 
-def shifts() -> list[Shift]:
+def shifts(days: int = DAYS) -> list[Shift]:
     out = []
-    for day in range(DAYS):
+    for day in range(days):
         base = day * MINUTES_PER_DAY
         brk = Break(TimeWindow(base + BREAK_WINDOW[0], base + BREAK_WINDOW[1]), BREAK_MINUTES)
         for team in range(TEAMS):
@@ -82,10 +85,14 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+P95_LIMIT_MS = 20.0  # the acceptance target for k = 5
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--days", type=int, default=DAYS, help=f"days of {TEAMS} team-days each (default {DAYS}, at least 5)")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
 
@@ -94,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     matrix_s = time.perf_counter() - began
 
     began = time.perf_counter()
-    committed = [(shift, book_day(rng, shift, durations)) for shift in shifts()]
+    committed = [(shift, book_day(rng, shift, durations)) for shift in shifts(max(args.days, 5))]
     booking_s = time.perf_counter() - began
     sizes = [len(stops) for _, stops in committed]
 
@@ -107,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     queries = []
     for q in range(args.queries):
-        first_day = rng.randint(0, DAYS - 5)
+        first_day = rng.randint(0, max(args.days, 5) - 5)
         windows = [w for day in range(first_day, first_day + 5) for w in slots(day, range(8, 14))]
         queries.append((random_stop(rng, f"q{q}", 0.1), windows))
     timings, offered = run_queries(routes, queries, 5, durations)
@@ -124,6 +131,10 @@ def main(argv: Sequence[str] | None = None) -> None:
           f"offers per query (k=5) mean {statistics.mean(offered):.2f}, none for {offered.count(0)}")
     print(f"latency ms, k=5 (stops after the first days that fill k): {summary(timings)}")
     print(f"latency ms, k=30 (every day and window scanned):       {summary(full_timings)}")
+    p95 = percentile(timings, 0.95)
+    verdict = "ok" if p95 <= P95_LIMIT_MS else "FAILED"
+    print(f"target: p95 <= {P95_LIMIT_MS:.0f} ms for k=5: {verdict} ({p95:.2f} ms)")
+    return 0 if p95 <= P95_LIMIT_MS else 1
 
 
 def run_queries(
@@ -150,4 +161,4 @@ def summary(timings: Sequence[float]) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

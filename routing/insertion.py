@@ -5,14 +5,15 @@ empty route and takes insertions too); ask :meth:`CommittedRoutes.recommend` for
 request; after a booking, :meth:`CommittedRoutes.commit` (or :meth:`CommittedRoutes.set_route`)
 rebuilds the one route that changed.
 
-Each route keeps, per position and per number of breaks already taken, the earliest time the
-team can leave that place (forward) and the latest time it may arrive at the next place with the
+Each route keeps, per position and per set of breaks already taken, the earliest time the team
+can leave that place (forward) and the latest time it may be ready at the next place with the
 rest of the route still feasible (backward; this is the slack, with break placement included).
-Inserting at position ``p`` is then an O(breaks) check: the new visit may start in
-``[earliest ready there, latest end there - service]`` for some break count, intersected with the
-candidate window. It is exact: the same rules and the same state dominance as
-:func:`routing.schedule.schedule_route`, so an offer is feasible by ``schedule_route`` and every
-insertion ``schedule_route`` accepts is considered.
+Inserting at position ``p`` is then a check over the break sets: the new visit may start in
+``[earliest ready there, latest end there - service]`` for some set, intersected with the
+candidate window. It is exact: the same rules (breaks may be taken on the way, see
+:mod:`routing.schedule`) and the same state dominance as :func:`routing.schedule.schedule_route`,
+so an offer is feasible by ``schedule_route`` and every insertion ``schedule_route`` accepts is
+considered.
 """
 
 from __future__ import annotations
@@ -27,12 +28,10 @@ from routing.schedule import (
     Times,
     earliest_start,
     fits_shift,
-    latest_before_breaks,
     latest_start,
-    ordered_breaks,
     ordered_windows,
     route_locations,
-    take_breaks,
+    shift_breaks,
 )
 
 
@@ -51,7 +50,7 @@ class Gap:
 
     position: int
     added_travel: int
-    starts: tuple[tuple[float, float], ...]  # (earliest, latest) service start, one per break count
+    starts: tuple[tuple[float, float], ...]  # (earliest, latest) service start, one per set of breaks taken
 
     def earliest_in(self, window: TimeWindow) -> float:
         best = INF
@@ -69,41 +68,39 @@ class RouteIndex:
         self.shift = shift
         self.stops: tuple[Stop, ...] = tuple(stops)
         self._durations = durations
-        self._breaks = ordered_breaks(shift)
+        self._plan = shift_breaks(shift)
         self._locations = route_locations(shift, self.stops)
-        self._departs = self._forward()  # per place 0..n: earliest ready-to-leave times
-        self._arrives = self._backward()  # per place 1..n+1 (index - 1): latest arrival times
+        self._departs = self._forward()  # per place 0..n: earliest leave times
+        self._arrives = self._backward()  # per place 1..n+1 (index - 1): latest ready times
         self._fits = fits_shift(shift, self.stops)
         latest = self._latest_leave_from(0, self._arrives[0])
         self.feasible = self._fits and any(t <= late for t, late in zip(self._departs[0], latest, strict=True))
         self.demand = sum(s.demand for s in self.stops)
 
     def _forward(self) -> list[Times]:
-        done: Times = [self.shift.start] + [INF] * len(self._breaks)
-        departs = [take_breaks(done, self._breaks)[0]]
+        plan = self._plan
+        departs = [plan.start(self.shift.start)]
         for i, stop in enumerate(self.stops, start=1):
             travel = self._durations[self._locations[i - 1]][self._locations[i]]
-            ready = take_breaks([t + travel for t in departs[-1]], self._breaks)[0]
+            ready = plan.cross(departs[-1], travel)[0]
             windows = ordered_windows(stop)
-            done = [earliest_start(windows, t) + stop.service for t in ready]
-            departs.append(take_breaks(done, self._breaks)[0])
+            departs.append([earliest_start(windows, t) + stop.service for t in ready])
         return departs
 
     def _backward(self) -> list[Times]:
-        final: Times = [-INF] * len(self._breaks) + [self.shift.end]
-        arrives = [latest_before_breaks(final, self._breaks)]
+        final: Times = [-INF] * self._plan.full + [self.shift.end]
+        arrives = [final]
         for i in range(len(self.stops), 0, -1):
             stop = self.stops[i - 1]
             windows = ordered_windows(stop)
             ends = self._latest_leave_from(i, arrives[-1])
-            ready = [latest_start(windows, t - stop.service) for t in ends]
-            arrives.append(latest_before_breaks(ready, self._breaks))
+            arrives.append([latest_start(windows, t - stop.service) for t in ends])
         arrives.reverse()
         return arrives
 
-    def _latest_leave_from(self, place: int, next_arrives: Times) -> Times:
+    def _latest_leave_from(self, place: int, next_ready: Times) -> Times:
         travel = self._durations[self._locations[place]][self._locations[place + 1]]
-        return latest_before_breaks([t - travel for t in next_arrives], self._breaks)
+        return self._plan.cross_back(next_ready, travel)
 
     def accepts(self, stop: Stop) -> bool:
         """Skills, visit count and capacity allow one more ``stop`` (times not checked).
@@ -124,9 +121,9 @@ class RouteIndex:
         Each position is first screened by a necessary condition (no breaks taken before the new
         visit, all taken after it: the loosest bounds), once without travel (travel is never
         negative, and looking it up may mean computing it) and once with it, before the exact
-        per-break-count check.
+        per-break-set check.
         """
-        durations, breaks = self._durations, self._breaks
+        durations, plan = self._durations, self._plan
         gaps: list[Gap] = []
         for position in range(len(self.stops) + 1):
             departs, arrives = self._departs[position], self._arrives[position]
@@ -136,14 +133,33 @@ class RouteIndex:
             travel_in, travel_out = durations[before][location], durations[location][after]
             if max(departs[0] + travel_in, earliest) > min(arrives[-1] - travel_out - service, latest):
                 continue
-            ready = take_breaks([t + travel_in for t in departs], breaks)[0]
-            ends = latest_before_breaks([t - travel_out for t in arrives], breaks)
+            ready = plan.cross(departs, travel_in)[0]
+            ends = plan.cross_back(arrives, travel_out)
             starts = tuple((low, end - service) for low, end in zip(ready, ends, strict=True) if low <= end - service)
             if starts:
                 added = travel_in + travel_out - durations[before][after]
                 gaps.append(Gap(position, added, starts))
         gaps.sort(key=lambda g: (g.added_travel, g.position))
         return gaps
+
+    def start_at(self, position: int, stop: Stop, replace_next: bool = False) -> float:
+        """Earliest service start of ``stop`` inserted at ``position`` (in any of its windows), or INF.
+
+        With ``replace_next`` the stop takes the place of ``self.stops[position]`` instead (that
+        stop leaves the route). Times only: skills, visit count and capacity are not checked.
+        """
+        plan, durations, locations = self._plan, self._durations, self._locations
+        after = position + 2 if replace_next else position + 1
+        before_loc, after_loc = locations[position], locations[after]
+        ready = plan.cross(self._departs[position], durations[before_loc][stop.location])[0]
+        ends = plan.cross_back(self._arrives[after - 1], durations[stop.location][after_loc])
+        best = INF
+        for window in ordered_windows(stop):
+            for low, end in zip(ready, ends, strict=True):
+                begin = max(low, window.start)
+                if begin <= min(end - stop.service, window.end) and begin < best:
+                    best = begin
+        return best
 
     def best_insertion(self, gaps: list[Gap], window: TimeWindow) -> Insertion | None:
         """Least added travel, then earliest start, then first position, inside ``window``."""

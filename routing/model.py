@@ -40,7 +40,13 @@ class TimeWindow:
 
 @dataclass(frozen=True)
 class Pin:
-    """Keep a stop on a given shift, optionally at a given position (0-based) among its visits."""
+    """Keep a stop on a given shift, optionally ordered by ``position`` among the shift's pinned stops.
+
+    ``position`` orders the pinned stops among themselves (a stop pinned at 0 comes before one
+    pinned at 1, even when a stop between them is dropped); free stops may still be placed
+    before, between or after them. It is not an absolute index in the route. Done stops use it
+    for their visiting order when they carry no ``done_at``.
+    """
 
     shift_id: str
     position: int | None = None
@@ -57,6 +63,10 @@ class Stop:
     required: bool = False  # a booked visit: kept whenever feasible, dropped only as last resort
     pin: Pin | None = None
     done: bool = False  # already visited (re-planning a day): kept first, in pin order, not moved
+    # For a done stop: the minute its service started. Then the done stops are history (never
+    # re-timed) and the shift's start/start_location are where the team stands now (see
+    # routing.reasons); without it, done stops are laid back to back from the shift start.
+    done_at: int | None = None
     demand: int = 0  # load units taken from the team's capacity (0 for E-KTP visits)
 
 

@@ -4,8 +4,8 @@ PyVRP is used only when the problem has no skills, breaks, max visits, pins or d
 every stop has a single window: then a shift is a PyVRP vehicle (shifts with the same start/end
 location, hours and capacity share one vehicle type), a stop a client (optional ones with a prize
 equal to the OR-Tools drop penalty), and the integer matrices are the same as OR-Tools', so a
-feasible PyVRP solution is a valid warm start for the full model. Returns None when PyVRP is not
-installed or finds nothing feasible; the caller then searches with OR-Tools alone.
+feasible PyVRP solution is a valid warm start for the full model. Returns None when PyVRP finds
+nothing feasible; the caller then searches with OR-Tools alone. PyVRP is a required dependency.
 """
 
 from __future__ import annotations
@@ -14,18 +14,15 @@ from collections.abc import Sequence
 
 from routing.model import Problem, Shift
 
-try:
-    import pyvrp
-    from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
-except ImportError:  # pragma: no cover - optional dependency
-    pyvrp = None
+import pyvrp
+from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
 _MIN_RUNTIME = 0.05  # seconds; below this the phase is skipped
 
 
 def supports(problem: Problem) -> bool:
     """Whether PyVRP can express ``problem`` exactly (see module doc)."""
-    if pyvrp is None or not problem.stops or not problem.shifts:
+    if not problem.stops or not problem.shifts:
         return False
     if any(sh.breaks or sh.max_visits is not None for sh in problem.shifts):
         return False

@@ -1,17 +1,25 @@
-"""Route feasibility in plain Python and the diagnosis of dropped stops.
+"""Where a shift's open part begins (after its done stops) and the diagnosis of dropped stops.
 
-The checks here mirror the OR-Tools model of :mod:`routing.solver` (windows on service start,
-service time, breaks that may be taken while driving or waiting but never during a service,
-shift end, maximum visits, capacity). Breaks are placed greedily, so a route reported infeasible
-here might in rare cases still be feasible for the solver; the diagnosis is deterministic.
+Feasibility is the exact rule of :mod:`routing.schedule` (breaks may be taken on the way), applied
+to the open part of a shift as a shift of its own (:func:`open_shift`): the same thing the OR-Tools
+vehicle of :mod:`routing.solver` sees, so a stop diagnosed as fitting really fits.
+
+Done stops (re-planning a day) come in two forms:
+
+* with ``Stop.done_at`` (the minute their service started): history. The team stands at
+  ``shift.start_location`` at ``shift.start`` ("here, now"); the done visits are reported at their
+  recorded times and never re-timed; only the rest of the day is planned.
+* without it: laid back to back from ``shift.start`` at ``shift.start_location`` (their windows are
+  not checked, each starts on arrival); the open part starts where and when the last one ends.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from routing.model import Break, DropReason, Problem, Shift, Stop, TimeWindow
+from routing.model import Break, DropReason, Problem, Shift, Stop
+from routing.schedule import route_feasible
 
 
 @dataclass(frozen=True)
@@ -26,19 +34,21 @@ class ShiftStart:
 
 
 def done_stops(problem: Problem, shift: Shift) -> list[Stop]:
-    """Done stops pinned to ``shift``, in pin order (position, then input order)."""
+    """Done stops pinned to ``shift``, in visiting order (recorded start, else pin position)."""
     done = [s for s in problem.stops if s.done and s.pin is not None and s.pin.shift_id == shift.id]
+    if any(s.done_at is not None for s in done):
+        return sorted(done, key=lambda s: (s.done_at if s.done_at is not None else -1))
     return sorted(done, key=lambda s: s.pin.position if s.pin.position is not None else 1 << 30)
 
 
 def done_schedule(problem: Problem, shift: Shift) -> list[tuple[Stop, int, int]]:
-    """(stop, arrival, service start) of the done stops, driven back to back from the shift start.
-
-    Done stops are in the past: their windows are not checked, each starts on arrival.
-    """
+    """(stop, arrival, service start) of the done stops (see the module doc for both forms)."""
+    done = done_stops(problem, shift)
+    if any(s.done_at is not None for s in done):
+        return [(s, s.done_at, s.done_at) for s in done]  # type: ignore[misc]
     out = []
     loc, t = shift.start_location, shift.start
-    for stop in done_stops(problem, shift):
+    for stop in done:
         t += problem.durations[loc][stop.location]
         out.append((stop, t, t))
         t += stop.service
@@ -46,78 +56,42 @@ def done_schedule(problem: Problem, shift: Shift) -> list[tuple[Stop, int, int]]
     return out
 
 
+def _breaks_left(shift: Shift, time: int) -> tuple[Break, ...]:
+    """Breaks that can still be taken from ``time`` (the others count as taken)."""
+    return tuple(b for b in shift.breaks if max(b.window.start, time) <= min(b.window.end, shift.end - b.duration))
+
+
 def shift_start(problem: Problem, shift: Shift) -> ShiftStart:
     """The open part of ``shift``: after its done stops, with the breaks still to take."""
     sched = done_schedule(problem, shift)
     if not sched:
         return ShiftStart(shift.start_location, shift.start, 0, 0, shift.breaks)
+    load = sum(s.demand for s, _, _ in sched)
+    if sched[0][0].done_at is not None:  # history: the team is here, now
+        return ShiftStart(shift.start_location, shift.start, len(sched), load, _breaks_left(shift, shift.start))
     last, _, start = sched[-1]
     t = start + last.service
-    breaks = tuple(b for b in shift.breaks if b.window.end >= t)
-    load = sum(s.demand for s, _, _ in sched)
-    return ShiftStart(last.location, t, len(sched), load, breaks)
+    return ShiftStart(last.location, t, len(sched), load, _breaks_left(shift, t))
 
 
-def _service_start(windows: Sequence[TimeWindow], arrival: int) -> int | None:
-    """Earliest service start at or after ``arrival`` inside one of ``windows``."""
-    best = None
-    for w in windows:
-        if w.end >= arrival:
-            s = max(arrival, w.start)
-            best = s if best is None else min(best, s)
-    return best
-
-
-def _arrive(t: int, travel: int, breaks: Sequence[Break]) -> int | None:
-    """Arrival after leaving at ``t``, driving ``travel`` and taking ``breaks`` on the way."""
-    busy = travel
-    last_end = t
-    for b in breaks:
-        bs = max(last_end, b.window.start)
-        if bs > b.window.end:
-            return None
-        last_end = bs + b.duration
-        busy += b.duration
-    return max(t + busy, last_end)
+def open_shift(shift: Shift, start: ShiftStart) -> Shift:
+    """The open part of ``shift`` as a shift of its own: what its OR-Tools vehicle sees."""
+    if start.time == shift.start and start.location == shift.start_location and not start.visits and not start.load:
+        return shift
+    return replace(
+        shift,
+        start=start.time,
+        start_location=start.location,
+        breaks=start.breaks,
+        max_visits=None if shift.max_visits is None else max(shift.max_visits - start.visits, 0),
+        capacity=None if shift.capacity is None else max(shift.capacity - start.load, 0),
+    )
 
 
 def route_fits(problem: Problem, shift: Shift, seq: Sequence[Stop], start: ShiftStart | None = None) -> bool:
-    """Whether ``shift`` can visit ``seq`` in this order (after its done stops)."""
+    """Whether ``shift`` can visit ``seq`` in this order (after its done stops); exact."""
     st = start or shift_start(problem, shift)
-    if shift.max_visits is not None and st.visits + len(seq) > shift.max_visits:
-        return False
-    if shift.capacity is not None and st.load + sum(s.demand for s in seq) > shift.capacity:
-        return False
-    if any(not s.skills <= shift.skills for s in seq):
-        return False
-    d = problem.durations
-    t, loc = st.time, st.location
-    pending = sorted(st.breaks, key=lambda b: (b.window.start, b.window.end))
-    for stop in seq:
-        travel = d[loc][stop.location]
-        windows = [w for w in stop.windows if w.end >= shift.start and w.start <= shift.end]
-        arrival = _arrive(t, travel, ())
-        s = _service_start(windows, arrival)
-        if s is None:
-            return False
-        taken: list[Break] = []
-        while pending:
-            b = pending[0]
-            with_break = _arrive(t, travel, taken + [b])
-            if with_break is None:
-                return False
-            s_with = _service_start(windows, with_break)
-            postponable = max(s + stop.service, b.window.start) <= b.window.end
-            if s_with == s or not postponable:
-                if s_with is None:
-                    return False
-                taken.append(pending.pop(0))
-                s = s_with
-            else:
-                break
-        t, loc = s + stop.service, stop.location
-    back = _arrive(t, d[loc][shift.end_location], pending)
-    return back is not None and back <= shift.end
+    return route_feasible(open_shift(shift, st), seq, problem.durations)
 
 
 def _rank(stop: Stop) -> tuple[bool, int]:

@@ -6,16 +6,25 @@ Model (one routing model, every shift = one vehicle):
   start; the transit i -> j is service(i) + travel(i, j); waiting is slack;
 * a stop's windows: ``SetRange`` on the hull, ``RemoveInterval`` on the gaps between windows;
 * a shift: start/end cumul ranges; its breaks are ``FixedDurationIntervalVar`` in their window,
-  given to ``SetBreakIntervalsOfVehicle`` with the service times as node visit transits;
+  given to ``SetBreakIntervalsOfVehicle`` with the service times as node visit transits. That is
+  the break rule of :mod:`routing.schedule`: a break lies between the end of one service and the
+  start of the next (before leaving, on the way - the drive is preemptible - or on arrival), or
+  before the departure / after the return; the drive must fit in the rest of that gap. OR-Tools'
+  break constraint does not stop two breaks *off the route* (before the departure, after the
+  return) from overlapping each other, so a disjunctive constraint over each vehicle's breaks is
+  added; with it, a fixed order is feasible for OR-Tools exactly when ``schedule_route`` finds a
+  schedule (checked on random cases with several breaks);
 * skills and pins: the node's vehicle variable is restricted to the allowed vehicles
   (``SetAllowedVehiclesForIndex`` rejects every Python list in ortools 9.15's SWIG binding);
-  pinned positions keep their relative order through ``AddNodePrecedence`` on a ``visits`` count
-  dimension, which also enforces max visits;
+  pinned positions order the pinned stops of a shift among themselves (``AddNodePrecedence`` on
+  a ``visits`` count dimension between every pair, so the order holds when one is dropped;
+  free stops may go anywhere); the same dimension enforces max visits;
 * a ``load`` dimension when stops have a demand (Solomon capacity);
 * every stop is a disjunction: optional stops with a penalty growing with priority, required stops
   with a penalty larger than all optional penalties together, so the solver always has a plan;
-* done stops (re-planning a day) are not nodes: they are fixed at the beginning of their shift
-  and the vehicle starts after them, where the team stands (see :func:`reasons.shift_start`).
+* done stops (re-planning a day) are not nodes: the vehicle starts after them, where the team
+  stands (see :mod:`routing.reasons`: recorded ``done_at`` times are history and the shift's
+  start is "here, now"; without them the done stops are laid back to back from the shift start).
 
 Search (``Strategy.AUTO``): when the problem has nothing PyVRP cannot express (see
 :mod:`routing.pyvrp_phase`), PyVRP's hybrid genetic search runs first on 85 % of the time and
@@ -24,13 +33,17 @@ and polish with guided local search. Otherwise, or with an explicit strategy, OR
 cheapest insertion then guided local search. Given ``initial_routes``, OR-Tools starts from them.
 Large models (over 400 nodes) start from a greedy insertion (:mod:`routing.greedy`) instead:
 OR-Tools' own insertion heuristics did not finish within a minute on 1,000 multi-window visits.
-Large multi-day problems are solved day by day (see :func:`_search_by_day`): each day's model
-then has one window per stop, which keeps OR-Tools' local search fast.
+Large multi-day problems are solved day by day, then repaired over the whole horizon (see
+:func:`_search_by_day` and :mod:`routing.improve`). When OR-Tools finds no solution in time, the
+warm start (PyVRP, greedy or the given routes) is kept, repaired and re-timed by the exact
+schedule (status ``fallback``), so the work done is never thrown away.
 
-Determinism: OR-Tools runs single-threaded and PyVRP is seeded by ``params.seed``; with
-``params.iterations`` set, both phases stop on iteration counts (PyVRP iterations, OR-Tools
-solution limit), so the same input and seed give the same plan. With only a time limit the
-result can depend on machine speed.
+Determinism: OR-Tools runs single-threaded, PyVRP is seeded by ``params.seed`` and the greedy and
+repair steps are deterministic; with ``params.iterations`` set, the search phases stop on
+iteration counts (PyVRP iterations, OR-Tools solution limit; on the day-by-day path each day's
+time share becomes a safety cap only), so the same input and seed give the same plan as long as
+``time_limit`` does not cut a phase short. With only a time limit the result can depend on
+machine speed.
 """
 
 from __future__ import annotations
@@ -59,7 +72,9 @@ from routing.model import (
     TimeWindow,
     Visit,
 )
-from routing.reasons import ShiftStart, diagnose, done_schedule, shift_start
+from routing.improve import repair
+from routing.reasons import ShiftStart, diagnose, done_schedule, done_stops, open_shift, shift_start
+from routing.schedule import route_feasible, schedule_route
 
 _FIRST_SOLUTION = {
     Strategy.AUTO: routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION,
@@ -69,6 +84,7 @@ _FIRST_SOLUTION = {
 }
 _LARGE_MODEL_NODES = 400  # above this, AUTO starts from a greedy solution (see routing.greedy)
 _PYVRP_SHARE = 0.85
+_REPAIR_SHARE = 0.15  # of a day-by-day search's time, kept for the whole-horizon repair
 
 
 # --------------------------------------------------------------------------- validation
@@ -93,9 +109,23 @@ def validate(problem: Problem) -> None:
         stop_ids.add(st.id)
         _check_stop(st, size, shift_ids)
     for sh in problem.shifts:
+        _check_done(problem, sh)
         open_part = shift_start(problem, sh)
         if open_part.time > sh.end:
             raise ProblemError(f"shift {sh.id!r}: its done stops run past the shift end ({sh.end})")
+
+
+def _check_done(problem: Problem, sh: Shift) -> None:
+    done = done_stops(problem, sh)
+    recorded = [s for s in done if s.done_at is not None]
+    if recorded and len(recorded) != len(done):
+        raise ProblemError(f"shift {sh.id!r}: give every done stop a done_at, or none")
+    for s in recorded:
+        if s.done_at > sh.start:  # type: ignore[operator]
+            raise ProblemError(
+                f"stop {s.id!r} is done at {s.done_at}, after shift {sh.id!r} (re)starts at {sh.start}: "
+                "with done_at, the shift starts where the team stands now"
+            )
 
 
 def _check_matrix(name: str, matrix: Sequence[Sequence[int]], size: int) -> None:
@@ -144,6 +174,8 @@ def _check_stop(st: Stop, size: int, shift_ids: set[str]) -> None:
         raise ProblemError(f"stop {st.id!r} is pinned to unknown shift {st.pin.shift_id!r}")
     if st.done and st.pin is None:
         raise ProblemError(f"stop {st.id!r} is done but not pinned to the shift that made it")
+    if st.done_at is not None and not st.done:
+        raise ProblemError(f"stop {st.id!r} has a done_at but is not done")
 
 
 # --------------------------------------------------------------------------- penalties
@@ -244,10 +276,12 @@ class _Model:
         by_shift: dict[str, list[Stop]] = {}
         for s in ordered:
             by_shift.setdefault(s.pin.shift_id, []).append(s)
-        for group in by_shift.values():
+        for group in by_shift.values():  # every pair: the order holds even when a stop is dropped
             group.sort(key=lambda s: s.pin.position)
-            for a, b in zip(group, group[1:]):
-                visits.AddNodePrecedence(self.index(pos[a.id]), self.index(pos[b.id]), 1)
+            for i, a in enumerate(group):
+                for b in group[i + 1 :]:
+                    if b.pin.position > a.pin.position:
+                        visits.AddNodePrecedence(self.index(pos[a.id]), self.index(pos[b.id]), 1)
         return visits
 
     def _load_dimension(self) -> None:
@@ -270,12 +304,15 @@ class _Model:
             for k, b in enumerate(st.breaks):
                 lo = max(b.window.start, st.time)
                 hi = min(b.window.end, sh.end - b.duration)
-                if lo > hi:  # no room left after the done stops: counted as taken
+                if lo > hi:  # pragma: no cover - shift_start keeps only breaks that still fit
                     continue
                 intervals.append((solver.FixedDurationIntervalVar(lo, hi, b.duration, False, f"break {v} {k}"), b))
             self.break_vars.append(intervals)
             if intervals:
-                self.time.SetBreakIntervalsOfVehicle([iv for iv, _ in intervals], v, visit_transits)
+                ivs = [iv for iv, _ in intervals]
+                self.time.SetBreakIntervalsOfVehicle(ivs, v, visit_transits)
+                if len(ivs) > 1:  # the break constraint lets breaks off the route overlap each other
+                    solver.Add(solver.DisjunctiveConstraint(ivs, f"breaks {v}"))
 
     def _allowed_vehicles(self) -> None:
         shifts = self.problem.shifts
@@ -370,7 +407,9 @@ def _search(
     elif auto and large:
         warm = greedy_routes(problem)
         meta["greedy"] = True
-    search = model.search_parameters(params, max(deadline - time.perf_counter(), 0.05))
+    multi_day = len({sh.day for sh in problem.shifts}) > 1
+    reserve = _REPAIR_SHARE * max(deadline - time.perf_counter(), 0.0) if auto and multi_day else 0.0
+    search = model.search_parameters(params, max(deadline - reserve - time.perf_counter(), 0.0))
     model.routing.CloseModelWithParameters(search)
     solution = None
     if warm:
@@ -380,21 +419,110 @@ def _search(
             solution = model.routing.SolveFromAssignmentWithParameters(start, search)
     if solution is None:
         solution = model.routing.SolveWithParameters(search)
-    if solution is None:
+    if solution is None or not _serves_any(model, solution):
+        # Nothing (or an empty plan: the time ran out in the first solution) from OR-Tools: keep
+        # the warm start's work (PyVRP, greedy or the given routes), or a greedy plan.
+        if not warm:
+            warm = greedy_routes(problem)
+            meta["greedy"] = True
+    if warm:  # never worse than the warm start
+        kept = retimed_routes(problem, warm)
+        if solution is None or _objective(problem, kept) < solution.ObjectiveValue():
+            meta["fallback"] = True
+            return _Outcome(kept, None, PlanStatus.TIMEOUT_FALLBACK, meta)
+    if solution is None:  # pragma: no cover - no stop at all can be served and no warm start
         return _Outcome({}, None, PlanStatus.TIMEOUT_FALLBACK, meta)
     optimal = model.routing.status() == routing_enums_pb2.RoutingSearchStatus.ROUTING_OPTIMAL
     status = PlanStatus.OPTIMAL if optimal else PlanStatus.FEASIBLE
-    return _Outcome(_extract(model, solution), solution.ObjectiveValue(), status, meta)
+    outcome = _Outcome(_extract(model, solution), solution.ObjectiveValue(), status, meta)
+    return _repaired(problem, outcome, deadline) if reserve else outcome
+
+
+def _repaired(problem: Problem, outcome: _Outcome, deadline: float, key: str = "repair") -> _Outcome:
+    """``outcome`` with dropped stops put back by :func:`routing.improve.repair` where possible."""
+    ids = {sid: [v.stop_id for v in r.visits] for sid, r in outcome.routes.items()}
+    repaired, info = repair(problem, ids, deadline)
+    changed = {sid for sid in set(ids) | set(repaired) if ids.get(sid) != repaired.get(sid)}
+    outcome.meta[key] = {**info, "routes_changed": len(changed)}
+    if not changed:
+        return outcome
+    routes = {sid: r for sid, r in outcome.routes.items() if sid not in changed}
+    routes.update(retimed_routes(problem, {sid: repaired[sid] for sid in changed if sid in repaired}))
+    return _Outcome(routes, None, PlanStatus.FEASIBLE, outcome.meta)
+
+
+def _serves_any(model: _Model, solution: object) -> bool:
+    return any(
+        not model.routing.IsEnd(solution.Value(model.routing.NextVar(model.routing.Start(v))))
+        for v in range(len(model.problem.shifts))
+    )
+
+
+def _objective(problem: Problem, routes: Mapping[str, Route]) -> int:
+    """The OR-Tools objective of open-part routes: arc costs plus the penalties of unserved stops."""
+    costs = problem.arc_costs or problem.durations
+    by_id = {s.id: s for s in problem.stops}
+    total = 0
+    for sh in problem.shifts:
+        route = routes.get(sh.id)
+        if route is None:
+            continue
+        places = [shift_start(problem, sh).location, *(by_id[v.stop_id].location for v in route.visits), sh.end_location]
+        total += sum(costs[a][b] for a, b in zip(places, places[1:]))
+    served = {v.stop_id for r in routes.values() for v in r.visits}
+    open_stops = [s for s in problem.stops if not s.done]
+    penalties = drop_penalties(problem, open_stops)
+    return total + sum(p for s, p in zip(open_stops, penalties) if s.id not in served)
+
+
+def retimed_routes(problem: Problem, routes: Mapping[str, Sequence[str]]) -> dict[str, Route]:
+    """Valid open-part routes from proposed ones (shift id -> stop ids), timed by the exact schedule.
+
+    Each route keeps its order; a stop is left out when it is unknown, done, already used,
+    pinned elsewhere or out of pinned order, or when it makes the route infeasible.
+    """
+    by_id = {s.id: s for s in problem.stops}
+    used: set[str] = set()
+    out: dict[str, Route] = {}
+    for sh in problem.shifts:
+        shift = open_shift(sh, shift_start(problem, sh))
+        kept: list[Stop] = []
+        last_pin = -1
+        for sid in routes.get(sh.id, ()):
+            stop = by_id.get(sid)
+            if stop is None or stop.done or sid in used or (stop.pin is not None and stop.pin.shift_id != sh.id):
+                continue
+            position = stop.pin.position if stop.pin is not None else None
+            if position is not None and position <= last_pin:
+                continue
+            if route_feasible(shift, [*kept, stop], problem.durations):
+                kept.append(stop)
+                used.add(sid)
+                last_pin = position if position is not None else last_pin
+        if kept:
+            route = schedule_route(shift, kept, problem.durations)
+            assert route is not None
+            out[sh.id] = route
+    return out
 
 
 def _search_by_day(problem: Problem, params: SolveParams, deadline: float) -> _Outcome:
-    """Large multi-day problems: one model per day, in order, each on a share of the time
-    proportional to its number of candidate stops.
+    """Large multi-day problems: one model per day, in order, then a whole-horizon repair.
 
-    A day's model gets the stops not yet served that have a window on that day. Stops whose last
-    chance this day is rank above every stop that can still go on a later day (their priority is
-    raised by the largest priority), so flexible visits do not crowd out the day-bound ones.
+    A day's model gets the stops not yet served that have a window on that day, on a share of
+    the time proportional to its number of candidate stops. Stops whose last chance this day is
+    rank above every stop that can still go on a later day (their priority is raised by the
+    largest priority), so flexible visits do not crowd out the day-bound ones. Then
+    :func:`routing.improve.repair` puts dropped stops back into any day (directly, or in place of
+    a visit that moves to another of its days, in chains of up to four moves), and the time left
+    goes to :func:`_polish` (each day re-optimised from its routes, then a second repair).
+
+    With ``params.iterations`` set, each day's search stops on its iteration count (the days'
+    time shares become safety caps only), the repair is bounded by work counts and there is no
+    time-filling polish, so the plan does not depend on machine speed.
     """
+    began = time.perf_counter()
+    days_deadline = began + (1 - _REPAIR_SHARE) * max(deadline - began, 0.0)
     days = sorted({sh.day for sh in problem.shifts})
     day_shifts = {d: tuple(sh for sh in problem.shifts if sh.day == d) for d in days}
     spans = {d: _span(day_shifts[d]) for d in days}
@@ -415,13 +543,54 @@ def _search_by_day(problem: Problem, params: SolveParams, deadline: float) -> _O
             for s in problem.stops
             if s.id not in served
         )
-        budget = max(deadline - time.perf_counter(), 0.0) * len(stops) / max(len(stops) + ahead, 1)
+        left = max(days_deadline - time.perf_counter(), 0.0)
+        budget = left if params.iterations is not None else left * len(stops) / max(len(stops) + ahead, 1)
         outcome = _search(sub, params, None, time.perf_counter() + budget)
         routes.update(outcome.routes)
         visited = {v.stop_id for r in outcome.routes.values() for v in r.visits}
         log.append({"day": day, "candidates": len(stops), "served": len(visited - served), **outcome.meta})
         served |= visited
-    return _Outcome(routes, None, PlanStatus.FEASIBLE, {"phase": "by_day", "days": log})
+    meta = {"phase": "by_day", "days": log}
+    outcome = _repaired(problem, _Outcome(routes, None, PlanStatus.FEASIBLE, meta), deadline)
+    if params.iterations is None:
+        outcome = _polish(problem, params, outcome, day_shifts, deadline)
+    return outcome
+
+
+def _polish(
+    problem: Problem, params: SolveParams, outcome: _Outcome, day_shifts: Mapping[int, tuple[Shift, ...]], deadline: float
+) -> _Outcome:
+    """Spend the time left after the repair: re-optimise each day's routes with OR-Tools, warm-started
+    from them, with the still-dropped stops that fit that day as optional nodes; then repair again.
+    Each day's model returns nothing worse than its warm start."""
+    routes = dict(outcome.routes)
+    days = sorted(day_shifts)
+    polished = 0
+    for k, day in enumerate(days):
+        left = (deadline - time.perf_counter()) * (1 - _REPAIR_SHARE)
+        if left < 0.2 * (len(days) - k):
+            break
+        shifts = day_shifts[day]
+        current = {sh.id: [v.stop_id for v in routes[sh.id].visits] for sh in shifts if sh.id in routes}
+        if not current:
+            continue
+        served = {v.stop_id for r in routes.values() for v in r.visits}
+        mine = {x for ids in current.values() for x in ids}
+        span = _span(shifts)
+        stops = tuple(
+            s2
+            for s in problem.stops
+            if (s.id in mine or s.id not in served) and (s2 := _on_day(s, shifts, span, (), 0)) is not None
+        )
+        sub = Problem(stops, shifts, problem.durations, problem.arc_costs, problem.locations)
+        result = _search(sub, params, current, time.perf_counter() + left / (len(days) - k))
+        for sh in shifts:
+            routes.pop(sh.id, None)
+        routes.update(result.routes)
+        polished += 1
+    outcome.meta["polished_days"] = polished
+    again = _repaired(problem, _Outcome(routes, None, PlanStatus.FEASIBLE, outcome.meta), deadline, key="repair_again")
+    return again
 
 
 def _span(shifts: Sequence[Shift]) -> tuple[int, int]:
@@ -463,9 +632,12 @@ def _extract(model: _Model, solution: object) -> dict[str, Route]:
         if model.routing.IsEnd(solution.Value(model.routing.NextVar(idx))):
             continue
         breaks = sorted(
+            (
             PlannedBreak(breaks_by_name[iv.Name()], breaks_by_name[iv.Name()] + b.duration)
             for iv, b in model.break_vars[v]
             if iv.Name() in breaks_by_name
+            ),
+            key=lambda b: b.start,
         )
         start = solution.Value(model.time.CumulVar(idx))
         depart, loc, travel, visits = start, model.starts[v].location, 0, []
@@ -474,7 +646,7 @@ def _extract(model: _Model, solution: object) -> dict[str, Route]:
             stop = model.stops[model.manager.IndexToNode(idx)]
             begin = solution.Value(model.time.CumulVar(idx))
             leg = d[loc][stop.location]
-            arrival = min(begin, depart + leg + _break_time(breaks, depart, begin))
+            arrival = min(begin, _arrival(depart, leg, breaks))
             visits.append(Visit(stop.id, arrival, begin, begin + stop.service, begin - arrival))
             travel += leg
             depart, loc = begin + stop.service, stop.location
@@ -485,17 +657,32 @@ def _extract(model: _Model, solution: object) -> dict[str, Route]:
     return out
 
 
-def _break_time(breaks: Sequence[PlannedBreak], frm: int, to: int) -> int:
-    return sum(b.end - b.start for b in breaks if b.start >= frm and b.end <= to)
+def _arrival(depart: int, travel: int, breaks: Sequence[PlannedBreak]) -> int:
+    """End of a drive started at ``depart``: breaks that begin before it ends interrupt it."""
+    arrival = depart + travel
+    for b in breaks:  # sorted by start
+        if depart <= b.start < arrival:
+            arrival += b.end - b.start
+    return arrival
 
 
 def _with_done(problem: Problem, shift: Shift, route: Route | None) -> Route | None:
-    """Prefix the open route with the shift's done stops (or make a route of them alone)."""
+    """Prefix the open route with the shift's done stops (or make a route of them alone).
+
+    Done stops with ``done_at`` are history: reported at their recorded times, and the route's
+    start, end, travel and duration are those of the re-planned part (from where the team stands).
+    Without it they are laid back to back from the shift start and counted in the route.
+    """
     sched = done_schedule(problem, shift)
     if not sched:
         return route
     d = problem.durations
     done = tuple(Visit(s.id, arr, begin, begin + s.service, 0) for s, arr, begin in sched)
+    if sched[0][0].done_at is not None:
+        if route is None:
+            back = d[shift.start_location][shift.end_location]
+            return Route(shift.id, done, (), shift.start, shift.start + back, back, back)
+        return replace(route, visits=done + route.visits)
     legs, loc = 0, shift.start_location
     for s, _, _ in sched:
         legs += d[loc][s.location]
