@@ -1,7 +1,7 @@
 # Thin wrappers over dev.py (which needs nothing but Python 3.11).
 PY ?= python3
 
-.PHONY: demo test test-pg install bench-solomon bench-insertion
+.PHONY: demo test test-pg install bench-solomon bench-mojokerto bench-insertion bench-booking
 demo:
 	$(PY) dev.py demo
 test:
@@ -14,3 +14,7 @@ bench-solomon:
 	.venv/bin/python -m routing.bench --time-limit 10 --out docs/benchmarks/solomon-10s.json
 bench-insertion:
 	.venv/bin/python -m routing.bench_insertion
+bench-mojokerto:
+	.venv/bin/python -m routing.bench --mojokerto 1000 --teams 20 --days 5 --time-limit 50
+bench-booking:
+	.venv/bin/python -m app.bench_booking
