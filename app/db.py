@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 from fastapi import Depends
 from sqlalchemy import event
@@ -20,8 +20,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from app.settings import get_settings
+from visits.transactions import WRITE_OPTION, open_session, transaction
 
-WRITE_OPTION = "jemput_write"
 
 
 _WRITER_FLAG = "jemput_holds_writer_lock"
@@ -109,22 +109,12 @@ def new_session(engine: Engine | None = None, *, write: bool = False) -> Session
     IMMEDIATE``) when its first statement runs, in the thread that runs it. Not here: FastAPI
     opens a dependency on one worker thread and runs the endpoint on another, and a thread that
     holds the write lock must never have to wait for a free worker."""
-    engine = engine or get_engine()
-    return Session(engine.execution_options(**{WRITE_OPTION: True}) if write else engine, expire_on_commit=False)
+    return open_session(engine or get_engine(), write=write)
 
 
-@contextmanager
-def session_scope(engine: Engine | None = None, *, write: bool = False) -> Iterator[Session]:
-    """Commit on success, roll back on error: the only place transactions end."""
-    session = new_session(engine, write=write)
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+def session_scope(engine: Engine | None = None, *, write: bool = False) -> AbstractContextManager[Session]:
+    """Commit on success, roll back on error (``visits.transactions.transaction``)."""
+    return transaction(engine or get_engine(), write=write)
 
 
 def get_session() -> Iterator[Session]:

@@ -27,10 +27,9 @@ import multiprocessing
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -46,6 +45,7 @@ from routing.schedule import check_route, schedule_route
 from visits.models import Plan, PlanStatus, PlanStop, TeamDay
 from visits.planning import Horizon, pinned_problem, shift_id
 from visits.slots import build_world
+from visits.transactions import transaction
 from visits.travel import TravelService
 from visits.types import utcnow
 
@@ -217,23 +217,6 @@ def write_plan(session: Session, loaded: LoadedTeamDay, solved: SolvedRoute) -> 
 # ---------------------------------------------------------------- the whole re-plan
 
 
-WRITE_OPTION = "jemput_write"  # app.db.WRITE_OPTION: SQLite takes its write lock up front (BEGIN IMMEDIATE)
-
-
-@contextmanager
-def _scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
-    """A short transaction of our own (the same contract as ``app.db.session_scope``)."""
-    session = Session(engine.execution_options(**{WRITE_OPTION: True}) if write else engine, expire_on_commit=False)
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-
-
 Solver = Callable[[LoadedTeamDay, float, int], SolvedRoute]  # solve_team_day's signature
 
 _WRITE_ATTEMPTS = 4  # a write that meets a busy database is retried (0.5, 1, 2 s apart)
@@ -288,7 +271,7 @@ class ProcessSolver:
 def replan_team_day(engine: Engine, team_day_id: int, travel: TravelService, now: datetime, time_limit: float = 2.0, seed: int = 0, solver: Solver = solve_team_day) -> ReplanResult:
     """Load (short read), solve (no transaction open; ``solver`` may run it in another process),
     write back (short write, version-guarded; retried when the database is busy)."""
-    with _scope(engine) as session:
+    with transaction(engine) as session:
         loaded = load_team_day(session, team_day_id, travel, now)
     if loaded is None:
         return ReplanResult(team_day_id, Outcome.SKIPPED, "not_found")
@@ -303,7 +286,7 @@ def replan_team_day(engine: Engine, team_day_id: int, travel: TravelService, now
         return ReplanResult(team_day_id, Outcome.KEPT, refused.reason, loaded.version, dropped=refused.dropped, problems=refused.problems)
     for attempt in range(_WRITE_ATTEMPTS):
         try:
-            with _scope(engine, write=True) as session:
+            with transaction(engine, write=True) as session:
                 plan_id = write_plan(session, loaded, solved)
             break
         except OperationalError:  # busy (SQLite's lock timeout, a PostgreSQL lock timeout...)
