@@ -332,24 +332,23 @@ def submit(session: Session, sub: Submission, cfg: IntakeConfig, now: datetime |
     raise Conflict()
 
 
-def override(session: Session, request_id: int, *, user_id: int | None, reason: str, now: datetime | None = None) -> VisitRequest:
-    """An operator declares an ineligible (or to-review) request eligible, with a written reason."""
+def _decision_target(session: Session, request_id: int, reason: str, allowed: tuple[RequestStatus, ...]) -> tuple[VisitRequest, str]:
+    """The request an operator decides on, and the written reason (at least 10 characters)."""
     reason = (reason or "").strip()
     if len(reason) < 10:
         raise InvalidInput("intake.err.override_reason", field="override_reason")
     row = session.get(VisitRequest, request_id)
     if row is None:
         raise NotFound()
-    if row.status not in (RequestStatus.INELIGIBLE, RequestStatus.NEEDS_REVIEW, RequestStatus.RECEIVED):
+    if row.status not in allowed:
         raise Conflict("intake.err.override_status", field="status")
-    resident = session.get(Resident, row.resident_id)
-    if resident is None or resident.kelurahan_id is None or resident.lat is None:
-        # the home is not in one of our kelurahan: no team can visit it (a new request with the right address can)
-        raise Conflict("intake.err.override_outside_area", field="kelurahan_code")
+    return row, reason
+
+
+def _record_decision(session: Session, row: VisitRequest, status: RequestStatus, *, reason: str, user_id: int | None, now: datetime | None) -> VisitRequest:
+    """The operator's decision, with its written reason; it answers the request if nothing had."""
     now = now or utcnow()
-    if row.kk_document_id is None:
-        row.kk_check_at_visit = True  # no KK on file: the officers check it at the door
-    row.status = RequestStatus.ELIGIBLE.value
+    row.status = status.value
     row.override_reason = reason[:2000]
     row.overridden_by_id = user_id
     row.first_answer_at = row.first_answer_at or now
@@ -358,6 +357,18 @@ def override(session: Session, request_id: int, *, user_id: int | None, reason: 
     session.add(row)
     session.flush()
     return row
+
+
+def override(session: Session, request_id: int, *, user_id: int | None, reason: str, now: datetime | None = None) -> VisitRequest:
+    """An operator declares an ineligible (or to-review) request eligible, with a written reason."""
+    row, reason = _decision_target(session, request_id, reason, (RequestStatus.INELIGIBLE, RequestStatus.NEEDS_REVIEW, RequestStatus.RECEIVED))
+    resident = session.get(Resident, row.resident_id)
+    if resident is None or resident.kelurahan_id is None or resident.lat is None:
+        # the home is not in one of our kelurahan: no team can visit it (a new request with the right address can)
+        raise Conflict("intake.err.override_outside_area", field="kelurahan_code")
+    if row.kk_document_id is None:
+        row.kk_check_at_visit = True  # no KK on file: the officers check it at the door
+    return _record_decision(session, row, RequestStatus.ELIGIBLE, reason=reason, user_id=user_id, now=now)
 
 
 DECLINE_CODES = ("KK_MISSING", "NOT_IN_SERVED_GROUP", "OUTSIDE_SERVICE_AREA", "UNDER_AGE", "NIK_BIRTHDATE_MISMATCH", "DUPLICATE_OPEN_REQUEST")
@@ -365,24 +376,8 @@ DECLINE_CODES = ("KK_MISSING", "NOT_IN_SERVED_GROUP", "OUTSIDE_SERVICE_AREA", "U
 
 def decline(session: Session, request_id: int, *, user_id: int | None, code: str, reason: str, now: datetime | None = None) -> VisitRequest:
     """An operator decides a request under review is not eligible (reason code + written note)."""
-    reason = (reason or "").strip()
     if code not in DECLINE_CODES:
         raise InvalidInput("intake.err.choice", field="decline_code")
-    if len(reason) < 10:
-        raise InvalidInput("intake.err.override_reason", field="override_reason")
-    row = session.get(VisitRequest, request_id)
-    if row is None:
-        raise NotFound()
-    if row.status not in (RequestStatus.NEEDS_REVIEW, RequestStatus.RECEIVED):
-        raise Conflict("intake.err.override_status", field="status")
-    now = now or utcnow()
-    row.status = RequestStatus.INELIGIBLE.value
+    row, reason = _decision_target(session, request_id, reason, (RequestStatus.NEEDS_REVIEW, RequestStatus.RECEIVED))
     row.reasons = [*row.reasons, code] if code not in row.reasons else list(row.reasons)
-    row.override_reason = reason[:2000]
-    row.overridden_by_id = user_id
-    row.first_answer_at = row.first_answer_at or now
-    row.updated_at = now
-    row.version += 1
-    session.add(row)
-    session.flush()
-    return row
+    return _record_decision(session, row, RequestStatus.INELIGIBLE, reason=reason, user_id=user_id, now=now)

@@ -13,6 +13,7 @@ NO public routes in this module: every route requires a staff role (``require_ro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -185,6 +186,24 @@ def request_detail(request: Request, request_id: int, principal: Principal = Dep
     return render(request, "operator/detail.html", context)
 
 
+def _decided(request: Request, request_id: int, principal: Principal, session: Session, action: str, decide: Callable[[], VisitRequest]) -> Response:
+    """Run an operator's decision: back to the case page, or the page again with the error (422)."""
+    try:
+        row = decide()
+    except InvalidInput as exc:
+        lang = request_language(request)
+        context = _detail_context(session, VisitRequest(id=request_id), lang)  # type: ignore[call-arg]
+        context |= {"can_write": True, f"{action}_error": localise([_field_error(exc)], lang)[0]["reason"]}
+        return render(request, "operator/detail.html", context, 422)
+    audit_read(session, request, principal, entity="visit_request", entity_id=row.id, resident_id=row.resident_id, action=action)
+    return RedirectResponse(f"/operator/requests/{row.id}", status_code=303)
+
+
+def _text_field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
 @router.post("/requests/{request_id}/override", response_class=HTMLResponse)
 def request_override(
     request: Request,
@@ -194,15 +213,8 @@ def request_override(
     form: FormData = Depends(SMALL_FORM),
     session: Session = WriteSession,
 ) -> Response:
-    reason = form.get("override_reason")
-    try:
-        row = override(session, request_id, user_id=principal.user_id, reason=reason if isinstance(reason, str) else "")
-    except InvalidInput as exc:
-        context = _detail_context(session, VisitRequest(id=request_id), request_language(request))  # type: ignore[call-arg]
-        context |= {"can_write": True, "override_error": localise([_field_error(exc)], request_language(request))[0]["reason"]}
-        return render(request, "operator/detail.html", context, 422)
-    audit_read(session, request, principal, entity="visit_request", entity_id=row.id, resident_id=row.resident_id, action="override")
-    return RedirectResponse(f"/operator/requests/{row.id}", status_code=303)
+    reason = _text_field(form, "override_reason")
+    return _decided(request, request_id, principal, session, "override", lambda: override(session, request_id, user_id=principal.user_id, reason=reason))
 
 
 @router.post("/requests/{request_id}/decline", response_class=HTMLResponse)
@@ -214,15 +226,8 @@ def request_decline(
     form: FormData = Depends(SMALL_FORM),
     session: Session = WriteSession,
 ) -> Response:
-    code, reason = form.get("decline_code"), form.get("override_reason")
-    try:
-        row = decline(session, request_id, user_id=principal.user_id, code=code if isinstance(code, str) else "", reason=reason if isinstance(reason, str) else "")
-    except InvalidInput as exc:
-        context = _detail_context(session, VisitRequest(id=request_id), request_language(request))  # type: ignore[call-arg]
-        context |= {"can_write": True, "decline_error": localise([_field_error(exc)], request_language(request))[0]["reason"]}
-        return render(request, "operator/detail.html", context, 422)
-    audit_read(session, request, principal, entity="visit_request", entity_id=row.id, resident_id=row.resident_id, action="decline")
-    return RedirectResponse(f"/operator/requests/{row.id}", status_code=303)
+    code, reason = _text_field(form, "decline_code"), _text_field(form, "override_reason")
+    return _decided(request, request_id, principal, session, "decline", lambda: decline(session, request_id, user_id=principal.user_id, code=code, reason=reason))
 
 
 def _field_error(exc: InvalidInput):  # noqa: ANN202
