@@ -23,10 +23,8 @@ def record(
     resident_id: int | None = None,
     route: str = "",
 ) -> AuditLog:
-    entry = AuditLog(user_id=user_id, action=action, entity=entity, entity_id=entity_id, resident_id=resident_id, route=route[:200])
-    session.add(entry)
-    session.flush()
-    return entry
+    """One access to one entity (a case page, a KK image, a change)."""
+    return record_many(session, user_id=user_id, action=action, entity=entity, items=[(entity_id, resident_id)], route=route)[0]
 
 
 def record_many(
