@@ -2,7 +2,7 @@
 
 1. A fresh SQLite database in a temporary folder (``JEMPUT_DATA_DIR``/``JEMPUT_DATABASE_URL``
    are set before the application is imported), migrated with ``app.migrate.upgrade``.
-2. The Kota Mojokerto service area, office and calendar (``visits.service_area``,
+2. The Kota Mojokerto service area, office and calendar (``visits.intake.service_area``,
    ``visits.demo``), 10 teams (two with the ODGJ skill), a daily limit of 14 visits.
 3. A background load of about 10 booked visits per team on each of the next 10 working days
    (Friday shifts are 3 hours: fewer), so that the ≥ 200 measured confirmations still find room
@@ -10,9 +10,9 @@
    one by one into ``routing.insertion.CommittedRoutes`` (the same exact insertion check the
    offers use) and written as ``Booking`` rows, each team-day with a current ``Plan`` in the
    committed route's order (as the re-planner leaves it); everything is then read back with
-   ``visits.slots.build_world`` and every team-day re-checked with ``schedule_route``.
+   ``visits.booking.slots.build_world`` and every team-day re-checked with ``schedule_route``.
 4. ``--requests`` (default 240) new eligible requests with tracking tokens (only the SHA-256
-   is stored, as ``visits.tracking`` does), varied availability, every sixth one ODGJ.
+   is stored, as ``visits.intake.tracking`` does), varied availability, every sixth one ODGJ.
 5. The application (``app.main.create_app``) served by uvicorn on 127.0.0.1 (a free port) in
    a thread of this process, ONE worker; an ``httpx`` client posts, one request at a time,
    ``/api/v1/track/{token}/offers`` and then ``/api/v1/track/{token}/confirm`` with the
@@ -76,7 +76,7 @@ def _setup_area(session) -> list[int]:  # noqa: ANN001
 
     from visits.demo import ensure_calendar, ensure_teams
     from visits.models import RecordingKit, Team, TeamSkill
-    from visits.service_area import KOTA_MOJOKERTO_CENTRE, ensure_office, ensure_service_area
+    from visits.intake.service_area import KOTA_MOJOKERTO_CENTRE, ensure_office, ensure_service_area
 
     ensure_service_area(session)
     ensure_office(session, "Dispendukcapil", "Kota Mojokerto", *KOTA_MOJOKERTO_CENTRE)
@@ -135,12 +135,12 @@ def build_background(session, now: datetime, rng: random.Random) -> dict[str, in
     import routing
     from routing.insertion import CommittedRoutes
     from routing.schedule import schedule_route
-    from visits import slots
-    from visits.calendar import team_shifts
+    from visits.booking import slots
+    from visits.planning.calendar import team_shifts
     from visits.models import Booking, Kelurahan, Plan, PlanStatus, PlanStop, RequestStatus, TeamDay
-    from visits.planning import Horizon, service_needs, shift_id, to_routing_shift
-    from visits.tracking import hash_token, new_token
-    from visits.travel import TravelService
+    from visits.planning.translate import Horizon, service_needs, shift_id, to_routing_shift
+    from visits.intake.tracking import hash_token, new_token
+    from visits.planning.travel import TravelService
 
     policy = slots.SlotPolicy(horizon_days=DAYS)
     days = slots.horizon_days(session, now, policy)
@@ -226,7 +226,7 @@ def make_bench_requests(session, count: int, rng: random.Random, now: datetime) 
     from sqlmodel import select
 
     from visits.models import Kelurahan, RequestStatus
-    from visits.tracking import hash_token, new_token
+    from visits.intake.tracking import hash_token, new_token
 
     kelurahan = session.exec(select(Kelurahan).order_by(Kelurahan.code)).all()
     tokens = []
@@ -308,7 +308,7 @@ def run(args: argparse.Namespace) -> int:
 
     app = create_app()
     if args.replan == "off":
-        from visits import replan
+        from visits.planning import replan
 
         replan.schedule_replan = lambda team_day_ids: []  # the router looks it up at call time
     profiler = _profiled_app(app, folder / "bench.prof") if args.profile else None
@@ -349,7 +349,7 @@ def run(args: argparse.Namespace) -> int:
 
     from sqlmodel import func, select
 
-    from visits import replan as replan_module
+    from visits.planning import replan as replan_module
     from visits.models import Plan
 
     drained = replan_module.wait_idle(300)  # not measured: the background work left when the client stops

@@ -44,7 +44,7 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     from app.db import session_scope
     from visits.errors import DomainError
     from visits.models import Team
-    from visits.users import create_user
+    from visits.staff.users import create_user
 
     password = sys.stdin.readline().rstrip("\r\n")
     if len(password) < 8:
@@ -88,7 +88,7 @@ def cmd_send_notifications(args: argparse.Namespace) -> int:
 def cmd_purge_uploads(_: argparse.Namespace) -> int:
     """Delete KK files past their retention period (run daily)."""
     from app.db import session_scope
-    from visits.uploads import purge_expired
+    from visits.intake.uploads import purge_expired
 
     with session_scope(write=True) as session:
         count = purge_expired(session, get_settings().upload_dir)
@@ -97,16 +97,14 @@ def cmd_purge_uploads(_: argparse.Namespace) -> int:
 
 
 def _booking_context():  # noqa: ANN202
-    from app.routers.booking import policy, travel
-    from visits.booking_ops import Office
+    from app.deps import office_info, slot_policy, travel_times
 
-    s = get_settings()
-    return policy(), travel(), Office(s.office_name, s.public_base_url)
+    return slot_policy(), travel_times(), office_info()
 
 
 def cmd_send_reminders(_: argparse.Namespace) -> int:
     from app.db import session_scope
-    from visits.booking_ops import send_reminders
+    from visits.booking.chores import send_reminders
     from visits.types import utcnow
 
     policy, _, office = _booking_context()
@@ -118,18 +116,16 @@ def cmd_send_reminders(_: argparse.Namespace) -> int:
 
 def cmd_auto_book(_: argparse.Namespace) -> int:
     from app.db import session_scope
-    from app.routers.plans import configure_replans
-    from visits import replan
-    from visits.booking_ops import auto_book_pending
+    from app.wiring import replanning
+    from visits.booking.chores import auto_book_pending
     from visits.types import utcnow
 
     policy, travel, office = _booking_context()
-    with session_scope(write=True) as session:
-        changed = auto_book_pending(session, utcnow(), travel, policy, office)
-    print(f"auto-booked: {len(changed)}")
-    queue = replan.default_queue() or configure_replans()  # this process re-plans what it booked
-    queue.schedule(sorted(set(changed)))
-    return 0 if queue.wait_idle(300) else 1
+    with replanning() as queue:  # this process re-plans what it booked (queued when it commits)
+        with session_scope(write=True) as session:
+            changed = auto_book_pending(session, utcnow(), travel, policy, office)
+        print(f"auto-booked: {len(changed)}")
+        return 0 if queue.wait_idle(300) else 1
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import get_engine
 from app.i18n import LANG_COOKIE, LANGUAGES, translate
+from app.wiring import lifespan
 from app.web import STATIC_DIR, render, request_language
 from visits.errors import DomainError, Unauthenticated
 
@@ -49,7 +50,7 @@ async def validation_error_handler(request: Request, exc: RequestValidationError
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="Jemput", version="0.1.0", description="Door-to-door E-KTP recording visits")
+    app = FastAPI(title="Jemput", version="0.1.0", description="Door-to-door E-KTP recording visits", lifespan=lifespan)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_exception_handler(DomainError, domain_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error_handler)  # type: ignore[arg-type]
@@ -78,16 +79,11 @@ def create_app() -> FastAPI:
     return app
 
 
-def _routers() -> list:
-    """Every ``router`` defined by a module of ``app/routers``, in module-name order."""
-    import importlib
-    import pkgutil
+def _routers() -> list[APIRouter]:
+    """Every router of the application, listed explicitly."""
+    from app.routers import admin, auth, booking, info, intake, operator, operator_booking, pages, plans
 
-    import app.routers as package
-
-    modules = sorted(m.name for m in pkgutil.iter_modules(package.__path__))
-    found = [getattr(importlib.import_module(f"{package.__name__}.{name}"), "router", None) for name in modules]
-    return [r for r in found if r is not None]
+    return [admin.router, auth.router, booking.router, info.router, intake.router, operator.router, operator_booking.router, pages.router, plans.router]
 
 
 app = create_app()

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.i18n import LANG_COOKIE, LANGUAGES, Translator, negotiate
 from app.settings import get_settings
+from visits.staff.roles import permissions
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -31,12 +32,14 @@ def request_language(request: Request) -> str:
 def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
     lang = request_language(request)
     settings = get_settings()
+    principal = getattr(request.state, "principal", None)
     ctx: dict[str, Any] = {
         "lang": lang,
         "languages": LANGUAGES,
         "_": Translator(lang),
         "settings": settings,
-        "principal": getattr(request.state, "principal", None),
+        "principal": principal,
+        "can": permissions(principal.role if principal else None),
         "csrf_token": getattr(request.state, "csrf_token", ""),
     }
     ctx.update(context or {})

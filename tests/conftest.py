@@ -12,6 +12,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -120,13 +121,32 @@ def session(db):
     s.close()
 
 
-@pytest.fixture
-def client(db):
-    from fastapi.testclient import TestClient
+# The app's clock in tests: a fixed working Monday morning in Jakarta, so no test depends on the
+# hour, the weekday or the date it runs (CI also runs the suite under faketime on a Thursday
+# evening before a long weekend). Tests that need another instant set ``app.dependency_overrides``.
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # Monday 2026-11-23 09:00 WIB (tests/visits/slot_support.NOW)
 
+
+@pytest.fixture
+def now() -> datetime:
+    return NOW
+
+
+@pytest.fixture
+def app(db):
+    from app.deps import get_now
     from app.main import create_app
 
-    with TestClient(create_app()) as c:
+    application = create_app()
+    application.dependency_overrides[get_now] = lambda: NOW
+    return application
+
+
+@pytest.fixture
+def client(app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as c:
         yield c
 
 

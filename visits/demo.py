@@ -25,9 +25,9 @@ from visits.models import (
     User,
     VisitRequest,
 )
-from visits.intake import first_answer_due
-from visits.tracking import hash_token, new_token
-from visits.service_area import KOTA_MOJOKERTO_CENTRE, ensure_office, ensure_service_area
+from visits.intake.service import first_answer_due
+from visits.intake.tracking import hash_token, new_token
+from visits.intake.service_area import KOTA_MOJOKERTO_CENTRE, ensure_office, ensure_service_area
 from visits.types import utcnow
 
 DEMO_TEAMS = (("Tim 1", ()), ("Tim 2", ()), ("Tim 3", ("odgj",)))
@@ -88,7 +88,7 @@ def ensure_calendar(session: Session) -> None:
 
 
 def ensure_users(session: Session, teams: list[Team], report: SeedReport) -> None:
-    from visits.users import create_user
+    from visits.staff.users import create_user
 
     for role in Role:
         username = f"demo-{role.value}"
@@ -169,8 +169,8 @@ def ensure_requests(session: Session, count: int = DEMO_REQUEST_COUNT, seed: int
 
 def ensure_bookings(session: Session, now: datetime, how_many: int = 24) -> int:
     """Book the first eligible demo requests into the coming days, so routes have visits."""
-    from visits import slots
-    from visits.travel import TravelService
+    from visits.booking import slots
+    from visits.planning.travel import TravelService
 
     if session.exec(select(Booking)).first() is not None:
         return 0

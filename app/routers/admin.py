@@ -12,17 +12,18 @@ from sqlmodel import Session, select
 from app.auth import Principal, audit_read, require_roles
 from app.db import ReadSession, WriteSession
 from app.web import render
+from visits.staff.roles import ADMINS, CASE_WORKERS
 from visits.errors import Conflict, DomainError, NotFound
 from visits.models import Resident, Role, Team, User
-from visits.users import create_user, set_active
+from visits.staff.users import create_user, set_active
 
 router = APIRouter()
 
-ADMIN = require_roles(Role.ADMIN)
+ADMIN = require_roles(*ADMINS)
 # the raw resident record (full NIK, birth date, disability, exact location) is casework: the front office
 # (operator; admin stands in for it). The division head supervises through the audited case page and the
 # dashboards, and officers get their own team's stops from the plan, so neither reads residents directly.
-CASE_WORKERS = require_roles(Role.OPERATOR, Role.ADMIN)
+CASE_WORKER = require_roles(*CASE_WORKERS)
 
 
 class ResidentOut(BaseModel):
@@ -94,7 +95,7 @@ def admin_enable_user(user_id: int, _: Principal = Depends(ADMIN), session: Sess
 
 @router.get("/api/v1/residents/{resident_id}", response_model=ResidentOut, tags=["residents"])
 def read_resident(
-    resident_id: int, request: Request, principal: Principal = Depends(CASE_WORKERS), session: Session = ReadSession
+    resident_id: int, request: Request, principal: Principal = Depends(CASE_WORKER), session: Session = ReadSession
 ) -> ResidentOut:
     resident = session.get(Resident, resident_id)
     if resident is None:

@@ -8,9 +8,9 @@ synchronizer token takes over (see app.auth).
 
 Wrong passwords are throttled twice (both on the login page and the token endpoint): per
 username (``JEMPUT_LOGIN_MAX_FAILURES`` within ``JEMPUT_LOGIN_LOCKOUT_MINUTES``, in
-``visits.users.authenticate``) and per client address (``IP_FAILURE_FACTOR`` times as many,
+``visits.staff.users.authenticate``) and per client address (``IP_FAILURE_FACTOR`` times as many,
 whatever usernames are tried, so one client cannot walk through every staff account). The
-address is kept only as an HMAC (``visits.ratelimit.client_key``).
+address is kept only as an HMAC (``visits.staff.ratelimit.client_key``).
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ from app.settings import get_settings
 from app.web import render, request_language
 from visits.errors import DomainError, Forbidden, TooManyRequests, Unauthenticated
 from visits.models import LoginAttempt, User
-from visits.ratelimit import client_key
+from visits.staff.ratelimit import client_key
 from visits.types import utcnow
-from visits.users import authenticate, end_session, issue_api_token, start_session
+from visits.staff.users import authenticate, end_session, issue_api_token, start_session
 
 router = APIRouter()
 

@@ -8,32 +8,30 @@ confirm|cancel (operator, admin).
 
 from __future__ import annotations
 
-from datetime import datetime, time
-from functools import lru_cache
+from datetime import datetime
 
-from fastapi import APIRouter, BackgroundTasks, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from app.auth import Principal, audit_read, require_roles
-from app.db import WriteSession
+from app.deps import Now, OfficeInfo, Policy, Travel, WriteDB
 from app.i18n import translate
-from app.routers.intake import availability_from_form, limit_tracking
-from app.settings import get_settings
+from app.intake_forms import availability_from_form
+from app.limits import limit_tracking
 from app.web import request_language, small_form
-from visits import slots
-from visits.booking_notices import family_link, notify
+from visits.booking import slots
+from visits.booking import service as booking
+from visits.staff.roles import CASE_WORKERS
 from visits.errors import InvalidInput, NotFound
 from visits.models import VisitRequest
-from visits.schemas import AvailabilitySlot
-from visits.tracking import find_by_token
-from visits.travel import TravelService, travel_service
-from visits.types import utcnow
+from visits.intake.schemas import AvailabilitySlot
+from visits.intake.tracking import find_by_token
 
 router = APIRouter(tags=["booking"])
-operator_only = require_roles("operator", "admin")
+operator_only = require_roles(*CASE_WORKERS)
 FORM = small_form()
 _AVAILABILITY = TypeAdapter(list[AvailabilitySlot])
 
@@ -66,25 +64,6 @@ class OffersOut(BaseModel):
     reason: ReasonOut | None
 
 
-def policy() -> slots.SlotPolicy:
-    s = get_settings()
-    return slots.SlotPolicy(
-        window_minutes=s.slot_window_minutes, offer_count=s.slot_offer_count, horizon_days=s.planning_horizon_days,
-        hold_minutes_phone=s.hold_minutes_phone, hold_minutes_web=s.hold_minutes_web,
-        change_cutoff=time.fromisoformat(s.change_cutoff), timezone=s.timezone,
-    )
-
-
-@lru_cache
-def _travel(osrm_url: str, detour: float, speed: float) -> TravelService:
-    return travel_service(osrm_url, detour, speed)
-
-
-def travel() -> TravelService:
-    s = get_settings()
-    return _travel(s.osrm_url, s.travel_detour, s.travel_speed_kmh)
-
-
 def offers_out(result: slots.OfferResult, lang: str) -> OffersOut:
     reason = ReasonOut(code=result.reason, message=translate(f"slots.reason.{result.reason}", lang)) if result.reason else None
     return OffersOut(
@@ -98,44 +77,6 @@ def _request_for(session: Session, token: str) -> VisitRequest:
     if row is None:
         raise NotFound()
     return row
-
-
-def _replan(background: BackgroundTasks, team_day_ids: list[int]) -> None:
-    """Re-optimise the changed team-days after the response, in a worker (never in the request)."""
-    from visits.replan import schedule_replan
-
-    if team_day_ids:
-        background.add_task(schedule_replan, team_day_ids)
-
-
-# ---------------------------------------------------------------- the services, shared by every surface
-
-
-def do_offers(session: Session, request: VisitRequest, *, availability: list[dict] | None, link_token: str | None, staff: bool = False) -> slots.OfferResult:
-    now = utcnow()
-    result = slots.make_offers(session, request.id, now, travel(), policy(), availability=availability, staff=staff)  # type: ignore[arg-type]
-    if result.offers:
-        s = get_settings()
-        notify(session, request, "offers", office=s.office_name, link=family_link(s.public_base_url, request, link_token), slots=[(o.day, o.start, o.end) for o in result.offers])
-    return result
-
-
-def do_confirm(session: Session, request: VisitRequest, offer_id: str, *, link_token: str | None, staff: bool = False) -> tuple[slots.Booking, list[int]]:
-    before = slots.booking_of(session, request.id)  # type: ignore[arg-type]
-    booking = slots.confirm(session, request.id, offer_id, utcnow(), travel(), policy(), staff=staff)  # type: ignore[arg-type]
-    _, team_day = slots.booking_of(session, request.id)  # type: ignore[misc, arg-type]
-    s = get_settings()
-    template = "rescheduled" if before else "booked"
-    notify(session, request, template, office=s.office_name, link=family_link(s.public_base_url, request, link_token), slots=[(team_day.day, booking.window_start, booking.window_end)])
-    changed = [team_day.id] + ([before[1].id] if before and before[1].id != team_day.id else [])
-    return booking, changed
-
-
-def do_cancel(session: Session, request: VisitRequest, *, staff: bool, link_token: str | None) -> list[int]:
-    changed = slots.cancel(session, request.id, utcnow(), policy(), staff=staff)  # type: ignore[arg-type]
-    s = get_settings()
-    notify(session, request, "cancelled", office=s.office_name, link=family_link(s.public_base_url, request, link_token), slots=[])
-    return changed
 
 
 def form_availability(form: FormData) -> list[dict] | None:
@@ -158,28 +99,28 @@ def _taken(exc: slots.SlotTaken, lang: str) -> JSONResponse:
 
 
 @router.post("/api/v1/track/{token}/offers", response_model=OffersOut)
-def api_offers(token: str, request: Request, body: OffersIn | None = Body(default=None), _limit: None = Depends(limit_tracking), session: Session = WriteSession) -> OffersOut:
+def api_offers(token: str, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, body: OffersIn | None = Body(default=None), _limit: None = Depends(limit_tracking)) -> OffersOut:
     row = _request_for(session, token)
     availability = [a.as_json() for a in body.availability] if body and body.availability else None
-    return offers_out(do_offers(session, row, availability=availability, link_token=token), request_language(request))
+    result = booking.offer(session, row, now, travel, policy, office, availability=availability, link_token=token)
+    return offers_out(result, request_language(request))
 
 
 @router.post("/api/v1/track/{token}/confirm", responses={409: {"description": "the slot was taken; fresh offers"}})
-def api_confirm(token: str, body: ConfirmIn, request: Request, background: BackgroundTasks, _limit: None = Depends(limit_tracking), session: Session = WriteSession) -> Response:
+def api_confirm(token: str, body: ConfirmIn, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, _limit: None = Depends(limit_tracking)) -> Response:
     row = _request_for(session, token)
     try:
-        booking, changed = do_confirm(session, row, body.offer_id, link_token=token)
+        booked = booking.confirm(session, row, body.offer_id, now, travel, policy, office, link_token=token)
     except slots.SlotTaken as exc:
         return _taken(exc, request_language(request))
-    _replan(background, changed)
-    td = slots.booking_of(session, row.id)[1]  # type: ignore[index, arg-type]
-    return JSONResponse({"status": "booked", "booking": {"date": td.day.isoformat(), "start": booking.window_start.strftime("%H:%M"), "end": booking.window_end.strftime("%H:%M")}})
+    b = booked.booking
+    return JSONResponse({"status": "booked", "booking": {"date": booked.team_day.day.isoformat(), "start": b.window_start.strftime("%H:%M"), "end": b.window_end.strftime("%H:%M")}})
 
 
 @router.post("/api/v1/track/{token}/cancel")
-def api_cancel(token: str, background: BackgroundTasks, _limit: None = Depends(limit_tracking), session: Session = WriteSession) -> dict:
+def api_cancel(token: str, session: WriteDB, now: Now, policy: Policy, office: OfficeInfo, _limit: None = Depends(limit_tracking)) -> dict:
     row = _request_for(session, token)
-    _replan(background, do_cancel(session, row, staff=False, link_token=token))
+    booking.cancel(session, row, now, policy, office, link_token=token)
     return {"status": "cancelled"}
 
 
@@ -191,28 +132,26 @@ def _back_to_track(token: str, note: str) -> RedirectResponse:
 
 
 @router.post("/track/{token}/offers", include_in_schema=False)
-def form_offers(token: str, form: FormData = Depends(FORM), _limit: None = Depends(limit_tracking), session: Session = WriteSession) -> Response:
+def form_offers(token: str, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, form: FormData = Depends(FORM), _limit: None = Depends(limit_tracking)) -> Response:
     row = _request_for(session, token)
-    result = do_offers(session, row, availability=form_availability(form), link_token=token)
+    result = booking.offer(session, row, now, travel, policy, office, availability=form_availability(form), link_token=token)
     return _back_to_track(token, "offers" if result.offers else "no_offers")
 
 
 @router.post("/track/{token}/confirm", include_in_schema=False)
-def form_confirm(token: str, background: BackgroundTasks, form: FormData = Depends(FORM), _limit: None = Depends(limit_tracking), session: Session = WriteSession) -> Response:
+def form_confirm(token: str, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, form: FormData = Depends(FORM), _limit: None = Depends(limit_tracking)) -> Response:
     row = _request_for(session, token)
-    offer_id = str(form.get("offer_id") or "")
     try:
-        _, changed = do_confirm(session, row, offer_id, link_token=token)
+        booking.confirm(session, row, str(form.get("offer_id") or ""), now, travel, policy, office, link_token=token)
     except slots.SlotTaken:
         return _back_to_track(token, "taken")
-    _replan(background, changed)
     return _back_to_track(token, "booked")
 
 
 @router.post("/track/{token}/cancel", include_in_schema=False)
-def form_cancel(token: str, background: BackgroundTasks, _limit: None = Depends(limit_tracking), session: Session = WriteSession) -> Response:
+def form_cancel(token: str, session: WriteDB, now: Now, policy: Policy, office: OfficeInfo, _limit: None = Depends(limit_tracking)) -> Response:
     row = _request_for(session, token)
-    _replan(background, do_cancel(session, row, staff=False, link_token=token))
+    booking.cancel(session, row, now, policy, office, link_token=token)
     return _back_to_track(token, "cancelled")
 
 
@@ -236,31 +175,29 @@ def _audit(session: Session, request: Request, principal: Principal, row: VisitR
 
 
 @router.post("/operator/requests/{request_id}/offers", include_in_schema=False)
-def operator_offers(request_id: int, request: Request, principal: Principal = Depends(operator_only), form: FormData = Depends(FORM), session: Session = WriteSession) -> Response:
+def operator_offers(request_id: int, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(operator_only), form: FormData = Depends(FORM)) -> Response:
     """Offer slots on the family's behalf; availability rows in the form (a counter-proposal on
     the phone) replace the family's availability first."""
     row = _staff_request(session, request_id)
-    result = do_offers(session, row, availability=form_availability(form), link_token=None, staff=True)
+    result = booking.offer(session, row, now, travel, policy, office, availability=form_availability(form), staff=True)
     _audit(session, request, principal, row, "offer")
     return _to_detail(request_id, "offers" if result.offers else "no_offers")
 
 
 @router.post("/operator/requests/{request_id}/confirm", include_in_schema=False)
-def operator_confirm(request_id: int, request: Request, background: BackgroundTasks, principal: Principal = Depends(operator_only), form: FormData = Depends(FORM), session: Session = WriteSession) -> Response:
+def operator_confirm(request_id: int, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(operator_only), form: FormData = Depends(FORM)) -> Response:
     row = _staff_request(session, request_id)
-    try:
-        _, changed = do_confirm(session, row, str(form.get("offer_id") or ""), link_token=None, staff=True)
-    except slots.SlotTaken:
-        _audit(session, request, principal, row, "book")
-        return _to_detail(request_id, "taken")
     _audit(session, request, principal, row, "book")
-    _replan(background, changed)
+    try:
+        booking.confirm(session, row, str(form.get("offer_id") or ""), now, travel, policy, office, staff=True)
+    except slots.SlotTaken:
+        return _to_detail(request_id, "taken")
     return _to_detail(request_id, "booked")
 
 
 @router.post("/operator/requests/{request_id}/cancel", include_in_schema=False)
-def operator_cancel(request_id: int, request: Request, background: BackgroundTasks, principal: Principal = Depends(operator_only), session: Session = WriteSession) -> Response:
+def operator_cancel(request_id: int, request: Request, session: WriteDB, now: Now, policy: Policy, office: OfficeInfo, principal: Principal = Depends(operator_only)) -> Response:
     row = _staff_request(session, request_id)
-    _replan(background, do_cancel(session, row, staff=True, link_token=None))
+    booking.cancel(session, row, now, policy, office, staff=True)
     _audit(session, request, principal, row, "cancel")
     return _to_detail(request_id, "cancelled")

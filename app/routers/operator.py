@@ -14,36 +14,38 @@ NO public routes in this module: every route requires a staff role (``require_ro
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 from starlette.datastructures import FormData
 
 from app.auth import Principal, audit_read, audit_read_many, require_roles
 from app.db import ReadSession, WriteSession
-from app.routers.intake import WEEKDAYS, Parsed, body_limit, form_context, localise, parse_submission, store_submission
+from app.deps import Now
+from app.intake_forms import WEEKDAYS, Parsed, body_limit, domain_field_error, form_context, localise, parse_submission, store_submission
 from app.settings import get_settings
 from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body
 from app.web import render, request_language, small_form
 from visits.clock import is_overdue
 from visits.errors import InvalidInput, NotFound
-from visits.intake import DECLINE_CODES, decline, override
-from visits.models import Channel, Group, Kelurahan, KkDocument, RequestStatus, Resident, VisitRequest
-from visits.nik import mask
-from visits.tracking import summary
-from visits.types import utcnow
-from visits.uploads import read_kk
+from visits.staff.roles import CASE_WORKERS, DESK_READERS
+from visits.intake.queries import INBOX_VIEWS as VIEWS, inbox_rows, load_case
+from visits.intake.service import DECLINE_CODES, decline, override
+from visits.intake.models import request_actions
+from visits.models import Channel, Group, Kelurahan, KkDocument, VisitRequest
+from visits.intake.nik import mask
+from visits.intake.tracking import summary
+from visits.intake.uploads import read_kk
 
 router = APIRouter(prefix="/operator", include_in_schema=False)
 SMALL_FORM = small_form(10)
 
-WRITERS = ("operator", "admin")
-READERS = ("operator", "admin", "head")
-VIEWS = ("open", "new", "needs_review", "eligible", "ineligible", "overdue", "all")
+WRITERS = CASE_WORKERS
+READERS = DESK_READERS
 
 
 def intake_body_guard(request: Request) -> None:
@@ -66,51 +68,31 @@ def phone_intake_form(request: Request, principal: Principal = Depends(require_r
 @router.post("/intake", response_class=HTMLResponse)
 def phone_intake_submit(
     request: Request,
+    now: Now,
     _guard: None = Depends(intake_body_guard),
     principal: Principal = Depends(require_roles(*WRITERS)),
     parsed: Parsed = Depends(parse_submission),
     session: Session = ReadSession,
 ) -> HTMLResponse:
     lang = request_language(request)
-    result, errors = store_submission(parsed, channel=Channel.PHONE, language=lang, idempotency_key=None, created_by_id=principal.user_id)
+    result, errors = store_submission(parsed, now, channel=Channel.PHONE, language=lang, idempotency_key=None, created_by_id=principal.user_id)
     if result is None:
         values = dict(parsed.raw) | {"idempotency_key": parsed.form_key}
         return render(request, "intake/form.html", form_context(session, values, localise(errors, lang), phone=True), 422)
     row = session.get(VisitRequest, result.request.id)
     assert row is not None
     audit_read(session, request, principal, entity="visit_request", entity_id=row.id, resident_id=row.resident_id, action="create")
-    context = _detail_context(session, row, lang) | {"readback": True, "tracking_token": result.tracking_token}
+    context = _detail_context(session, row, lang, now) | {"readback": True, "tracking_token": result.tracking_token}
     return render(request, "operator/readback.html", context, 201)
 
 
 # ---------------------------------------------------------------- inbox
 
 
-def inbox_query(view: str, kelurahan_id: int | None, group: str | None, now: datetime):  # noqa: ANN201 - a select
-    stmt = (
-        select(VisitRequest, Resident, Kelurahan)
-        .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
-        .join(Kelurahan, Resident.kelurahan_id == Kelurahan.id, isouter=True)  # type: ignore[arg-type]  # none: outside the area
-    )
-    open_statuses = [RequestStatus.RECEIVED, RequestStatus.NEEDS_REVIEW, RequestStatus.ELIGIBLE, RequestStatus.INELIGIBLE]
-    if view == "open":
-        stmt = stmt.where(col(VisitRequest.status).in_(open_statuses))
-    elif view == "new":
-        stmt = stmt.where(VisitRequest.received_at >= now - timedelta(days=1))
-    elif view == "overdue":
-        stmt = stmt.where(col(VisitRequest.first_answer_at).is_(None), VisitRequest.due_at < now)
-    elif view in ("needs_review", "eligible", "ineligible"):
-        stmt = stmt.where(VisitRequest.status == view)
-    if kelurahan_id is not None:
-        stmt = stmt.where(Resident.kelurahan_id == kelurahan_id)
-    if group in {g.value for g in Group}:
-        stmt = stmt.where(getattr(Resident, f"group_{group}").is_(True))
-    return stmt.order_by(col(VisitRequest.due_at), col(VisitRequest.id)).limit(500)
-
-
 @router.get("/requests", response_class=HTMLResponse)
-def inbox(
+def inbox_page(
     request: Request,
+    now: Now,
     view: str = "open",
     kelurahan: str = "",
     group: str = "",
@@ -119,8 +101,7 @@ def inbox(
 ) -> HTMLResponse:
     view = view if view in VIEWS else "open"
     kelurahan_id = int(kelurahan) if kelurahan.isdigit() else None
-    now = utcnow()
-    rows = session.exec(inbox_query(view, kelurahan_id, group or None, now)).all()
+    rows = inbox_rows(session, view, kelurahan_id, group or None, now)
     items = [
         {"r": r, "kelurahan": k.name if k else res.outside_kelurahan_code, "groups": res.groups, "overdue": is_overdue(r.due_at, r.first_answer_at, now)}
         for r, res, k in rows
@@ -146,28 +127,20 @@ def inbox(
 # ---------------------------------------------------------------- one request
 
 
-def _load(session: Session, request_id: int) -> tuple[VisitRequest, Resident, Kelurahan | None]:
-    """The request, its resident and their kelurahan (None for an address outside the service area)."""
-    row = session.get(VisitRequest, request_id)
-    resident = session.get(Resident, row.resident_id) if row else None
-    if row is None or resident is None:
-        raise NotFound()
-    return row, resident, session.get(Kelurahan, resident.kelurahan_id) if resident.kelurahan_id else None
-
-
-def _detail_context(session: Session, row: VisitRequest, lang: str) -> dict[str, Any]:
-    row, resident, kelurahan = _load(session, row.id)  # type: ignore[arg-type]
+def _detail_context(session: Session, row: VisitRequest, lang: str, now: datetime) -> dict[str, Any]:
+    row, resident, kelurahan = load_case(session, row.id)  # type: ignore[arg-type]
     doc = session.get(KkDocument, row.kk_document_id) if row.kk_document_id else None
     return {
         "r": row,
         "res": resident,
         "kel": kelurahan,
         "doc": doc if doc and doc.deleted_at is None else None,
-        "s": summary(session, row, lang),
-        "overdue": is_overdue(row.due_at, row.first_answer_at, utcnow()),
+        "s": summary(session, row, lang, now),
+        "overdue": is_overdue(row.due_at, row.first_answer_at, now),
         "tz": ZoneInfo(get_settings().timezone),
         "nik_masked": mask(resident.nik),
         "decline_codes": DECLINE_CODES,
+        "actions": request_actions(row.status),
         "weekdays": list(WEEKDAYS),
     }
 
@@ -176,8 +149,8 @@ BOOKING_NOTES = ("offers", "no_offers", "booked", "taken", "cancelled")  # set b
 
 
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
-def request_detail(request: Request, request_id: int, principal: Principal = Depends(require_roles(*READERS)), session: Session = ReadSession) -> HTMLResponse:
-    context = _detail_context(session, VisitRequest(id=request_id), request_language(request))  # type: ignore[call-arg]
+def request_detail(request: Request, request_id: int, now: Now, principal: Principal = Depends(require_roles(*READERS)), session: Session = ReadSession) -> HTMLResponse:
+    context = _detail_context(session, VisitRequest(id=request_id), request_language(request), now)  # type: ignore[call-arg]
     row = context["r"]
     audit_read(session, request, principal, entity="visit_request", entity_id=row.id, resident_id=row.resident_id)
     context["can_write"] = principal.role in WRITERS
@@ -186,13 +159,13 @@ def request_detail(request: Request, request_id: int, principal: Principal = Dep
     return render(request, "operator/detail.html", context)
 
 
-def _decided(request: Request, request_id: int, principal: Principal, session: Session, action: str, decide: Callable[[], VisitRequest]) -> Response:
+def _decided(request: Request, request_id: int, principal: Principal, session: Session, now: datetime, action: str, decide: Callable[[], VisitRequest]) -> Response:
     """Run an operator's decision: back to the case page, or the page again with the error (422)."""
     try:
         row = decide()
     except InvalidInput as exc:
         lang = request_language(request)
-        context = _detail_context(session, VisitRequest(id=request_id), lang)  # type: ignore[call-arg]
+        context = _detail_context(session, VisitRequest(id=request_id), lang, now)  # type: ignore[call-arg]
         context |= {"can_write": True, f"{action}_error": localise([_field_error(exc)], lang)[0]["reason"]}
         return render(request, "operator/detail.html", context, 422)
     audit_read(session, request, principal, entity="visit_request", entity_id=row.id, resident_id=row.resident_id, action=action)
@@ -208,37 +181,38 @@ def _text_field(form: FormData, name: str) -> str:
 def request_override(
     request: Request,
     request_id: int,
+    now: Now,
     _guard: None = Depends(small_body_guard),
     principal: Principal = Depends(require_roles(*WRITERS)),
     form: FormData = Depends(SMALL_FORM),
     session: Session = WriteSession,
 ) -> Response:
     reason = _text_field(form, "override_reason")
-    return _decided(request, request_id, principal, session, "override", lambda: override(session, request_id, user_id=principal.user_id, reason=reason))
+    return _decided(request, request_id, principal, session, now, "override", lambda: override(session, request_id, user_id=principal.user_id, reason=reason, now=now))
 
 
 @router.post("/requests/{request_id}/decline", response_class=HTMLResponse)
 def request_decline(
     request: Request,
     request_id: int,
+    now: Now,
     _guard: None = Depends(small_body_guard),
     principal: Principal = Depends(require_roles(*WRITERS)),
     form: FormData = Depends(SMALL_FORM),
     session: Session = WriteSession,
 ) -> Response:
     code, reason = _text_field(form, "decline_code"), _text_field(form, "override_reason")
-    return _decided(request, request_id, principal, session, "decline", lambda: decline(session, request_id, user_id=principal.user_id, code=code, reason=reason))
+    return _decided(request, request_id, principal, session, now, "decline", lambda: decline(session, request_id, user_id=principal.user_id, code=code, reason=reason, now=now))
 
 
 def _field_error(exc: InvalidInput):  # noqa: ANN202
-    from app.routers.intake import domain_field_error
 
     return domain_field_error(exc)
 
 
 @router.get("/requests/{request_id}/kk")
 def request_kk(request: Request, request_id: int, principal: Principal = Depends(require_roles(*WRITERS)), session: Session = ReadSession) -> Response:
-    row, _resident, _kel = _load(session, request_id)
+    row, _resident, _kel = load_case(session, request_id)
     doc = session.get(KkDocument, row.kk_document_id) if row.kk_document_id else None
     if doc is None:
         raise NotFound()

@@ -9,8 +9,8 @@ import pytest
 
 @pytest.fixture
 def client(client) -> Iterator[object]:  # wraps tests/conftest.py's client
-    """Booking routes queue re-plans (``visits.replan``); wait for them so none writes into the next test's data."""
-    from visits.replan import wait_idle
+    """Booking routes queue re-plans (``visits.planning.replan``); wait for them so none writes into the next test's data."""
+    from visits.planning.replan import wait_idle
 
     yield client
     assert wait_idle(60), "background re-plans still running after 60 s"

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from app.auth import CSRF_HEADER, SESSION_COOKIE
 from app.db import session_scope
 from visits.models import Role, Team, User
-from visits.users import create_user, issue_api_token, start_session
+from visits.staff.users import create_user, issue_api_token, start_session
 
 PASSWORD = "kata-sandi-uji-123"
 ROLES: tuple[str, ...] = tuple(r.value for r in Role)
@@ -72,3 +72,13 @@ def bearer_headers(role: str | None = None, user: User | None = None) -> dict[st
     with session_scope() as session:
         token, _expires = issue_api_token(session, user)
     return {"Authorization": f"Bearer {token}"}
+
+
+def set_clock(client, moment) -> None:  # noqa: ANN001
+    """Make the app (``app.deps.get_now``) see ``moment`` as the current time."""
+    from datetime import timezone
+
+    from app.deps import get_now
+
+    utc = moment.astimezone(timezone.utc)
+    client.app.dependency_overrides[get_now] = lambda: utc

@@ -21,7 +21,7 @@ from tests.app.test_roles import EXPECTED, GUARDED
 from tests.visits.intake_fixtures import form, kk, nik
 from tests.visits.slot_support import setup_area
 from visits.models import AuditLog, Booking, BookingStatus, SlotHold, TeamDay, VisitRequest
-from visits.replan import wait_idle
+from visits.planning.replan import wait_idle
 
 ANY_WEEKDAY = json.dumps([{"weekday": d, "start": "08:00", "end": "14:00"} for d in range(5)])
 

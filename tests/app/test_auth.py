@@ -14,7 +14,7 @@ from app.settings import get_settings
 from visits.errors import Conflict, InvalidInput, TooManyRequests, Unauthenticated
 from visits.models import ApiToken, AuditLog, Kecamatan, Kelurahan, LoginAttempt, Resident, User, UserSession
 from visits.types import utcnow
-from visits.users import authenticate, create_user, digest, issue_api_token, resolve_api_token, resolve_session, set_active, start_session, verify_password
+from visits.staff.users import authenticate, create_user, digest, issue_api_token, resolve_api_token, resolve_session, set_active, start_session, verify_password
 from tests.app.helpers import PASSWORD, bearer_headers, login_as, make_user, session_for
 
 LOGIN_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

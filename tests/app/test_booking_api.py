@@ -9,8 +9,7 @@ from sqlmodel import select
 
 from app.db import session_scope
 from visits.models import Booking, BookingStatus, Notification, SlotHold
-from visits.tracking import hash_token, new_token
-from visits.types import utcnow
+from visits.intake.tracking import hash_token, new_token
 
 from tests.visits.slot_support import make_request, setup_area
 
@@ -59,11 +58,11 @@ def test_counter_proposal_replaces_the_availability(client, token) -> None:
     assert all(date.fromisoformat(o["date"]).weekday() == 3 and o["start"] >= "13:00" for o in r.json()["offers"])
 
 
-def test_an_expired_offer_gets_409_with_fresh_offers(client, token) -> None:
+def test_an_expired_offer_gets_409_with_fresh_offers(client, token, now) -> None:
     offer = client.post(f"/api/v1/track/{token}/offers").json()["offers"][0]
     with session_scope() as s:
         hold = s.exec(select(SlotHold).where(SlotHold.offer_id == offer["offer_id"])).one()
-        hold.expires_at = utcnow() - timedelta(seconds=1)
+        hold.expires_at = now - timedelta(seconds=1)
     r = client.post(f"/api/v1/track/{token}/confirm", json={"offer_id": offer["offer_id"]})
     assert r.status_code == 409
     fresh = r.json()["offers"]
@@ -101,8 +100,8 @@ def test_a_confirmation_is_answered_while_its_replan_still_solves(client, token,
     import threading
 
     from app.db import get_engine
-    from visits import replan
-    from visits.travel import TravelService
+    from visits.planning import replan
+    from visits.planning.travel import TravelService
 
     started, release = threading.Event(), threading.Event()
 

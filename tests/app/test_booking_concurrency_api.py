@@ -24,16 +24,13 @@ from tests.visits.invariants import assert_routes_keep_promises
 from tests.visits.slot_support import NOW
 from tests.visits.test_booking_concurrency import N, TRAVEL, _prepare
 from visits.models import Booking, BookingStatus, SlotHold, VisitRequest
-from visits.tracking import hash_token, new_token
+from visits.intake.tracking import hash_token, new_token
 
 
 @pytest.fixture
 def api_at_test_time(monkeypatch):
-    """The booking API runs at the set-up's clock (its holds were made then), and every family
-    here posts from 127.0.0.1: lift the per-client tracking limit for this test."""
-    import app.routers.booking
-
-    monkeypatch.setattr(app.routers.booking, "utcnow", lambda: NOW)
+    """Every family here posts from 127.0.0.1: lift the per-client tracking limit for this test
+    (the app runs at the set-up's clock, see the test)."""
     monkeypatch.setenv("JEMPUT_TRACK_RATE_LIMIT", "100000")
     get_settings.cache_clear()
     yield
@@ -55,7 +52,11 @@ def test_fifty_concurrent_confirmations_over_http_book_exactly_one(db, api_at_te
     answers: dict[int, httpx.Response] = {}
     errors: list[BaseException] = []
     lock = threading.Lock()
-    with LiveServer(create_app()) as base:
+    from app.deps import get_now
+
+    application = create_app()
+    application.dependency_overrides[get_now] = lambda: NOW  # the set-up's holds were made then
+    with LiveServer(application) as base:
 
         def press(request_id: int, offer_id: str) -> None:
             try:
@@ -73,7 +74,7 @@ def test_fifty_concurrent_confirmations_over_http_book_exactly_one(db, api_at_te
             t.start()
         for t in threads:
             t.join(timeout=180)
-        from visits.replan import wait_idle
+        from visits.planning.replan import wait_idle
 
         assert wait_idle(120)
     assert errors == [], errors[:3]

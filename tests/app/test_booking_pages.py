@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from app.db import session_scope
 from visits.models import Booking, BookingStatus, VisitRequest
-from visits.tracking import hash_token, new_token
+from visits.intake.tracking import hash_token, new_token
 
 from tests.visits.slot_support import make_request, setup_area
 

@@ -19,8 +19,8 @@ from sqlmodel import select
 from app.cli import main as jemput
 from app.db import session_scope
 from visits.models import Booking, Kecamatan, Kelurahan, Office, Resident, Team, TeamSkill, User, VisitRequest
-from visits.nik import parse_kk, parse_nik
-from visits.users import verify_password
+from visits.intake.nik import parse_kk, parse_nik
+from visits.staff.users import verify_password
 
 # Kota Mojokerto's outline lies inside this box (approximate, from the city boundary on OpenStreetMap:
 # the Brantas river on the north edge near 7.445 S; about 4.5 km across for 20.5 km2), and the centre

@@ -9,7 +9,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from fastapi import Depends
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select

@@ -319,7 +319,7 @@ def test_concurrent_returning_resident_one_open_request(api, monkeypatch) -> Non
     guards the race, so the service must serialise submissions per NIK (a lock on PostgreSQL)."""
     import time
 
-    import visits.intake as intake
+    import visits.intake.service as intake
 
     data = form()
     first = post_request(api, data)

@@ -1,14 +1,14 @@
 """The response clock through the real app: the first answer is the eligibility decision AND slot offers.
 
 An ineligible request is answered by its decision at submission. An eligible one is answered when
-slots are offered (``visits.slots.make_offers``), one under review when an operator decides; until
+slots are offered (``visits.booking.slots.make_offers``), one under review when an operator decides; until
 then the clock runs and the operator inbox flags it once it is past due (1 working day, skipping
 weekends and Indonesian public holidays).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,21 +17,11 @@ from sqlmodel import select
 from app.db import session_scope
 from tests.app.helpers import login_as
 from tests.app.intake_support import post_request
+from tests.app.helpers import set_clock
 from tests.visits.intake_fixtures import area, form, kk, nik
 from visits.models import VisitRequest
 
 WIB = ZoneInfo("Asia/Jakarta")
-
-
-def at(monkeypatch, moment: datetime) -> None:
-    """Make the intake and inbox code see ``moment`` as the current time."""
-    import app.routers.intake as intake_router
-    import app.routers.operator as operator_router
-    import visits.intake as intake_service
-
-    utc = moment.astimezone(timezone.utc)
-    for module in (intake_router, intake_service, operator_router):
-        monkeypatch.setattr(module, "utcnow", lambda: utc)
 
 
 @pytest.fixture
@@ -53,7 +43,7 @@ def _parse(value: str) -> datetime:
     ],
 )
 def test_due_time_through_the_api(api, monkeypatch, received, due) -> None:
-    at(monkeypatch, received)
+    set_clock(api, received)
     r = post_request(api, form())
     assert r.status_code == 201
     assert _parse(r.json()["first_answer_due"]) == due
@@ -62,7 +52,7 @@ def test_due_time_through_the_api(api, monkeypatch, received, due) -> None:
 
 def test_eligible_is_overdue_until_offered_ineligible_is_answered_at_once(api, session, monkeypatch) -> None:
     friday = datetime(2026, 11, 27, 10, 0, tzinfo=WIB)
-    at(monkeypatch, friday)
+    set_clock(api, friday)
     eligible = post_request(api, form()).json()
     ineligible = post_request(api, form(nik=nik(datetime(1950, 3, 14).date(), female=True, serial=2), kk_number=kk(region="351601"))).json()
     review = post_request(api, form(nik=nik(datetime(1950, 3, 14).date(), female=True, serial=3), kk_check_at_visit="true"), file=None).json()
@@ -74,17 +64,17 @@ def test_eligible_is_overdue_until_offered_ineligible_is_answered_at_once(api, s
     assert rows[ineligible["reference"]].first_answer_at == rows[ineligible["reference"]].received_at
 
     login_as(api, "operator")
-    at(monkeypatch, datetime(2026, 11, 30, 9, 59, tzinfo=WIB))  # Monday, a minute before due
+    set_clock(api, datetime(2026, 11, 30, 9, 59, tzinfo=WIB))  # Monday, a minute before due
     assert 'class="badge overdue"' not in api.get("/operator/requests").text
-    at(monkeypatch, datetime(2026, 11, 30, 10, 1, tzinfo=WIB))  # a minute past due
+    set_clock(api, datetime(2026, 11, 30, 10, 1, tzinfo=WIB))  # a minute past due
     overdue = api.get("/operator/requests?view=overdue").text
     assert eligible["reference"] in overdue and review["reference"] in overdue and ineligible["reference"] not in overdue
     assert api.get("/operator/requests").text.count('class="badge overdue"') == 2
 
-    # offering slots answers the eligible request (visits.slots sets first_answer_at)
+    # offering slots answers the eligible request (visits.booking.slots sets first_answer_at)
     from tests.visits.slot_support import setup_area
-    from visits.slots import make_offers
-    from visits.travel import TravelService
+    from visits.booking.slots import make_offers
+    from visits.planning.travel import TravelService
 
     setup_area(session)
     session.commit()

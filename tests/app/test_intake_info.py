@@ -75,7 +75,7 @@ def test_intake_catalogs_have_identical_keys() -> None:
 
 
 def test_every_error_code_has_a_message() -> None:
-    from visits.schemas import _GENERIC
+    from visits.intake.schemas import _GENERIC
 
     ids = json.loads((APP / "locales" / "id" / "intake.json").read_text())
     for code in set(_GENERIC.values()):

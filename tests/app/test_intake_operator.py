@@ -13,7 +13,7 @@ from tests.app.helpers import login_as
 from tests.app.intake_support import post_request
 from tests.visits.intake_fixtures import area, form, kk
 from visits.models import AuditLog, VisitRequest
-from visits.types import utcnow
+from tests.conftest import NOW
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_inbox_sorted_filtered_and_overdue(api) -> None:
     b = post_request(api, form(nik="3576011403500002", birth_date="1950-03-14", sex="M", groups=["bedridden"], kelurahan_code="35.76.03.1002")).json()["reference"]
     with session_scope() as s:
         row = s.exec(select(VisitRequest).where(VisitRequest.reference == b)).one()
-        row.status, row.first_answer_at, row.due_at = "needs_review", None, utcnow() - timedelta(hours=2)
+        row.status, row.first_answer_at, row.due_at = "needs_review", None, NOW - timedelta(hours=2)
         s.add(row)
     login_as(api, "operator")
     page = api.get("/operator/requests")
@@ -178,7 +178,7 @@ def test_inbox_views(api) -> None:
     old = _submit(api, 4)  # eligible, received three days ago
     booked = _submit(api, 5)
     with session_scope() as s:
-        for ref, changes in ((old, {"received_at": utcnow() - timedelta(days=3)}), (booked, {"status": "booked"})):
+        for ref, changes in ((old, {"received_at": NOW - timedelta(days=3)}), (booked, {"status": "booked"})):
             row = s.exec(select(VisitRequest).where(VisitRequest.reference == ref)).one()
             for k, v in changes.items():
                 setattr(row, k, v)

@@ -183,13 +183,14 @@ def test_form_page_rerenders_with_named_errors(api) -> None:
     assert counts()["VisitRequest"] == 0
 
 
-def test_availability_dates_must_be_ahead(api) -> None:
-    from datetime import date, timedelta
+def test_availability_dates_must_be_ahead(api, now) -> None:
+    from datetime import timedelta
 
-    past = (date.today() - timedelta(days=3)).isoformat()
+    today = now.date()
+    past = (today - timedelta(days=3)).isoformat()
     r = post_request(api, form(availability=f'[{{"date": "{past}", "start": "08:00", "end": "10:00"}}]'))
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "availability"
-    soon = (date.today() + timedelta(days=3)).isoformat()
+    soon = (today + timedelta(days=3)).isoformat()
     assert post_request(api, form(availability=f'[{{"date": "{soon}", "start": "08:00", "end": "10:00"}}]')).status_code == 201
 
 

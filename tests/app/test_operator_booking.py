@@ -9,7 +9,7 @@ from sqlmodel import select
 from app.db import session_scope
 from visits.models import Booking, BookingStatus, Notification, SlotHold, TeamDay, VisitRequest
 
-from tests.app.helpers import login_as
+from tests.app.helpers import login_as, set_clock
 from tests.visits.slot_support import make_request, setup_area
 
 ANY_WEEKDAY = [{"weekday": d, "start": "08:00", "end": "14:00"} for d in range(5)]
@@ -49,11 +49,9 @@ def test_operator_cancel_needs_csrf(client) -> None:
     assert client.post(f"/operator/requests/{request_id}/cancel", follow_redirects=False).status_code == 403
 
 
-def _at(monkeypatch, moment) -> None:  # noqa: ANN001
-    """The booking routes' clock (tests/visits/slot_support's dates are fixed)."""
-    import app.routers.booking
-
-    monkeypatch.setattr(app.routers.booking, "utcnow", lambda: moment)
+def _at(client, moment) -> None:  # noqa: ANN001
+    """The app's clock (tests/visits/slot_support's dates are fixed)."""
+    set_clock(client, moment)
 
 
 def test_the_detail_page_offers_confirms_and_cancels_for_the_family(client) -> None:
@@ -92,7 +90,7 @@ def test_the_office_reschedules_after_the_familys_cutoff(client, monkeypatch) ->
     from datetime import timedelta
 
     from tests.visits.slot_support import NOW
-    from visits.tracking import hash_token, new_token
+    from visits.intake.tracking import hash_token, new_token
 
     token = new_token()
     with session_scope() as s:
@@ -100,12 +98,12 @@ def test_the_office_reschedules_after_the_familys_cutoff(client, monkeypatch) ->
         row = make_request(s, [{"date": "2026-11-24", "start": "09:00", "end": "11:00"}, {"date": "2026-11-25", "start": "09:00", "end": "11:00"}])
         row.tracking_token_hash = hash_token(token)
         request_id = row.id
-    _at(monkeypatch, NOW)
+    _at(client, NOW)
     offer = client.post(f"/api/v1/track/{token}/offers").json()["offers"][0]
     assert offer["date"] == "2026-11-24"
     assert client.post(f"/api/v1/track/{token}/confirm", json={"offer_id": offer["offer_id"]}).status_code == 200
 
-    _at(monkeypatch, NOW + timedelta(hours=10))  # Monday 19:00: past 18:00 on the day before the visit
+    _at(client, NOW + timedelta(hours=10))  # Monday 19:00: past 18:00 on the day before the visit
     assert client.post(f"/api/v1/track/{token}/offers").status_code == 409  # the family must call the office
     staff = login_as(client, "operator")
     form = {"csrf_token": staff.csrf_token, "avail_2": "1", "avail_2_start": "09:00", "avail_2_end": "11:00"}

@@ -6,9 +6,10 @@ import re
 from sqlmodel import select
 
 from app.db import get_engine, session_scope
-from visits import replan, slots
+from visits.planning import replan
+from visits.booking import slots
 from visits.models import Booking, BookingStatus, Resident, Team, TeamDay, VisitRequest
-from visits.travel import TravelService
+from visits.planning.travel import TravelService
 
 from tests.app.helpers import bearer_headers, login_as, make_user
 from tests.visits.slot_support import NOW, make_request, setup_area
@@ -118,7 +119,7 @@ def test_anonymous_callers_are_refused(client) -> None:
 
 def test_a_visit_confirmed_through_the_api_is_in_that_days_plan(client) -> None:
     """POST .../confirm, let the background re-plan land, GET /api/v1/plans: the stored plan has it."""
-    from visits.tracking import hash_token, new_token
+    from visits.intake.tracking import hash_token, new_token
 
     token = new_token()
     with session_scope(write=True) as session:

@@ -20,7 +20,7 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.routing import iter_route_contexts
 
-import visits.users
+import visits.staff.users
 
 from app.auth import route_roles
 from app.main import create_app
@@ -180,7 +180,7 @@ def test_public_pages_answer_without_login(client, path: str) -> None:
 @pytest.fixture(autouse=True)
 def cheap_hashes(monkeypatch) -> None:
     """The matrix needs users, not strong hashes (test_auth checks the real hasher)."""
-    monkeypatch.setattr(visits.users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(visits.staff.users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import io
 from datetime import date
 from typing import Any
 
-from visits.demo import kk_for, nik_for
+from visits.demo import nik_for
 
 KELURAHAN = "35.76.01.1003"  # Mentikan, Prajurit Kulon
 PHONE = "0812 3456 7890"
@@ -14,7 +14,7 @@ PHONE_E164 = "+6281234567890"
 
 
 def area(session) -> None:
-    from visits.service_area import ensure_service_area
+    from visits.intake.service_area import ensure_service_area
 
     ensure_service_area(session)
     session.commit()

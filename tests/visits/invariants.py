@@ -2,7 +2,7 @@
 
 It shares nothing with the code under test but the database rows and the documented travel
 estimate (``routing.travel.GeodesicTravelTimes``, itself tested against geopy; points are taken
-to 1e-5 degrees, as ``visits.travel`` documents):
+to 1e-5 degrees, as ``visits.planning.travel`` documents):
 
 * which days a team works: weekdays, minus Indonesian public holidays (the ``holidays``
   package), minus office-wide and team closures, only for an active team with a working kit;
@@ -13,7 +13,7 @@ to 1e-5 degrees, as ``visits.travel`` documents):
 
 The order it times is a witness, not a proof: the team-day's stored plan when it is of the
 team-day's current version (its stored times are checked too), otherwise the order the slot
-engine would drive (``visits.slots.build_world``). If that order breaks a promise the engine is
+engine would drive (``visits.booking.slots.build_world``). If that order breaks a promise the engine is
 wrong, even if some other order would have kept it.
 """
 
@@ -46,7 +46,7 @@ from visits.models import (
     TeamSkill,
     VisitRequest,
 )
-from visits.slots import build_world
+from visits.booking.slots import build_world
 
 Point = tuple[float, float]
 

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from visits.demo import ensure_calendar, ensure_teams
 from visits.models import Channel, ConsentBy, Kelurahan, RequestStatus, Resident, VisitRequest
-from visits.service_area import KOTA_MOJOKERTO_CENTRE, ensure_office, ensure_service_area
+from visits.intake.service_area import KOTA_MOJOKERTO_CENTRE, ensure_office, ensure_service_area
 
 JAKARTA = timezone(timedelta(hours=7))
 # Monday 23 November 2026, 09:00 in Mojokerto: the horizon starts on Tuesday the 24th.

@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import secrets
 import threading
-from datetime import date, time, timedelta
+from datetime import date, time
 
 import pytest
 from sqlmodel import select
 
 from app.db import session_scope
-from visits import slots
+from visits.booking import slots
 from visits.models import Booking, BookingStatus, HoldStatus, KitState, RecordingKit, RequestStatus, SlotHold, Team, TeamDay, VisitRequest
-from visits.travel import TravelService
+from visits.planning.travel import TravelService
 
 from .invariants import assert_routes_keep_promises
 from .slot_support import NOW, make_request, setup_area

@@ -7,10 +7,10 @@ from datetime import date, time, timedelta
 import pytest
 from sqlmodel import select
 
-from visits import slots
-from visits.booking_ops import Office, auto_book_pending, chase_list, send_reminders
+from visits.booking import slots
+from visits.booking.chores import Office, auto_book_pending, chase_list, send_reminders
 from visits.models import Booking, BookingStatus, Notification, RequestStatus, VisitRequest
-from visits.travel import TravelService
+from visits.planning.travel import TravelService
 
 from .slot_support import NOW, make_request, setup_area
 
@@ -83,7 +83,7 @@ def test_every_message_carries_the_change_link_in_the_familys_language(area) -> 
     enqueue(area, recipient=english.companion_phone, language="en", template="ack", body="...", request_id=english.id)  # answered in English at intake
     offer = slots.make_offers(area, english.id, NOW, TRAVEL, POLICY).offers[0]
     slots.confirm(area, english.id, offer.offer_id, NOW, TRAVEL, POLICY)
-    from visits.booking_notices import family_link, notify
+    from visits.booking.notices import family_link, notify
 
     for template in ("offers", "booked", "rescheduled", "reminder", "cancelled"):
         notify(area, english, template, office=OFFICE.name, link=family_link(OFFICE.base_url, english, None), slots=[(offer.day, offer.start, offer.end)])

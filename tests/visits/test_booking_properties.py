@@ -14,7 +14,7 @@ committed, as the API does when it answers 409. After every step:
   came with reason ``OUTSIDE_AVAILABILITY`` (nearest other times);
 - an ODGJ ("mental") visit is booked only on a team with the ``odgj`` skill.
 
-The model also predicts, independently of ``visits.slots``, when a confirmation must fail
+The model also predicts, independently of ``visits.booking.slots``, when a confirmation must fail
 (stale or expired offer) and when a change must be refused (the 18:00 cutoff on the day before).
 
 Bounded for CI: derandomized, 25 examples of up to 30 steps, a 4-working-day horizon (so
@@ -34,10 +34,10 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invar
 from sqlmodel import select
 
 from app.db import session_scope
-from visits import slots
+from visits.booking import slots
 from visits.errors import Conflict
 from visits.models import Booking, BookingStatus, Kelurahan, KitState, RecordingKit, RequestStatus, Resident, SlotHold, Team, TeamDay, TeamSkill, VisitRequest, metadata
-from visits.travel import TravelService
+from visits.planning.travel import TravelService
 
 from .invariants import assert_routes_keep_promises
 from .slot_support import NOW, make_request, setup_area

@@ -107,9 +107,9 @@ def test_request_is_not_stored_when_the_acknowledgement_cannot_be_queued(db, mon
     from app.db import session_scope
     from tests.app.intake_support import counts
     from tests.visits.intake_fixtures import form, jpeg_bytes
-    from visits import intake
-    from visits.schemas import RequestIn
-    from visits.service_area import ensure_service_area
+    from visits.intake import service as intake
+    from visits.intake.schemas import RequestIn
+    from visits.intake.service_area import ensure_service_area
 
     with session_scope() as s:
         ensure_service_area(s)

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from visits.eligibility import RULES, Applicant, age_on, evaluate
-from visits.nik import NumberError, is_valid_kk, parse_kk, parse_nik
+from visits.intake.eligibility import RULES, Applicant, age_on, evaluate
+from visits.intake.nik import NumberError, is_valid_kk, parse_kk, parse_nik
 
 TODAY = date(2026, 11, 22)
 PREFIX = "3576"
@@ -183,7 +183,7 @@ def test_rules_are_pure_and_named() -> None:
 
 
 def test_every_reason_has_both_languages_and_a_next_step() -> None:
-    from visits.eligibility import REASONS
+    from visits.intake.eligibility import REASONS
 
     assert set(REASONS) == {
         "NIK_INVALID", "KK_INVALID", "NIK_BIRTHDATE_MISMATCH", "OUTSIDE_SERVICE_AREA",

@@ -8,10 +8,10 @@ import time
 from sqlmodel import select
 
 from tests.visits.intake_fixtures import area, form
-from visits.intake import IntakeConfig, Submission, submit
+from visits.intake.service import IntakeConfig, Submission, submit
 from visits.models import VisitRequest
-from visits.schemas import validate_request
-from visits.tracking import find_by_reference, find_by_token, hash_token, idempotent_token, new_reference, new_token
+from visits.intake.schemas import validate_request
+from visits.intake.tracking import find_by_reference, find_by_token, hash_token, idempotent_token, new_reference, new_token
 
 
 def _cfg(tmp_path) -> IntakeConfig:

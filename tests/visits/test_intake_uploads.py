@@ -9,7 +9,7 @@ from PIL import Image
 
 from tests.visits.intake_fixtures import jpeg_bytes, pdf_bytes, png_bytes
 from visits.errors import InvalidInput, PayloadTooLarge
-from visits.uploads import JPEG, PDF, PNG, clean_upload, read_kk, sniff, store_kk
+from visits.intake.uploads import JPEG, PDF, PNG, clean_upload, read_kk, sniff, store_kk
 
 LIMIT = 5 * 1024 * 1024
 
@@ -99,7 +99,7 @@ def test_purge_expired(session, tmp_path) -> None:
     from datetime import timedelta
 
     from visits.types import utcnow
-    from visits.uploads import purge_expired
+    from visits.intake.uploads import purge_expired
 
     doc = store_kk(session, clean_upload(jpeg_bytes(), LIMIT), tmp_path, retention_days=90)
     session.commit()

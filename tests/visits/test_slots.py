@@ -8,12 +8,11 @@ import pytest
 from sqlmodel import select
 
 import routing
-from app.db import session_scope
-from visits import slots
+from visits.booking import slots
 from visits.errors import Conflict
 from visits.models import Booking, BookingStatus, HoldStatus, KitState, OfficeClosure, RecordingKit, RequestStatus, SlotHold, Team, TeamDay
-from visits.planning import Horizon
-from visits.travel import TravelService
+from visits.planning.translate import Horizon
+from visits.planning.travel import TravelService
 
 from .slot_support import NOW, make_request, setup_area
 

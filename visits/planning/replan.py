@@ -22,8 +22,11 @@ without personal data (ids and error types only) and leave the previous plan in 
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
+import os
+import signal
 import threading
 import time
 from collections import Counter
@@ -43,10 +46,10 @@ from sqlmodel import Session, select
 import routing
 from routing.schedule import check_route, schedule_route
 from visits.models import Plan, PlanStatus, PlanStop, TeamDay
-from visits.planning import Horizon, pinned_problem, shift_id
-from visits.slots import build_world
+from visits.planning.translate import Horizon, pinned_problem, shift_id
+from visits.booking.slots import build_world
 from visits.transactions import transaction
-from visits.travel import TravelService
+from visits.planning.travel import TravelService
 from visits.types import utcnow
 
 log = logging.getLogger("jemput.replan")
@@ -222,6 +225,25 @@ Solver = Callable[[LoadedTeamDay, float, int], SolvedRoute]  # solve_team_day's 
 _WRITE_ATTEMPTS = 4  # a write that meets a busy database is retried (0.5, 1, 2 s apart)
 
 
+def end_with_parent(parent_pid: int) -> None:
+    """In a solver process: end when the process that started it ends, even by SIGKILL (Linux:
+    the kernel's parent-death signal; elsewhere, and as a backstop, a thread that watches the
+    parent's pid)."""
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG (libc's symbols are the process's own)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(0)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
+
+
 class ProcessSolver:
     """:func:`solve_team_day` in a separate process (started on first use, "spawn": no forked
     threads or connections). A crashed process is replaced on the next call; a solve that
@@ -237,7 +259,7 @@ class ProcessSolver:
     def _get_pool(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(self._processes, mp_context=multiprocessing.get_context("spawn"))
+                self._pool = ProcessPoolExecutor(self._processes, mp_context=multiprocessing.get_context("spawn"), initializer=end_with_parent, initargs=(os.getpid(),))
             return self._pool
 
     def __call__(self, loaded: LoadedTeamDay, time_limit: float, seed: int) -> SolvedRoute:
@@ -385,11 +407,11 @@ _default: ReplanQueue | None = None
 _default_lock = threading.Lock()
 
 
-def configure(engine: Engine | Provider, travel: TravelService | Provider, *, time_limit: float | Provider = 2.0, seed: int = 0, workers: int = 2) -> ReplanQueue:
-    """Set up the default queue used by :func:`schedule_replan` (the app does this at start-up)."""
+def configure(engine: Engine | Provider, travel: TravelService | Provider, *, time_limit: float | Provider = 2.0, seed: int = 0, workers: int = 2, clock: Callable[[], datetime] = utcnow) -> ReplanQueue:
+    """Set up the default queue used by :func:`schedule_replan` (the app's lifespan does this)."""
     global _default
     with _default_lock:
-        old, _default = _default, ReplanQueue(engine, travel, time_limit=time_limit, seed=seed, workers=workers)
+        old, _default = _default, ReplanQueue(engine, travel, time_limit=time_limit, seed=seed, workers=workers, clock=clock)
     if old is not None:
         old.shutdown(wait=False)
     return _default
@@ -397,6 +419,15 @@ def configure(engine: Engine | Provider, travel: TravelService | Provider, *, ti
 
 def default_queue() -> ReplanQueue | None:
     return _default
+
+
+def shutdown_default(queue: ReplanQueue, wait: bool = True) -> None:
+    """Stop ``queue`` (its threads and solver processes); it stops being the default."""
+    global _default
+    with _default_lock:
+        if _default is queue:
+            _default = None
+    queue.shutdown(wait=wait)
 
 
 def schedule_replan(team_day_ids: Iterable[int]) -> list[int]:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from visits.nik import NumberError, parse_kk, parse_nik
+from visits.intake.nik import NumberError, parse_kk, parse_nik
 
 ADULT_AGE = 17
 ELDERLY_AGE = 60

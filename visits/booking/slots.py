@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 import routing
 from routing.insertion import CommittedRoutes, Insertion
 from routing.schedule import schedule_route
-from visits.calendar import TeamShift, team_shifts, working_days
+from visits.planning.calendar import TeamShift, team_shifts, working_days
 from visits.errors import Conflict, NotFound
 from visits.models import (
     Booking,
@@ -41,10 +41,11 @@ from visits.models import (
     TeamDay,
     VisitRequest,
 )
-from visits.planning import Horizon, ServiceNeeds, service_needs, shift_id, to_routing_shift, window_stop
-from visits.travel import TravelService
+from visits.intake.models import NOT_CANCELLABLE, OFFERABLE
+from visits.planning.translate import Horizon, ServiceNeeds, service_needs, shift_id, to_routing_shift, window_stop
+from visits.planning.travel import TravelService
+from visits.transactions import mark_changed
 
-OFFERABLE = (RequestStatus.ELIGIBLE, RequestStatus.OFFERED, RequestStatus.BOOKED)
 
 
 @dataclass(frozen=True)
@@ -317,10 +318,19 @@ def local_now(now: datetime, tz: str) -> datetime:
     return now.astimezone(ZoneInfo(tz))
 
 
-def horizon_days(session: Session, now: datetime, policy: SlotPolicy) -> list[date]:
-    """The next working days, starting tomorrow (no same-day visits)."""
-    tomorrow = local_now(now, policy.timezone).date() + timedelta(days=1)
-    return working_days(session, tomorrow, policy.horizon_days)
+def first_changeable_day(now: datetime, policy: SlotPolicy) -> date:
+    """The first day a family could still change or cancel themselves: tomorrow before the
+    cutoff (18:00), the day after tomorrow from then on."""
+    local = local_now(now, policy.timezone)
+    return local.date() + timedelta(days=1 if local.time() < policy.change_cutoff else 2)
+
+
+def horizon_days(session: Session, now: datetime, policy: SlotPolicy, *, staff: bool = False) -> list[date]:
+    """The next working days, starting tomorrow (no same-day visits). A family is offered only
+    days they could still change themselves (:func:`first_changeable_day`); the office, on the
+    phone with them, may still book tomorrow after the cutoff."""
+    first = local_now(now, policy.timezone).date() + timedelta(days=1) if staff else first_changeable_day(now, policy)
+    return working_days(session, first, policy.horizon_days)
 
 
 def _load_request(session: Session, request_id: int, *, lock: bool = False) -> VisitRequest:
@@ -333,7 +343,7 @@ def _load_request(session: Session, request_id: int, *, lock: bool = False) -> V
     return row
 
 
-def find_offers(session: Session, request: VisitRequest, now: datetime, travel: TravelService, policy: SlotPolicy, k: int | None = None) -> tuple[World, list[Insertion], str | None, ServiceNeeds]:
+def find_offers(session: Session, request: VisitRequest, now: datetime, travel: TravelService, policy: SlotPolicy, k: int | None = None, *, staff: bool = False) -> tuple[World, list[Insertion], str | None, ServiceNeeds]:
     """The best insertions for this request (no writes) and why there are none inside the
     family's availability (None when there are):
 
@@ -347,7 +357,7 @@ def find_offers(session: Session, request: VisitRequest, now: datetime, travel: 
     resident = session.get(Resident, request.resident_id)
     assert resident is not None
     needs = service_needs(session, resident)
-    days = horizon_days(session, now, policy)
+    days = horizon_days(session, now, policy, staff=staff)
     world = build_world(session, days, travel, now, exclude_request=request.id, extra_points=[(resident.lat, resident.lon)])
     location = world.extra_locations[0]
     stop = routing.Stop(id=f"r{request.id}", location=location, service=needs.minutes, windows=(routing.TimeWindow(0, 1),), skills=needs.skills)
@@ -404,7 +414,7 @@ def make_offers(session: Session, request_id: int, now: datetime, travel: Travel
         request.availability = availability
     release_holds(session, request.id)
     session.flush()
-    world, found, reason, _ = find_offers(session, request, now, travel, policy, k)
+    world, found, reason, _ = find_offers(session, request, now, travel, policy, k, staff=staff)
     expires = now + policy.hold_for(request.channel)
     offers: list[Offer] = []
     for ins in found:
@@ -473,20 +483,23 @@ def confirm(session: Session, request_id: int, offer_id: str, now: datetime, tra
     for old in previous:
         old.status = BookingStatus.RESCHEDULED
         old.cancelled_at = now
-        _bump(session, old.team_day_id)
+        bump(session, old.team_day_id)
     booking = Booking(request_id=request.id, team_day_id=team_day.id, hold_id=hold.id, window_start=hold.window_start, window_end=hold.window_end, service_minutes=needs.minutes)
     session.add(booking)
     hold.status = HoldStatus.CONFIRMED
     release_holds(session, request.id)
     team_day.version += 1
+    mark_changed(session, team_day.id)  # type: ignore[arg-type]
     request.status = RequestStatus.BOOKED
     request.updated_at = now
     session.flush()
     return booking
 
 
-def _bump(session: Session, team_day_id: int) -> None:
+def bump(session: Session, team_day_id: int) -> None:
+    """The team-day's bookings changed: a new version, re-planned after the commit."""
     session.exec(update(TeamDay).where(TeamDay.id == team_day_id).values(version=TeamDay.version + 1))  # type: ignore[call-overload, arg-type]
+    mark_changed(session, team_day_id)
 
 
 def booking_of(session: Session, request_id: int) -> tuple[Booking, TeamDay] | None:
@@ -510,7 +523,7 @@ def ensure_before_cutoff(session: Session, request_id: int, now: datetime, polic
 def cancel(session: Session, request_id: int, now: datetime, policy: SlotPolicy = SlotPolicy(), *, staff: bool = False) -> list[int]:
     """Cancel the request (and its booking); returns the team-day ids whose routes changed."""
     request = _load_request(session, request_id, lock=True)
-    if request.status in (RequestStatus.CANCELLED, RequestStatus.CLOSED, RequestStatus.VISITED):
+    if request.status in NOT_CANCELLABLE:
         raise Conflict("slots.not_cancellable")
     if not staff:
         ensure_before_cutoff(session, request.id, now, policy)
@@ -520,7 +533,7 @@ def cancel(session: Session, request_id: int, now: datetime, policy: SlotPolicy 
         booking, td = current
         booking.status = BookingStatus.CANCELLED
         booking.cancelled_at = now
-        _bump(session, td.id)
+        bump(session, td.id)
         changed.append(td.id)
     release_holds(session, request.id)
     request.status = RequestStatus.CANCELLED

@@ -7,12 +7,21 @@ reference, which works together with the companion's phone number.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, time
 
 from sqlmodel import Session, select
 
 from visits.models import Notification, VisitRequest
 from visits.notifications import enqueue
+
+@dataclass(frozen=True)
+class Office:
+    """What a message says about the office: its name and the base of the family's links."""
+
+    name: str
+    base_url: str
+
 
 DAY_NAMES = {
     "id": ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"),

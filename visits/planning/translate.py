@@ -13,7 +13,7 @@ from datetime import date, time, timedelta
 from sqlmodel import Session, select
 
 import routing
-from visits.calendar import TeamShift
+from visits.planning.calendar import TeamShift
 from visits.models import Group, Resident, ServiceRule
 
 DEFAULT_SERVICE_MINUTES = 30
@@ -88,7 +88,7 @@ def window_stop(stop_id: str, location: int, needs: ServiceNeeds, horizon: Horiz
 def pinned_problem(shift: routing.Shift, stops: Sequence[routing.Stop], durations: Sequence[Sequence[int]]) -> tuple[routing.Problem, list[routing.Stop]]:
     """One team-day as a planner problem: every stop required, pinned to ``shift``, on a dense sub-matrix.
 
-    ``stops`` carry locations on ``durations`` (e.g. a :class:`visits.slots.World`'s matrix);
+    ``stops`` carry locations on ``durations`` (e.g. a :class:`visits.booking.slots.World`'s matrix);
     the problem renumbers them (0 = the shift's start, then the stops in order). Returns the
     problem and its stops (same ids and order as ``stops``).
     """

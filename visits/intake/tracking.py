@@ -19,9 +19,9 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from visits.eligibility import REASONS
+from visits.intake.eligibility import REASONS
 from visits.models import Booking, BookingStatus, HoldStatus, RequestStatus, SlotHold, TeamDay, VisitRequest
-from visits.schemas import ReasonOut, SlotOut, TrackSummary, try_normalise_phone
+from visits.intake.schemas import ReasonOut, SlotOut, TrackSummary, try_normalise_phone
 from visits.types import utcnow
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I

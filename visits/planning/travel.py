@@ -5,7 +5,7 @@ home). With the default geodesic provider a :class:`TravelService` keeps one laz
 matrix over every point it has been asked about: a point keeps its index for the life of the
 service, each pair is computed when first asked for and kept, and a route indexed once
 (``routing.insertion.RouteIndex``) stays valid for the next request: :attr:`Located.routes`
-is where the domain keeps those (see ``visits.slots.build_world``).
+is where the domain keeps those (see ``visits.booking.slots.build_world``).
 
 A provider that answers whole tables (OSRM) is asked once per set of points instead
 (``routing.travel.CachedTravelTimes``); its indices are local to one call, so nothing is kept

@@ -1,6 +1,6 @@
 """Submitting a home-visit request (web form, JSON API and phone intake share this service).
 
-Order of work: the input is already validated (:class:`visits.schemas.RequestIn`); the KK
+Order of work: the input is already validated (:class:`visits.intake.schemas.RequestIn`); the KK
 file is checked and cleaned; submissions for one NIK are serialised (:func:`lock_nik`); an
 Idempotency-Key that was seen before answers with the first answer (or 422 when the body
 differs); the eligibility rules run; then resident, KK document, request and acknowledgement
@@ -15,7 +15,7 @@ takes a transaction-scoped advisory lock per NIK before anything is read, held u
 caller's transaction ends, so the second submission sees the first one's request.
 
 Response clock: an ineligible decision is the first answer (``first_answer_at`` set at once);
-an eligible request is answered when slots are offered (``visits.slots.make_offers``) and one
+an eligible request is answered when slots are offered (``visits.booking.slots.make_offers``) and one
 under review when an operator decides, so both keep ``first_answer_at`` NULL until then.
 
 The service only flushes; the caller's session dependency commits.
@@ -36,8 +36,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from visits.clock import first_answer_due
-from visits.eligibility import Applicant, Reason, evaluate, reason_for
+from visits.intake.eligibility import Applicant, Reason, evaluate, reason_for
 from visits.errors import Conflict, InvalidInput, NotFound
+from visits.intake.models import DECLINABLE, OVERRIDABLE
 from visits.models import (
     OPEN_REQUEST_STATUSES,
     Channel,
@@ -49,10 +50,10 @@ from visits.models import (
     VisitRequest,
 )
 from visits.notifications import acknowledgement_text, enqueue
-from visits.schemas import RequestIn
-from visits.tracking import hash_token, idempotent_token, new_reference, new_token, tracking_link
+from visits.intake.schemas import RequestIn
+from visits.intake.tracking import hash_token, idempotent_token, new_reference, new_token, tracking_link
 from visits.types import utcnow
-from visits.uploads import CleanFile, clean_upload, store_kk
+from visits.intake.uploads import CleanFile, clean_upload, store_kk
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{8,100}$")
 MAX_ATTEMPTS = 4
@@ -361,7 +362,7 @@ def _record_decision(session: Session, row: VisitRequest, status: RequestStatus,
 
 def override(session: Session, request_id: int, *, user_id: int | None, reason: str, now: datetime | None = None) -> VisitRequest:
     """An operator declares an ineligible (or to-review) request eligible, with a written reason."""
-    row, reason = _decision_target(session, request_id, reason, (RequestStatus.INELIGIBLE, RequestStatus.NEEDS_REVIEW, RequestStatus.RECEIVED))
+    row, reason = _decision_target(session, request_id, reason, OVERRIDABLE)
     resident = session.get(Resident, row.resident_id)
     if resident is None or resident.kelurahan_id is None or resident.lat is None:
         # the home is not in one of our kelurahan: no team can visit it (a new request with the right address can)
@@ -378,6 +379,6 @@ def decline(session: Session, request_id: int, *, user_id: int | None, code: str
     """An operator decides a request under review is not eligible (reason code + written note)."""
     if code not in DECLINE_CODES:
         raise InvalidInput("intake.err.choice", field="decline_code")
-    row, reason = _decision_target(session, request_id, reason, (RequestStatus.NEEDS_REVIEW, RequestStatus.RECEIVED))
+    row, reason = _decision_target(session, request_id, reason, DECLINABLE)
     row.reasons = [*row.reasons, code] if code not in row.reasons else list(row.reasons)
     return _record_decision(session, row, RequestStatus.INELIGIBLE, reason=reason, user_id=user_id, now=now)

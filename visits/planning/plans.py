@@ -4,7 +4,7 @@ For each team working that day the route comes from its current stored plan when
 computed from the team-day's current version (``Plan.version == TeamDay.version``); otherwise
 (no plan yet, or bookings changed and the re-plan has not landed) the order and times are
 computed on the fly with the cheap scheduler: the stored plan's order when it still fits, else
-booked-window order repaired by cheapest insertion (``visits.slots.build_world``), timed with
+booked-window order repaired by cheapest insertion (``visits.booking.slots.build_world``), timed with
 ``routing.schedule.schedule_route``. Nothing is written.
 
 ``DayPlan.version`` is the largest TeamDay.version / Plan.version of the day's team-days (0 when
@@ -24,8 +24,8 @@ from sqlmodel import Session, col, select
 
 from routing.schedule import schedule_route
 from visits.models import Booking, BookingStatus, Plan, PlanStatus, PlanStop, Team, TeamDay, VisitRequest
-from visits.slots import build_world
-from visits.travel import TravelService
+from visits.booking.slots import build_world
+from visits.planning.travel import TravelService
 from visits.types import utcnow
 
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic_core import PydanticCustomError
 
 from visits.models import ConsentBy, Group, MaritalStatus
-from visits.nik import NumberError, normalise_digits, parse_kk, parse_nik
+from visits.intake.nik import NumberError, normalise_digits, parse_kk, parse_nik
 
 KELURAHAN_CODE = re.compile(r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")
 RT_RW = re.compile(r"^\d{1,3}$")

@@ -1,4 +1,6 @@
-"""Booking chores around the family's own actions: auto-booking, reminders, the chase list."""
+"""Booking chores around the family's own actions: auto-booking, reminders, the chase list.
+
+``Office`` is re-exported from ``visits.booking.notices``."""
 
 from __future__ import annotations
 
@@ -8,42 +10,17 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from visits import slots
-from visits.booking_notices import family_link, notify
+from visits.booking import slots
+from visits.booking.notices import Office, family_link, notify
+from visits.booking.service import auto_book
 from visits.models import Booking, BookingStatus, HoldStatus, RequestStatus, SlotHold, TeamDay, VisitRequest
-from visits.travel import TravelService
-
-
-@dataclass(frozen=True)
-class Office:
-    name: str
-    base_url: str
-
-
-def auto_book(session: Session, request_id: int, now: datetime, travel: TravelService, policy: slots.SlotPolicy, office: Office) -> Booking | None:
-    """Book the best slot inside the family's availability (they accept any of it) and tell them;
-    when nothing fits their availability, send the nearest offers instead of booking."""
-    request = session.get(VisitRequest, request_id)
-    assert request is not None
-    result = slots.make_offers(session, request_id, now, travel, policy, k=1)
-    if result.reason is not None:
-        # nothing inside their availability: offer the nearest times instead of booking one
-        offers = slots.make_offers(session, request_id, now, travel, policy)
-        if offers.offers:
-            notify(session, request, "offers", office=office.name, link=family_link(office.base_url, request, None), slots=[(o.day, o.start, o.end) for o in offers.offers])
-        return None
-    if not result.offers:
-        return None
-    booking = slots.confirm(session, request_id, result.offers[0].offer_id, now, travel, policy)
-    offer = result.offers[0]
-    notify(session, request, "booked", office=office.name, link=family_link(office.base_url, request, None), slots=[(offer.day, offer.start, offer.end)])
-    return booking
+from visits.planning.travel import TravelService
 
 
 def auto_book_pending(session: Session, now: datetime, travel: TravelService, policy: slots.SlotPolicy, office: Office) -> list[int]:
     """Auto-book every eligible request whose family accepts any time in their availability."""
-    ids = session.exec(select(VisitRequest.id).where(VisitRequest.accept_any_time == True, VisitRequest.status == RequestStatus.ELIGIBLE).order_by(VisitRequest.due_at)).all()  # noqa: E712
-    return [b.team_day_id for rid in ids if (b := auto_book(session, rid, now, travel, policy, office)) is not None]  # type: ignore[arg-type]
+    rows = session.exec(select(VisitRequest).where(VisitRequest.accept_any_time == True, VisitRequest.status == RequestStatus.ELIGIBLE).order_by(VisitRequest.due_at)).all()  # noqa: E712
+    return [b.team_day.id for row in rows if (b := auto_book(session, row, now, travel, policy, office)) is not None]  # type: ignore[misc]
 
 
 def send_reminders(session: Session, now: datetime, tz: str, office: Office) -> int:

@@ -1,0 +1,48 @@
+"""Screen queries of intake: the operator's inbox and one case."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from visits.errors import NotFound
+from visits.intake.models import Group, Kelurahan, RequestStatus, Resident, VisitRequest
+
+INBOX_VIEWS = ("open", "new", "needs_review", "eligible", "ineligible", "overdue", "all")
+
+
+def inbox_query(view: str, kelurahan_id: int | None, group: str | None, now: datetime):  # noqa: ANN201 - a select
+    """The inbox's rows (request, resident, kelurahan or None), most urgent response clock first."""
+    stmt = (
+        select(VisitRequest, Resident, Kelurahan)
+        .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
+        .join(Kelurahan, Resident.kelurahan_id == Kelurahan.id, isouter=True)  # type: ignore[arg-type]  # none: outside the area
+    )
+    open_statuses = [RequestStatus.RECEIVED, RequestStatus.NEEDS_REVIEW, RequestStatus.ELIGIBLE, RequestStatus.INELIGIBLE]
+    if view == "open":
+        stmt = stmt.where(col(VisitRequest.status).in_(open_statuses))
+    elif view == "new":
+        stmt = stmt.where(VisitRequest.received_at >= now - timedelta(days=1))
+    elif view == "overdue":
+        stmt = stmt.where(col(VisitRequest.first_answer_at).is_(None), VisitRequest.due_at < now)
+    elif view in ("needs_review", "eligible", "ineligible"):
+        stmt = stmt.where(VisitRequest.status == view)
+    if kelurahan_id is not None:
+        stmt = stmt.where(Resident.kelurahan_id == kelurahan_id)
+    if group in {g.value for g in Group}:
+        stmt = stmt.where(getattr(Resident, f"group_{group}").is_(True))
+    return stmt.order_by(col(VisitRequest.due_at), col(VisitRequest.id)).limit(500)
+
+
+def inbox_rows(session: Session, view: str, kelurahan_id: int | None, group: str | None, now: datetime) -> list[tuple[VisitRequest, Resident, Kelurahan | None]]:
+    return list(session.exec(inbox_query(view, kelurahan_id, group, now)).all())  # type: ignore[arg-type]
+
+
+def load_case(session: Session, request_id: int) -> tuple[VisitRequest, Resident, Kelurahan | None]:
+    """The request, its resident and their kelurahan (None for an address outside the service area)."""
+    row = session.get(VisitRequest, request_id)
+    resident = session.get(Resident, row.resident_id) if row else None
+    if row is None or resident is None:
+        raise NotFound()
+    return row, resident, session.get(Kelurahan, resident.kelurahan_id) if resident.kelurahan_id else None
