@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     hold_minutes_web: int = 24 * 60
     change_cutoff: str = Field(default="18:00", description="Families may reschedule/cancel until this time on the day before the visit.")
     replan_time_limit_seconds: float = 2.0
+    solver_warm_start: bool = Field(default=True, description="Start the solver process with the app (else on the first re-plan).")
     # travel times
     travel_detour: float = 1.3
     travel_speed_kmh: float = 25.0

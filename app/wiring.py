@@ -3,6 +3,7 @@ jobs both use :func:`replanning`. Nothing here starts at import."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
@@ -18,10 +19,13 @@ from visits.types import utcnow
 
 
 @contextmanager
-def replanning(clock: Callable[[], datetime] = utcnow) -> Iterator[replan.ReplanQueue]:
+def replanning(clock: Callable[[], datetime] = utcnow, *, warm: bool = False) -> Iterator[replan.ReplanQueue]:
     """The re-plan queue (worker threads and a solver process), fed by committed changes
-    (``visits.transactions.mark_changed``); stopped, solver processes included, on exit."""
+    (``visits.transactions.mark_changed``); stopped, solver processes included, on exit. With
+    ``warm`` the solver process starts now (in the background) rather than on the first re-plan."""
     queue = replan.configure(get_engine, travel_times, time_limit=lambda: get_settings().replan_time_limit_seconds, clock=clock)
+    if warm:
+        threading.Thread(target=queue.warm, name="solver-warm-start", daemon=True).start()
     previous = set_replan_sink(replan.schedule_replan)  # the default queue (tests may swap it)
     try:
         yield queue
@@ -32,6 +36,6 @@ def replanning(clock: Callable[[], datetime] = utcnow) -> Iterator[replan.Replan
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    with replanning(lambda: app_clock(app)) as queue:
+    with replanning(lambda: app_clock(app), warm=get_settings().solver_warm_start) as queue:
         app.state.replan_queue = queue
         yield

@@ -20,6 +20,7 @@ import pytest
 _TMP = Path(tempfile.mkdtemp(prefix="jemput-test-"))
 os.environ["JEMPUT_DATA_DIR"] = str(_TMP)
 os.environ.setdefault("JEMPUT_SECRET_KEY", "test-secret-key")
+os.environ.setdefault("JEMPUT_SOLVER_WARM_START", "false")  # each test app starts its solver process only when it re-plans
 
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402

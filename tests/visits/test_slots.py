@@ -269,3 +269,17 @@ def test_an_ineligible_request_gets_no_offers(area) -> None:
     req = make_request(area, [{"weekday": 2, "start": "09:00", "end": "12:00"}], status=RequestStatus.INELIGIBLE)
     with pytest.raises(Conflict):
         slots.make_offers(area, req.id, NOW, TRAVEL, POLICY)
+
+
+def test_after_the_cutoff_a_family_is_not_offered_tomorrow_but_the_office_may_book_it(area) -> None:
+    """Past 18:00 the day before, a family could no longer change tomorrow's visit themselves, so
+    they are not offered it; the office (on the phone with them) still may book it."""
+    evening = NOW.replace(hour=18, minute=30)  # Monday 18:30 WIB
+    every_day = [{"weekday": d, "start": "08:00", "end": "14:00"} for d in range(5)]
+    family = make_request(area, every_day)
+    offers = slots.make_offers(area, family.id, evening, TRAVEL, POLICY).offers
+    assert offers and all(o.day > TUESDAY for o in offers)
+    before = make_request(area, every_day)
+    assert any(o.day == TUESDAY for o in slots.make_offers(area, before.id, evening.replace(hour=17, minute=59), TRAVEL, POLICY).offers)
+    office = make_request(area, every_day, channel="phone")
+    assert any(o.day == TUESDAY for o in slots.make_offers(area, office.id, evening, TRAVEL, POLICY, staff=True).offers)

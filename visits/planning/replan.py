@@ -262,6 +262,10 @@ class ProcessSolver:
                 self._pool = ProcessPoolExecutor(self._processes, mp_context=multiprocessing.get_context("spawn"), initializer=end_with_parent, initargs=(os.getpid(),))
             return self._pool
 
+    def start(self) -> None:
+        """Start the solver process now (it imports the solver once) instead of on first use."""
+        self._get_pool().submit(os.getpid).result(timeout=120)
+
     def __call__(self, loaded: LoadedTeamDay, time_limit: float, seed: int) -> SolvedRoute:
         pool = self._get_pool()
         try:
@@ -391,6 +395,14 @@ class ReplanQueue:
             with self._lock:
                 self._running -= 1
                 self._lock.notify_all()
+
+    def warm(self) -> None:
+        """Start the solver process ahead of the first re-plan (errors are logged, not raised)."""
+        if isinstance(self._solver, ProcessSolver):
+            try:
+                self._solver.start()
+            except Exception as exc:  # noqa: BLE001 - the first re-plan starts it again
+                log.warning("solver process did not start (%s)", type(exc).__name__)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until no job is pending or running; False on timeout."""
