@@ -125,7 +125,7 @@ def session(db):
 # The app's clock in tests: a fixed working Monday morning in Jakarta, so no test depends on the
 # hour, the weekday or the date it runs (CI also runs the suite under faketime on a Thursday
 # evening before a long weekend). Tests that need another instant set ``app.dependency_overrides``.
-NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # Monday 2026-11-23 09:00 WIB (tests/visits/slot_support.NOW)
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # Monday 2026-11-23 09:00 WIB (tests/booking/slot_support.NOW)
 
 
 @pytest.fixture
@@ -145,10 +145,15 @@ def app(db):
 
 @pytest.fixture
 def client(app):
+    """The app through a TestClient (its lifespan runs). Booking routes queue re-plans
+    (``visits.planning.replan``): wait for them so none writes into the next test's data."""
     from fastapi.testclient import TestClient
+
+    from visits.planning.replan import wait_idle
 
     with TestClient(app) as c:
         yield c
+    assert wait_idle(60), "background re-plans still running after 60 s"
 
 
 @pytest.fixture(scope="session")

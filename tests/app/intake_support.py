@@ -8,7 +8,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from app.db import session_scope
-from tests.visits.intake_fixtures import jpeg_bytes, multipart
+from tests.intake.intake_fixtures import jpeg_bytes, multipart
 from visits.models import KkDocument, Notification, Resident, VisitRequest
 
 

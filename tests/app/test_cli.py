@@ -188,7 +188,7 @@ def test_the_run_command_serves_health_and_login_with_demo_data_within_60s(tmp_p
 
 
 def test_auto_book_books_the_families_who_accept_any_time_and_replans(db, capsys) -> None:
-    from tests.visits.slot_support import make_request, setup_area
+    from tests.booking.slot_support import make_request, setup_area
     from visits.models import Notification, Plan, TeamDay
 
     any_weekday = [{"weekday": d, "start": "08:00", "end": "14:00"} for d in range(5)]

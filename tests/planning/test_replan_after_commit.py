@@ -8,7 +8,7 @@ import pytest
 from app.db import session_scope
 from sqlmodel import select
 
-from tests.visits.slot_support import NOW, make_request, setup_area
+from tests.booking.slot_support import NOW, make_request, setup_area
 from visits.booking import slots
 from visits.models import TeamDay
 from visits.planning.travel import TravelService

@@ -7,7 +7,7 @@ import time
 
 from sqlmodel import select
 
-from tests.visits.intake_fixtures import area, form
+from tests.intake.intake_fixtures import area, form
 from visits.intake.service import IntakeConfig, Submission, submit
 from visits.models import VisitRequest
 from visits.intake.schemas import validate_request

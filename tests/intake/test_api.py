@@ -14,7 +14,7 @@ from app.db import session_scope
 from app.settings import get_settings
 from tests.app.helpers import login_as
 from tests.app.intake_support import counts, post_request
-from tests.visits.intake_fixtures import PHONE_E164, area, form, jpeg_bytes, kk, multipart, nik
+from tests.intake.intake_fixtures import PHONE_E164, area, form, jpeg_bytes, kk, multipart, nik
 from visits.models import KkDocument, Notification, Resident, VisitRequest
 
 

@@ -33,8 +33,8 @@ from visits.booking import slots
 from visits.models import Booking, BookingStatus, HoldStatus, KitState, RecordingKit, RequestStatus, SlotHold, Team, TeamDay, VisitRequest
 from visits.planning.travel import TravelService
 
-from .invariants import assert_routes_keep_promises
-from .slot_support import NOW, make_request, setup_area
+from tests.booking.invariants import assert_routes_keep_promises
+from tests.booking.slot_support import NOW, make_request, setup_area
 
 TRAVEL = TravelService()
 POLICY = slots.SlotPolicy()

@@ -14,7 +14,7 @@ from visits.models import Booking, BookingStatus, HoldStatus, KitState, OfficeCl
 from visits.planning.translate import Horizon
 from visits.planning.travel import TravelService
 
-from .slot_support import NOW, make_request, setup_area
+from tests.booking.slot_support import NOW, make_request, setup_area
 
 TRAVEL = TravelService()
 POLICY = slots.SlotPolicy()
@@ -196,7 +196,7 @@ def test_breaks_are_kept_free(area) -> None:
         if not result.offers:
             break
         slots.confirm(area, req.id, result.offers[0].offer_id, NOW, TRAVEL, POLICY)
-    from tests.visits.invariants import assert_routes_keep_promises
+    from tests.booking.invariants import assert_routes_keep_promises
 
     assert_routes_keep_promises(area, NOW, TRAVEL)
 

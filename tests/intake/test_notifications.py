@@ -75,7 +75,7 @@ def test_crash_between_commit_and_send_loses_nothing(client, session) -> None:
     from app.db import session_scope
     from app.cli import main as jemput
     from tests.app.intake_support import post_request
-    from tests.visits.intake_fixtures import area, form
+    from tests.intake.intake_fixtures import area, form
 
     area(session)
     answer = post_request(client, form())
@@ -106,7 +106,7 @@ def test_request_is_not_stored_when_the_acknowledgement_cannot_be_queued(db, mon
 
     from app.db import session_scope
     from tests.app.intake_support import counts
-    from tests.visits.intake_fixtures import form, jpeg_bytes
+    from tests.intake.intake_fixtures import form, jpeg_bytes
     from visits.intake import service as intake
     from visits.intake.schemas import RequestIn
     from visits.intake.service_area import ensure_service_area

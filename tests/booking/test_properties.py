@@ -39,8 +39,8 @@ from visits.errors import Conflict
 from visits.models import Booking, BookingStatus, Kelurahan, KitState, RecordingKit, RequestStatus, Resident, SlotHold, Team, TeamDay, TeamSkill, VisitRequest, metadata
 from visits.planning.travel import TravelService
 
-from .invariants import assert_routes_keep_promises
-from .slot_support import NOW, make_request, setup_area
+from tests.booking.invariants import assert_routes_keep_promises
+from tests.booking.slot_support import NOW, make_request, setup_area
 
 TRAVEL = TravelService()
 POLICY = slots.SlotPolicy(horizon_days=4)

@@ -10,7 +10,7 @@ from app.db import session_scope
 from visits.models import Booking, BookingStatus, VisitRequest
 from visits.intake.tracking import hash_token, new_token
 
-from tests.visits.slot_support import make_request, setup_area
+from tests.booking.slot_support import make_request, setup_area
 
 
 def _token() -> str:

@@ -12,7 +12,7 @@ from sqlmodel import select
 from app.db import session_scope
 from app.settings import get_settings
 from tests.app.intake_support import counts, post_request
-from tests.visits.intake_fixtures import area, form, jpeg_bytes, png_bytes
+from tests.intake.intake_fixtures import area, form, jpeg_bytes, png_bytes
 from visits.models import KkDocument
 
 SIX_MB = 6 * 1024 * 1024

@@ -10,7 +10,7 @@ from app.db import session_scope
 from visits.models import Booking, BookingStatus, Notification, SlotHold, TeamDay, VisitRequest
 
 from tests.app.helpers import login_as, set_clock
-from tests.visits.slot_support import make_request, setup_area
+from tests.booking.slot_support import make_request, setup_area
 
 ANY_WEEKDAY = [{"weekday": d, "start": "08:00", "end": "14:00"} for d in range(5)]
 
@@ -50,7 +50,7 @@ def test_operator_cancel_needs_csrf(client) -> None:
 
 
 def _at(client, moment) -> None:  # noqa: ANN001
-    """The app's clock (tests/visits/slot_support's dates are fixed)."""
+    """The app's clock (tests/booking/slot_support's dates are fixed)."""
     set_clock(client, moment)
 
 
@@ -89,7 +89,7 @@ def test_the_detail_page_offers_confirms_and_cancels_for_the_family(client) -> N
 def test_the_office_reschedules_after_the_familys_cutoff(client, monkeypatch) -> None:
     from datetime import timedelta
 
-    from tests.visits.slot_support import NOW
+    from tests.booking.slot_support import NOW
     from visits.intake.tracking import hash_token, new_token
 
     token = new_token()

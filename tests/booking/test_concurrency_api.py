@@ -1,6 +1,6 @@
 """50 families press "confirm" at the same moment, through HTTP, for capacity that fits one.
 
-The same set-up as ``tests/visits/test_booking_concurrency.py`` (one real offer, 49 copies of its
+The same set-up as ``tests/booking/test_concurrency.py`` (one real offer, 49 copies of its
 hold on other requests), but each family gets a tracking token and the confirmations are real
 concurrent ``POST /api/v1/track/{token}/confirm`` requests to the application served by uvicorn
 (its thread pool runs them side by side). Exactly one answer is 200 ``booked``; the 49 others are
@@ -20,9 +20,9 @@ from sqlmodel import select
 from app.db import session_scope
 from app.liveserver import LiveServer
 from app.settings import get_settings
-from tests.visits.invariants import assert_routes_keep_promises
-from tests.visits.slot_support import NOW
-from tests.visits.test_booking_concurrency import N, TRAVEL, _prepare
+from tests.booking.invariants import assert_routes_keep_promises
+from tests.booking.slot_support import NOW
+from tests.booking.test_concurrency import N, TRAVEL, _prepare
 from visits.models import Booking, BookingStatus, SlotHold, VisitRequest
 from visits.intake.tracking import hash_token, new_token
 

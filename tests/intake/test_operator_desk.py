@@ -11,7 +11,7 @@ from sqlmodel import select
 from app.db import session_scope
 from tests.app.helpers import login_as
 from tests.app.intake_support import post_request
-from tests.visits.intake_fixtures import area, form, kk
+from tests.intake.intake_fixtures import area, form, kk
 from visits.models import AuditLog, VisitRequest
 from tests.conftest import NOW
 
@@ -163,7 +163,7 @@ def test_operator_declines_a_request_under_review(api) -> None:
 def _submit(api, serial: int, **kw) -> str:
     from datetime import date
 
-    from tests.visits.intake_fixtures import nik
+    from tests.intake.intake_fixtures import nik
 
     file = kw.pop("file", ("kk.jpg", b"", "image/jpeg"))
     r = post_request(api, form(nik=nik(date(1950, 3, 14), female=True, serial=serial), **kw), file=file)

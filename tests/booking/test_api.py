@@ -11,7 +11,7 @@ from app.db import session_scope
 from visits.models import Booking, BookingStatus, Notification, SlotHold
 from visits.intake.tracking import hash_token, new_token
 
-from tests.visits.slot_support import make_request, setup_area
+from tests.booking.slot_support import make_request, setup_area
 
 ANY_WEEKDAY = [{"weekday": d, "start": "08:00", "end": "14:00"} for d in range(5)]
 

@@ -17,9 +17,9 @@ from sqlmodel import delete, select
 from app.db import session_scope
 from tests.app.helpers import bearer_headers, make_user, session_for
 from tests.app.intake_support import post_request
-from tests.app.test_roles import EXPECTED, GUARDED
-from tests.visits.intake_fixtures import form, kk, nik
-from tests.visits.slot_support import setup_area
+from tests.staff.test_roles import EXPECTED, GUARDED
+from tests.intake.intake_fixtures import form, kk, nik
+from tests.booking.slot_support import setup_area
 from visits.models import AuditLog, Booking, BookingStatus, SlotHold, TeamDay, VisitRequest
 from visits.planning.replan import wait_idle
 

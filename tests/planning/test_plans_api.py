@@ -12,7 +12,7 @@ from visits.models import Booking, BookingStatus, Resident, Team, TeamDay, Visit
 from visits.planning.travel import TravelService
 
 from tests.app.helpers import bearer_headers, login_as, make_user
-from tests.visits.slot_support import NOW, make_request, setup_area
+from tests.booking.slot_support import NOW, make_request, setup_area
 
 TRAVEL = TravelService()
 URL = "/api/v1/plans?date=2026-11-25"

@@ -44,7 +44,7 @@ def test_qr_encodes_the_form_url(client) -> None:
 
 
 def test_pages_load_nothing_from_elsewhere(client, session) -> None:
-    from tests.visits.intake_fixtures import area
+    from tests.intake.intake_fixtures import area
 
     area(session)
     for path in ("/info", "/info/flyer", "/request", "/track"):
@@ -53,7 +53,7 @@ def test_pages_load_nothing_from_elsewhere(client, session) -> None:
 
 
 def test_request_form_works_without_javascript(client, session) -> None:
-    from tests.visits.intake_fixtures import area
+    from tests.intake.intake_fixtures import area
 
     area(session)
     html = client.get("/request").text

@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from tests.visits.intake_fixtures import jpeg_bytes, pdf_bytes, png_bytes
+from tests.intake.intake_fixtures import jpeg_bytes, pdf_bytes, png_bytes
 from visits.errors import InvalidInput, PayloadTooLarge
 from visits.intake.uploads import JPEG, PDF, PNG, clean_upload, read_kk, sniff, store_kk
 

@@ -18,7 +18,7 @@ from app.db import session_scope
 from tests.app.helpers import login_as
 from tests.app.intake_support import post_request
 from tests.app.helpers import set_clock
-from tests.visits.intake_fixtures import area, form, kk, nik
+from tests.intake.intake_fixtures import area, form, kk, nik
 from visits.models import VisitRequest
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -72,7 +72,7 @@ def test_eligible_is_overdue_until_offered_ineligible_is_answered_at_once(api, s
     assert api.get("/operator/requests").text.count('class="badge overdue"') == 2
 
     # offering slots answers the eligible request (visits.booking.slots sets first_answer_at)
-    from tests.visits.slot_support import setup_area
+    from tests.booking.slot_support import setup_area
     from visits.booking.slots import make_offers
     from visits.planning.travel import TravelService
 

@@ -12,7 +12,7 @@ from visits.booking.chores import Office, auto_book_pending, chase_list, send_re
 from visits.models import Booking, BookingStatus, Notification, RequestStatus, VisitRequest
 from visits.planning.travel import TravelService
 
-from .slot_support import NOW, make_request, setup_area
+from tests.booking.slot_support import NOW, make_request, setup_area
 
 TRAVEL, POLICY, OFFICE = TravelService(), slots.SlotPolicy(), Office("Dispendukcapil", "http://jemput.test")
 
