@@ -66,7 +66,7 @@ def capacity_bound(problem: Problem) -> Bound:
     x = {(s.id, day): lp.NumVar(0, 1, "") for s in servable for day in fits[s.id]}
     for stop in servable:
         lp.Add(sum(x[stop.id, day] for day in fits[stop.id]) <= 1)
-    skill_sets = {frozenset()} | {s.skills for s in servable if s.skills}
+    skill_sets: set[frozenset[str]] = {frozenset()} | {s.skills for s in servable if s.skills}
     for day in days:
         for needed in skill_sets:
             shifts = [sh for sh in by_day[day] if needed <= sh.skills]

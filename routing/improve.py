@@ -49,7 +49,7 @@ class _Horizon:
     def _build(self, shift: Shift, stops: Sequence[Stop]) -> RouteIndex:
         index = RouteIndex(shift, stops, self.durations)
         self._serial += 1
-        index.serial = self._serial  # type: ignore[attr-defined] - identifies this version of the route
+        index.serial = self._serial  # identifies this version of the route
         return index
 
     def candidates(self, stop: Stop) -> list[str]:
@@ -68,7 +68,7 @@ class _Horizon:
 
     def _best_in(self, stop: Stop, index: RouteIndex) -> tuple[int, int] | None:
         """(added travel, position) of the cheapest feasible insertion into one route (cached)."""
-        key = (stop.id, index.serial)  # type: ignore[attr-defined]
+        key = (stop.id, index.serial)
         if key in self._best:
             return self._best[key]
         found = None

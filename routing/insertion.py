@@ -64,6 +64,8 @@ class Gap:
 class RouteIndex:
     """Forward earliest and backward latest times of one committed route (see module doc)."""
 
+    serial: int  # set by routing.improve._Horizon: identifies this version of the route
+
     def __init__(self, shift: Shift, stops: Sequence[Stop], durations: Durations) -> None:
         self.shift = shift
         self.stops: tuple[Stop, ...] = tuple(stops)

@@ -10,12 +10,12 @@ nothing feasible; the caller then searches with OR-Tools alone. PyVRP is a requi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from routing.model import Problem, Shift
 
 import pyvrp
-from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
+from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
 
 _MIN_RUNTIME = 0.05  # seconds; below this the phase is skipped
 
@@ -74,10 +74,10 @@ def solve(problem: Problem, time_limit: float, seed: int, iterations: int | None
             required=stop.required,
         )
     _add_edges(model, problem, locs)
-    stop = MaxRuntime(time_limit)
+    criterion: StoppingCriterion = MaxRuntime(time_limit)
     if iterations is not None:
-        stop = MultipleCriteria([MaxIterations(iterations), stop])
-    result = model.solve(stop, seed=seed, collect_stats=False, display=False)
+        criterion = MultipleCriteria([MaxIterations(iterations), criterion])
+    result = model.solve(criterion, seed=seed, collect_stats=False, display=False)
     if not result.best.is_feasible():
         return None
     return _routes(problem, list(groups.values()), result.best)
@@ -91,7 +91,7 @@ def _xy(problem: Problem, index: int) -> tuple[float, float]:
     return (loc.lon, loc.lat)
 
 
-def _add_edges(model: object, problem: Problem, locs: dict) -> None:
+def _add_edges(model: pyvrp.Model, problem: Problem, locs: Mapping[int, pyvrp.Location]) -> None:
     costs = problem.arc_costs or problem.durations
     dur = problem.durations
     for i, a in locs.items():
@@ -99,7 +99,7 @@ def _add_edges(model: object, problem: Problem, locs: dict) -> None:
             model.add_edge(a, b, distance=costs[i][j], duration=dur[i][j])
 
 
-def _routes(problem: Problem, groups: Sequence[list[Shift]], best: object) -> dict[str, list[str]]:
+def _routes(problem: Problem, groups: Sequence[list[Shift]], best: pyvrp.Solution) -> dict[str, list[str]]:
     free = [list(g) for g in groups]
     out: dict[str, list[str]] = {}
     for route in best.routes():

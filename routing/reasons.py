@@ -35,10 +35,12 @@ class ShiftStart:
 
 def done_stops(problem: Problem, shift: Shift) -> list[Stop]:
     """Done stops pinned to ``shift``, in visiting order (recorded start, else pin position)."""
-    done = [s for s in problem.stops if s.done and s.pin is not None and s.pin.shift_id == shift.id]
+    pinned = [(s, s.pin) for s in problem.stops if s.done and s.pin is not None and s.pin.shift_id == shift.id]
+    done = [s for s, _ in pinned]
     if any(s.done_at is not None for s in done):
         return sorted(done, key=lambda s: (s.done_at if s.done_at is not None else -1))
-    return sorted(done, key=lambda s: s.pin.position if s.pin.position is not None else 1 << 30)
+    ordered = sorted(pinned, key=lambda sp: sp[1].position if sp[1].position is not None else 1 << 30)
+    return [s for s, _ in ordered]
 
 
 def done_schedule(problem: Problem, shift: Shift) -> list[tuple[Stop, int, int]]:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from routing.model import Location, Problem, Shift, Stop, TimeWindow
+from routing.model import Location, Plan, Problem, Shift, Stop, TimeWindow
 
 SCALE = 1000
 _EPS = 1e-6
@@ -152,6 +152,6 @@ def to_problem(inst: Instance) -> Problem:
     return Problem(stops, shifts, durations, arc_costs=costs, locations=locations)
 
 
-def plan_routes(plan: object) -> list[list[int]]:
+def plan_routes(plan: Plan) -> list[list[int]]:
     """Customer-number routes of a plan made from :func:`to_problem`."""
     return [[int(v.stop_id) for v in r.visits] for r in plan.routes if r.visits]

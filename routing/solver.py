@@ -261,7 +261,10 @@ class _Model:
 
     def _count_dimension(self) -> pywrapcp.RoutingDimension | None:
         shifts = self.problem.shifts
-        ordered = [s for s in self.stops if s.pin is not None and s.pin.position is not None]
+        # (stop, pinned shift, pin position) of the stops pinned with a position
+        ordered = [
+            (s, s.pin.shift_id, s.pin.position) for s in self.stops if s.pin is not None and s.pin.position is not None
+        ]
         if not ordered and all(sh.max_visits is None for sh in shifts):
             return None
         ones = [1] * len(self.stops) + [0] * (2 * len(shifts))
@@ -273,14 +276,14 @@ class _Model:
         self.routing.AddDimensionWithVehicleCapacity(transit, 0, caps, True, "visits")
         visits = self.routing.GetDimensionOrDie("visits")
         pos = {s.id: i for i, s in enumerate(self.stops)}
-        by_shift: dict[str, list[Stop]] = {}
-        for s in ordered:
-            by_shift.setdefault(s.pin.shift_id, []).append(s)
+        by_shift: dict[str, list[tuple[int, Stop]]] = {}  # shift id -> (pin position, stop)
+        for s, shift_id, position in ordered:
+            by_shift.setdefault(shift_id, []).append((position, s))
         for group in by_shift.values():  # every pair: the order holds even when a stop is dropped
-            group.sort(key=lambda s: s.pin.position)
-            for i, a in enumerate(group):
-                for b in group[i + 1 :]:
-                    if b.pin.position > a.pin.position:
+            group.sort(key=lambda ps: ps[0])
+            for i, (a_pos, a) in enumerate(group):
+                for b_pos, b in group[i + 1 :]:
+                    if b_pos > a_pos:
                         visits.AddNodePrecedence(self.index(pos[a.id]), self.index(pos[b.id]), 1)
         return visits
 
@@ -399,7 +402,7 @@ def _search(
         return _search_by_day(problem, params, deadline)
     model = _Model(problem, open_stops)
     meta: dict = {}
-    warm = dict(initial_routes) if initial_routes else None
+    warm: Mapping[str, Sequence[str]] | None = dict(initial_routes) if initial_routes else None
     if auto and pyvrp_phase.supports(problem):
         budget = _PYVRP_SHARE * max(deadline - time.perf_counter(), 0.0)
         warm = pyvrp_phase.solve(problem, budget, params.seed, params.iterations)
@@ -451,7 +454,7 @@ def _repaired(problem: Problem, outcome: _Outcome, deadline: float, key: str = "
     return _Outcome(routes, None, PlanStatus.FEASIBLE, outcome.meta)
 
 
-def _serves_any(model: _Model, solution: object) -> bool:
+def _serves_any(model: _Model, solution: pywrapcp.Assignment) -> bool:
     return any(
         not model.routing.IsEnd(solution.Value(model.routing.NextVar(model.routing.Start(v))))
         for v in range(len(model.problem.shifts))
@@ -617,7 +620,7 @@ def _on_day(
     return replace(stop, windows=windows, priority=max(stop.priority, 1) + (boost if last_chance else 0))
 
 
-def _extract(model: _Model, solution: object) -> dict[str, Route]:
+def _extract(model: _Model, solution: pywrapcp.Assignment) -> dict[str, Route]:
     """The open part of each used shift's route, read from the OR-Tools solution."""
     breaks_by_name = {}
     container = solution.IntervalVarContainer()

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import httpx
-from geographiclib.geodesic import Geodesic
-from geopy.distance import ELLIPSOIDS
+from geographiclib.geodesic import Geodesic  # type: ignore[import-untyped]
+from geopy.distance import ELLIPSOIDS  # type: ignore[import-untyped]
 
 log = logging.getLogger(__name__)
 
