@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import Request
-from sqlmodel import Session, select
+from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
 from app.db import session_scope
@@ -19,7 +19,8 @@ from app.settings import get_settings
 from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body, guarded_request
 from visits.errors import InvalidInput, PayloadTooLarge
 from visits.intake.service import IntakeConfig, Submission, SubmitResult, office_today, submit
-from visits.models import Channel, Group, Kecamatan, Kelurahan, MaritalStatus
+from visits.models import Channel, Group, MaritalStatus
+from visits.intake.queries import service_area
 from visits.intake.schemas import FieldError, ReasonOut, RequestIn, SubmitAnswer, validate_request
 from app.deps import Now
 
@@ -118,12 +119,6 @@ def answer(result: SubmitResult, lang: str) -> SubmitAnswer:
         reasons=reasons_out(result, lang),
         first_answer_due=result.request.due_at,
     )
-
-
-def service_area(session: Session) -> list[tuple[Kecamatan, list[Kelurahan]]]:
-    kecamatan = session.exec(select(Kecamatan).order_by(Kecamatan.code)).all()
-    kelurahan = session.exec(select(Kelurahan).order_by(Kelurahan.name)).all()
-    return [(kec, [k for k in kelurahan if k.kecamatan_id == kec.id]) for kec in kecamatan]
 
 
 def availability_rows(submitted: Any) -> dict[int, tuple[str, str, bool]]:

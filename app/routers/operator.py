@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import Session, select
+from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from app.auth import Principal, audit_read, audit_read_many, require_roles
@@ -33,10 +33,10 @@ from app.web import render, request_language, small_form
 from visits.clock import is_overdue
 from visits.errors import InvalidInput, NotFound
 from visits.staff.roles import CASE_WORKERS, DESK_READERS
-from visits.intake.queries import INBOX_VIEWS as VIEWS, inbox_rows, load_case
+from visits.intake.queries import INBOX_VIEWS as VIEWS, inbox_rows, kelurahan_list, kk_document, load_case
 from visits.intake.service import DECLINE_CODES, decline, override
 from visits.intake.models import request_actions
-from visits.models import Channel, Group, Kelurahan, KkDocument, VisitRequest
+from visits.models import Channel, Group, VisitRequest
 from visits.intake.nik import mask
 from visits.intake.tracking import summary
 from visits.intake.uploads import read_kk
@@ -115,7 +115,7 @@ def inbox_page(
             "items": items,
             "view": view,
             "views": VIEWS,
-            "kelurahan_list": session.exec(select(Kelurahan).order_by(Kelurahan.name)).all(),
+            "kelurahan_list": kelurahan_list(session),
             "kelurahan_id": kelurahan_id,
             "group": group,
             "groups": [g.value for g in Group],
@@ -129,12 +129,12 @@ def inbox_page(
 
 def _detail_context(session: Session, row: VisitRequest, lang: str, now: datetime) -> dict[str, Any]:
     row, resident, kelurahan = load_case(session, row.id)  # type: ignore[arg-type]
-    doc = session.get(KkDocument, row.kk_document_id) if row.kk_document_id else None
+    doc = kk_document(session, row)
     return {
         "r": row,
         "res": resident,
         "kel": kelurahan,
-        "doc": doc if doc and doc.deleted_at is None else None,
+        "doc": doc,
         "s": summary(session, row, lang, now),
         "overdue": is_overdue(row.due_at, row.first_answer_at, now),
         "tz": ZoneInfo(get_settings().timezone),
@@ -213,7 +213,7 @@ def _field_error(exc: InvalidInput):  # noqa: ANN202
 @router.get("/requests/{request_id}/kk")
 def request_kk(request: Request, request_id: int, principal: Principal = Depends(require_roles(*WRITERS)), session: Session = ReadSession) -> Response:
     row, _resident, _kel = load_case(session, request_id)
-    doc = session.get(KkDocument, row.kk_document_id) if row.kk_document_id else None
+    doc = kk_document(session, row)
     if doc is None:
         raise NotFound()
     data = read_kk(doc, get_settings().upload_dir)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from visits.errors import NotFound
-from visits.intake.models import Group, Kelurahan, RequestStatus, Resident, VisitRequest
+from visits.intake.models import Group, Kecamatan, Kelurahan, KkDocument, RequestStatus, Resident, VisitRequest
 
 INBOX_VIEWS = ("open", "new", "needs_review", "eligible", "ineligible", "overdue", "all")
 
@@ -46,3 +46,20 @@ def load_case(session: Session, request_id: int) -> tuple[VisitRequest, Resident
     if row is None or resident is None:
         raise NotFound()
     return row, resident, session.get(Kelurahan, resident.kelurahan_id) if resident.kelurahan_id else None
+
+
+def service_area(session: Session) -> list[tuple[Kecamatan, list[Kelurahan]]]:
+    """Each kecamatan with its kelurahan, for the forms and filters."""
+    kecamatan = session.exec(select(Kecamatan).order_by(col(Kecamatan.code))).all()
+    kelurahan = session.exec(select(Kelurahan).order_by(col(Kelurahan.name))).all()
+    return [(kec, [k for k in kelurahan if k.kecamatan_id == kec.id]) for kec in kecamatan]
+
+
+def kelurahan_list(session: Session) -> list[Kelurahan]:
+    return list(session.exec(select(Kelurahan).order_by(col(Kelurahan.name))).all())
+
+
+def kk_document(session: Session, row: VisitRequest) -> KkDocument | None:
+    """The request's KK image, unless deleted after its retention period."""
+    doc = session.get(KkDocument, row.kk_document_id) if row.kk_document_id else None
+    return doc if doc is not None and doc.deleted_at is None else None
