@@ -255,7 +255,7 @@ def _profiled_app(app, stats_path: Path):  # noqa: ANN001
 
     profiler = cProfile.Profile()
     lock = threading.Lock()
-    from app.routers import booking
+    from visits.booking import service as booking
 
     def wrap(fn):  # noqa: ANN001, ANN202
         def inner(*a, **k):  # noqa: ANN002, ANN003, ANN202
@@ -267,8 +267,8 @@ def _profiled_app(app, stats_path: Path):  # noqa: ANN001
                     profiler.disable()
         return inner
 
-    booking.do_offers = wrap(booking.do_offers)
-    booking.do_confirm = wrap(booking.do_confirm)
+    booking.offer = wrap(booking.offer)  # type: ignore[method-assign]
+    booking.confirm = wrap(booking.confirm)  # type: ignore[method-assign]
     return profiler
 
 
@@ -299,9 +299,9 @@ def run(args: argparse.Namespace) -> int:
     with session_scope(get_engine(), write=True) as session:
         tokens = make_bench_requests(session, args.requests + args.warmup, rng, now)
     setup_seconds = clock.perf_counter() - t0
-    from app.routers.booking import travel as app_travel
+    from app.deps import travel_times
 
-    app_travel().forget()  # the server starts cold, as after a restart
+    travel_times().forget()  # the server starts cold, as after a restart
 
     import httpx
     import sqlalchemy
@@ -310,7 +310,7 @@ def run(args: argparse.Namespace) -> int:
     if args.replan == "off":
         from visits.planning import replan
 
-        replan.schedule_replan = lambda team_day_ids: []  # the router looks it up at call time
+        replan.schedule_replan = lambda team_day_ids: []  # the lifespan hands commits to it
     profiler = _profiled_app(app, folder / "bench.prof") if args.profile else None
     offers_ms: list[float] = []
     confirm_ms: list[float] = []
@@ -349,11 +349,10 @@ def run(args: argparse.Namespace) -> int:
 
     from sqlmodel import func, select
 
-    from visits.planning import replan as replan_module
     from visits.models import Plan
 
-    drained = replan_module.wait_idle(300)  # not measured: the background work left when the client stops
-    queue = replan_module.default_queue()
+    queue = getattr(app.state, "replan_queue", None)  # stopped with the server, after its last jobs ran
+    drained = queue is None or queue.wait_idle(300)
     outcomes = dict(sorted(queue.outcomes.items())) if queue is not None else {}
     from visits.models import TeamDay
 
