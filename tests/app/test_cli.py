@@ -133,6 +133,7 @@ def _installed_jemput() -> Path:
     return script
 
 
+@pytest.mark.slow
 def test_the_run_command_serves_health_and_login_with_demo_data_within_60s(tmp_path: Path, fresh_db_url: str) -> None:
     """What ``python3 dev.py demo`` runs after installing: jemput migrate, seed-demo, serve.
 

@@ -27,6 +27,8 @@ from visits.models import Booking, BookingStatus, SlotHold, VisitRequest
 from visits.intake.tracking import hash_token, new_token
 
 
+pytestmark = pytest.mark.slow
+
 @pytest.fixture
 def api_at_test_time(monkeypatch):
     """Every family here posts from 127.0.0.1: lift the per-client tracking limit for this test

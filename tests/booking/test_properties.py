@@ -23,6 +23,8 @@ requests compete for the same days) and random per-team daily limits.
 
 from __future__ import annotations
 
+import pytest
+
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -41,6 +43,8 @@ from visits.planning.travel import TravelService
 
 from tests.booking.invariants import assert_routes_keep_promises
 from tests.booking.slot_support import NOW, make_request, setup_area
+
+pytestmark = pytest.mark.slow
 
 TRAVEL = TravelService()
 POLICY = slots.SlotPolicy(horizon_days=4)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import secrets
 import time
 
@@ -39,6 +41,7 @@ def test_tokens_are_long_random_and_stored_hashed(session, tmp_path) -> None:
     assert result.request.status == "eligible"  # phone channel, KK checked at the visit
 
 
+@pytest.mark.slow
 def test_ten_thousand_random_tokens_find_nothing(session, tmp_path) -> None:
     area(session)
     _submit(session, tmp_path)

@@ -267,6 +267,7 @@ def test_schedule_replan_uses_the_configured_default_queue(db) -> None:
     assert_plan_keeps_windows(db, touched[0])
 
 
+@pytest.mark.slow
 def test_the_process_solver_gives_the_in_process_answer_from_another_process(db) -> None:
     book(db, [("08:00", "10:00"), ("10:00", "12:00"), ("09:00", "13:00")])
     tid = busiest_team_day(db)
@@ -285,6 +286,7 @@ def test_the_process_solver_gives_the_in_process_answer_from_another_process(db)
     assert check_route(loaded.shift, [dict((s.id, s) for s in loaded.stops)[v.stop_id] for v in there.route.visits], there.route, loaded.problem.durations) == []
 
 
+@pytest.mark.slow
 def test_a_refusal_crosses_the_process_boundary_with_its_details(db) -> None:
     book(db, [("08:00", "10:00")])
     tid = busiest_team_day(db)
@@ -304,6 +306,7 @@ def test_a_refusal_crosses_the_process_boundary_with_its_details(db) -> None:
     assert refused.value.reason == "dropped" and refused.value.dropped == (impossible.id,)
 
 
+@pytest.mark.slow
 def test_a_crashed_solver_process_is_replaced_and_the_plan_kept(db) -> None:
     touched = book(db, [("08:00", "10:00")])
     solver = replan.ProcessSolver()
@@ -342,6 +345,7 @@ def _running(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_a_solve_that_overruns_is_abandoned_and_the_plan_kept(db, tmp_path, monkeypatch) -> None:
     touched = book(db, [("08:00", "10:00")])
     pid_file = tmp_path / "solver.pid"

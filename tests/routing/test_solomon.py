@@ -10,6 +10,8 @@ import pytest
 
 from routing import bench, solomon
 
+pytestmark = pytest.mark.slow
+
 TXT = """TOY
 
 VEHICLE

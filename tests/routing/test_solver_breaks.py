@@ -3,6 +3,8 @@ visiting order is feasible for OR-Tools exactly when ``schedule_route`` finds a 
 
 from __future__ import annotations
 
+import pytest
+
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -60,6 +62,7 @@ def _problem(shifts: list[tuple[Any, ...]], stops: list[tuple[Any, ...]], pinned
     shifts=st.lists(st.tuples(st.integers(600, 900), st.lists(break_st, min_size=1, max_size=2)), min_size=1, max_size=2),
     stops=st.lists(stop_st, min_size=1, max_size=6),
 )
+@pytest.mark.slow
 def test_every_solver_route_passes_check_route(shifts: list[tuple[Any, ...]], stops: list[tuple[Any, ...]]) -> None:
     problem = _problem(shifts, stops)
     if problem is None:
@@ -73,6 +76,7 @@ def test_every_solver_route_passes_check_route(shifts: list[tuple[Any, ...]], st
     breaks=st.lists(break_st, min_size=1, max_size=2),
     stops=st.lists(stop_st, min_size=1, max_size=4),
 )
+@pytest.mark.slow
 def test_fixed_order_feasible_for_ortools_exactly_when_schedule_route_says_so(
     end: int, breaks: list[tuple[int, int, int]], stops: list[tuple[Any, ...]]
 ) -> None:

@@ -62,6 +62,7 @@ def assert_valid(problem: Problem, plan: Plan) -> None:
         assert check_route(sh, [by_id[v.stop_id] for v in r.visits], r, d) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("strategy", [Strategy.AUTO, Strategy.PARALLEL_CHEAPEST_INSERTION])
 def test_same_seed_same_plan(strategy: Strategy):
     problem = grid_problem(25, seed=1)
@@ -71,6 +72,7 @@ def test_same_seed_same_plan(strategy: Strategy):
     assert_valid(problem, first)
 
 
+@pytest.mark.slow
 def test_same_seed_same_plan_with_breaks():
     problem = grid_problem(20, seed=2, breaks=True)
     params = SolveParams(time_limit=30, seed=3, iterations=400)
@@ -159,6 +161,7 @@ def test_greedy_routes_are_feasible():
         assert route_fits(problem, sh, [by_id[x] for x in routes.get(sh.id, [])])
 
 
+@pytest.mark.slow
 def test_large_multi_day_problem_is_solved_day_by_day():
     # 450 visits for 6 teams over 3 days (~13 visits a team-day fit): a valid plan, most served.
     problem = week_problem(450, teams=6, days=3, seed=10)
@@ -168,6 +171,7 @@ def test_large_multi_day_problem_is_solved_day_by_day():
     assert sum(len(r.visits) for r in plan.routes) > 0.5 * len(problem.stops)
 
 
+@pytest.mark.slow
 def test_large_multi_day_same_seed_same_plan_with_iterations():
     # The day-by-day path (and its repair) is deterministic when iterations bound the search.
     problem = week_problem(450, teams=6, days=3, seed=12)
@@ -207,6 +211,7 @@ def test_no_solution_in_time_keeps_the_given_routes_repaired():
     assert_valid(problem, plan)
 
 
+@pytest.mark.slow
 def test_mojokerto_smoke():
     # 150 Kota Mojokerto visits for 5 teams over 3 days (service 78 % of the working time, with
     # lunch breaks, ODGJ visits for skilled teams, 1-3 windows on different days): every route
