@@ -17,7 +17,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from visits.models import OfficeClosure
 
@@ -56,7 +56,7 @@ def add_working_days(received: datetime, days: int, tz: str, closures: Iterable[
 
 def office_closures(session: Session, start: date, end: date) -> frozenset[date]:
     rows = session.exec(
-        select(OfficeClosure.day).where(OfficeClosure.team_id.is_(None), OfficeClosure.day >= start, OfficeClosure.day <= end)  # type: ignore[union-attr]
+        select(col(OfficeClosure.day)).where(col(OfficeClosure.team_id).is_(None), col(OfficeClosure.day) >= start, col(OfficeClosure.day) <= end)
     ).all()
     return frozenset(rows)
 

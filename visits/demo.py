@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from visits.models import (
     Booking,
@@ -67,6 +67,7 @@ def ensure_teams(session: Session) -> list[Team]:
             team = Team(name=name, max_visits_per_day=10)
             session.add(team)
             session.flush()
+            assert team.id is not None
             for skill in skills:
                 session.add(TeamSkill(team_id=team.id, skill=skill))
             session.add(RecordingKit(code=f"KIT-{i:02d}", team_id=team.id))
@@ -140,6 +141,7 @@ def ensure_requests(session: Session, count: int = DEMO_REQUEST_COUNT, seed: int
         )
         session.add(resident)
         session.flush()
+        assert resident.id is not None
         phone_channel = i % 5 == 0
         received = utcnow() - timedelta(hours=rng.randint(1, 72))
         token = new_token()
@@ -175,7 +177,7 @@ def ensure_bookings(session: Session, now: datetime, how_many: int = 24) -> int:
     if session.exec(select(Booking)).first() is not None:
         return 0
     travel, policy, booked = TravelService(), slots.SlotPolicy(), 0
-    ids = session.exec(select(VisitRequest.id).where(VisitRequest.status == RequestStatus.ELIGIBLE).order_by(VisitRequest.id).limit(how_many)).all()
+    ids = session.exec(select(col(VisitRequest.id)).where(VisitRequest.status == RequestStatus.ELIGIBLE).order_by(col(VisitRequest.id)).limit(how_many)).all()
     for request_id in ids:
         result = slots.make_offers(session, request_id, now, travel, policy, k=1)  # type: ignore[arg-type]
         if result.offers and result.reason is None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from visits.booking import slots
 from visits.booking.notices import Office, family_link, notify
@@ -19,7 +19,7 @@ from visits.planning.travel import TravelService
 
 def auto_book_pending(session: Session, now: datetime, travel: TravelService, policy: slots.SlotPolicy, office: Office) -> list[int]:
     """Auto-book every eligible request whose family accepts any time in their availability."""
-    rows = session.exec(select(VisitRequest).where(VisitRequest.accept_any_time == True, VisitRequest.status == RequestStatus.ELIGIBLE).order_by(VisitRequest.due_at)).all()  # noqa: E712
+    rows = session.exec(select(VisitRequest).where(VisitRequest.accept_any_time == True, VisitRequest.status == RequestStatus.ELIGIBLE).order_by(col(VisitRequest.due_at))).all()  # noqa: E712
     return [b.team_day.id for row in rows if (b := auto_book(session, row, now, travel, policy, office)) is not None]  # type: ignore[misc]
 
 
@@ -49,7 +49,7 @@ class ChaseRow:
 
 def chase_list(session: Session, now: datetime) -> list[ChaseRow]:
     """Offers sent but not confirmed, most urgent response clock first."""
-    rows = session.exec(select(VisitRequest).where(VisitRequest.status == RequestStatus.OFFERED).order_by(VisitRequest.due_at)).all()
+    rows = session.exec(select(VisitRequest).where(VisitRequest.status == RequestStatus.OFFERED).order_by(col(VisitRequest.due_at))).all()
     out = []
     for r in rows:
         expiry = session.exec(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, time
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from visits.models import Notification, VisitRequest
 from visits.notifications import enqueue
@@ -59,7 +59,7 @@ def slot_text(lang: str, day: date, start: time, end: time) -> str:
 
 def family_language(session: Session, request_id: int) -> str:
     """The language the family was first answered in."""
-    first = session.exec(select(Notification.language).where(Notification.request_id == request_id).order_by(Notification.id)).first()
+    first = session.exec(select(Notification.language).where(Notification.request_id == request_id).order_by(col(Notification.id))).first()
     return first or "id"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from visits.models import Booking, BookingStatus, Team, TeamDay, VisitRequest
 
@@ -17,7 +17,7 @@ def bookings_by_team(session: Session, day: date) -> dict[str, list[tuple[Bookin
         .join(Team, TeamDay.team_id == Team.id)  # type: ignore[arg-type]
         .join(VisitRequest, Booking.request_id == VisitRequest.id)  # type: ignore[arg-type]
         .where(TeamDay.day == day, Booking.status == BookingStatus.CONFIRMED)
-        .order_by(Team.name, Booking.window_start)
+        .order_by(col(Team.name), col(Booking.window_start))
     ).all()
     teams: dict[str, list[tuple[Booking, VisitRequest]]] = {}
     for booking, _, team, req in rows:

@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 import routing
 from routing.insertion import CommittedRoutes, Insertion
@@ -136,11 +136,11 @@ def _committed(session: Session, days: Sequence[date], now: datetime, *, include
     out: list[_Committed] = []
     resident_cols = (Resident.lat, Resident.lon, Resident.group_elderly, Resident.group_disabled, Resident.group_mental, Resident.group_bedridden)
     q = (
-        select(Booking.id, Booking.window_start, Booking.window_end, Booking.service_minutes, TeamDay.id, TeamDay.day, TeamDay.team_id, *resident_cols)
-        .join(TeamDay, Booking.team_day_id == TeamDay.id)  # type: ignore[arg-type]
-        .join(VisitRequest, Booking.request_id == VisitRequest.id)  # type: ignore[arg-type]
-        .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
-        .where(Booking.status == BookingStatus.CONFIRMED, TeamDay.day.in_(list(days)))  # type: ignore[attr-defined]
+        select(Booking.id, Booking.window_start, Booking.window_end, Booking.service_minutes, TeamDay.id, TeamDay.day, TeamDay.team_id, *resident_cols)  # type: ignore[call-overload]
+        .join(TeamDay, Booking.team_day_id == TeamDay.id)
+        .join(VisitRequest, Booking.request_id == VisitRequest.id)
+        .join(Resident, VisitRequest.resident_id == Resident.id)
+        .where(Booking.status == BookingStatus.CONFIRMED, col(TeamDay.day).in_(list(days)))
     )
     if team_day_id is not None:
         q = q.where(TeamDay.id == team_day_id)
@@ -152,24 +152,24 @@ def _committed(session: Session, days: Sequence[date], now: datetime, *, include
     def needs_of(flags: tuple[bool, ...]) -> ServiceNeeds:
         if flags not in needs_cache:
             elderly, disabled, mental, bedridden = flags
-            probe = Resident(group_elderly=elderly, group_disabled=disabled, group_mental=mental, group_bedridden=bedridden)  # only .groups is read
+            probe = Resident(group_elderly=elderly, group_disabled=disabled, group_mental=mental, group_bedridden=bedridden)  # type: ignore[call-arg]  # only .groups is read
             needs_cache[flags] = service_needs(session, probe)
         return needs_cache[flags]
 
-    for booking_id, start, end, minutes, td_id, day, team_id, lat, lon, *flags in session.exec(q).all():  # type: ignore[misc]
+    for booking_id, start, end, minutes, td_id, day, team_id, lat, lon, *flags in session.exec(q).all():
         needs = needs_of(tuple(flags))
         out.append(_Committed(f"b{booking_id}", td_id, day, team_id, start, end, minutes, needs.skills, (lat, lon)))
     if include_holds:
         hq = (
-            select(SlotHold.id, SlotHold.window_start, SlotHold.window_end, TeamDay.id, TeamDay.day, TeamDay.team_id, *resident_cols)
-            .join(TeamDay, SlotHold.team_day_id == TeamDay.id)  # type: ignore[arg-type]
-            .join(VisitRequest, SlotHold.request_id == VisitRequest.id)  # type: ignore[arg-type]
-            .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
-            .where(SlotHold.status == HoldStatus.HELD, SlotHold.expires_at > now, TeamDay.day.in_(list(days)))  # type: ignore[attr-defined]
+            select(SlotHold.id, SlotHold.window_start, SlotHold.window_end, TeamDay.id, TeamDay.day, TeamDay.team_id, *resident_cols)  # type: ignore[call-overload]
+            .join(TeamDay, SlotHold.team_day_id == TeamDay.id)
+            .join(VisitRequest, SlotHold.request_id == VisitRequest.id)
+            .join(Resident, VisitRequest.resident_id == Resident.id)
+            .where(SlotHold.status == HoldStatus.HELD, SlotHold.expires_at > now, col(TeamDay.day).in_(list(days)))
         )
         if exclude_request is not None:
             hq = hq.where(SlotHold.request_id != exclude_request)
-        for hold_id, start, end, td_id, day, team_id, lat, lon, *flags in session.exec(hq).all():  # type: ignore[misc]
+        for hold_id, start, end, td_id, day, team_id, lat, lon, *flags in session.exec(hq).all():
             needs = needs_of(tuple(flags))
             out.append(_Committed(f"h{hold_id}", td_id, day, team_id, start, end, needs.minutes, needs.skills, (lat, lon)))
     return out
@@ -356,6 +356,7 @@ def find_offers(session: Session, request: VisitRequest, now: datetime, travel: 
     k = min(k or policy.offer_count, policy.max_offer_count)
     resident = session.get(Resident, request.resident_id)
     assert resident is not None
+    assert resident.lat is not None and resident.lon is not None  # an offerable request is located in the area
     needs = service_needs(session, resident)
     days = horizon_days(session, now, policy, staff=staff)
     world = build_world(session, days, travel, now, exclude_request=request.id, extra_points=[(resident.lat, resident.lon)])
@@ -397,7 +398,7 @@ def team_day_for(session: Session, team_id: int, day: date) -> TeamDay:
 
 
 def release_holds(session: Session, request_id: int) -> None:
-    session.exec(update(SlotHold).where(SlotHold.request_id == request_id, SlotHold.status == HoldStatus.HELD).values(status=HoldStatus.RELEASED))  # type: ignore[call-overload, arg-type]
+    session.exec(update(SlotHold).where(col(SlotHold.request_id) == request_id, col(SlotHold.status) == HoldStatus.HELD).values(status=HoldStatus.RELEASED))
 
 
 def make_offers(session: Session, request_id: int, now: datetime, travel: TravelService, policy: SlotPolicy = SlotPolicy(), *, availability: list[dict] | None = None, k: int | None = None, staff: bool = False) -> OfferResult:
@@ -406,6 +407,7 @@ def make_offers(session: Session, request_id: int, now: datetime, travel: Travel
     For a booked request these are reschedule offers: the family may ask until the cutoff on the
     day before the visit; ``staff`` (the office, e.g. on the phone) may ask at any time."""
     request = _load_request(session, request_id)
+    assert request.id is not None
     if request.status not in OFFERABLE:
         raise Conflict("slots.not_offerable")
     if request.status == RequestStatus.BOOKED and not staff:
@@ -421,6 +423,7 @@ def make_offers(session: Session, request_id: int, now: datetime, travel: Travel
         team_id = world.team_shifts[ins.shift_id].team_id
         day = world.horizon.day_of(ins.window.start)
         td = team_day_for(session, team_id, day)
+        assert td.id is not None
         hold = SlotHold(offer_id=secrets.token_urlsafe(12), request_id=request.id, team_day_id=td.id, window_start=world.horizon.time_of(ins.window.start), window_end=world.horizon.time_of(ins.window.end), expires_at=expires)
         session.add(hold)
         offers.append(Offer(hold.offer_id, day, hold.window_start, hold.window_end, expires))
@@ -464,14 +467,17 @@ def confirm(session: Session, request_id: int, offer_id: str, now: datetime, tra
 
     Moving an existing booking respects the family's cutoff unless ``staff`` confirms."""
     request = _load_request(session, request_id, lock=True)
+    assert request.id is not None
     hold = session.exec(select(SlotHold).where(SlotHold.offer_id == offer_id, SlotHold.request_id == request.id)).first()
     if hold is None:
         raise NotFound("slots.unknown_offer")
     if hold.status != HoldStatus.HELD or hold.expires_at <= now:
         raise SlotTaken(make_offers(session, request.id, now, travel, policy, staff=staff), "slots.expired")
     team_day = _lock_team_day(session, hold.team_day_id)
+    assert team_day.id is not None
     resident = session.get(Resident, request.resident_id)
     assert resident is not None
+    assert resident.lat is not None and resident.lon is not None  # a request holding an offer is located in the area
     needs = service_needs(session, resident)
     if not fits_team_day(session, team_day, (resident.lat, resident.lon), needs, hold.window_start, hold.window_end, now, travel, request.id):
         hold.status = HoldStatus.RELEASED
@@ -489,7 +495,7 @@ def confirm(session: Session, request_id: int, offer_id: str, now: datetime, tra
     hold.status = HoldStatus.CONFIRMED
     release_holds(session, request.id)
     team_day.version += 1
-    mark_changed(session, team_day.id)  # type: ignore[arg-type]
+    mark_changed(session, team_day.id)
     request.status = RequestStatus.BOOKED
     request.updated_at = now
     session.flush()
@@ -498,7 +504,7 @@ def confirm(session: Session, request_id: int, offer_id: str, now: datetime, tra
 
 def bump(session: Session, team_day_id: int) -> None:
     """The team-day's bookings changed: a new version, re-planned after the commit."""
-    session.exec(update(TeamDay).where(TeamDay.id == team_day_id).values(version=TeamDay.version + 1))  # type: ignore[call-overload, arg-type]
+    session.exec(update(TeamDay).where(col(TeamDay.id) == team_day_id).values(version=TeamDay.version + 1))
     mark_changed(session, team_day_id)
 
 
@@ -523,6 +529,7 @@ def ensure_before_cutoff(session: Session, request_id: int, now: datetime, polic
 def cancel(session: Session, request_id: int, now: datetime, policy: SlotPolicy = SlotPolicy(), *, staff: bool = False) -> list[int]:
     """Cancel the request (and its booking); returns the team-day ids whose routes changed."""
     request = _load_request(session, request_id, lock=True)
+    assert request.id is not None
     if request.status in NOT_CANCELLABLE:
         raise Conflict("slots.not_cancellable")
     if not staff:
@@ -531,6 +538,7 @@ def cancel(session: Session, request_id: int, now: datetime, policy: SlotPolicy 
     current = booking_of(session, request.id)
     if current is not None:
         booking, td = current
+        assert td.id is not None
         booking.status = BookingStatus.CANCELLED
         booking.cancelled_at = now
         bump(session, td.id)

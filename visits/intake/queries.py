@@ -36,7 +36,7 @@ def inbox_query(view: str, kelurahan_id: int | None, group: str | None, now: dat
 
 
 def inbox_rows(session: Session, view: str, kelurahan_id: int | None, group: str | None, now: datetime) -> list[tuple[VisitRequest, Resident, Kelurahan | None]]:
-    return list(session.exec(inbox_query(view, kelurahan_id, group, now)).all())  # type: ignore[arg-type]
+    return list(session.exec(inbox_query(view, kelurahan_id, group, now)).all())
 
 
 def load_case(session: Session, request_id: int) -> tuple[VisitRequest, Resident, Kelurahan | None]:

@@ -69,6 +69,7 @@ def ensure_service_area(session: Session, area: tuple[KecamatanData, ...] = KOTA
             session.add(kec_row)
             session.flush()
             added += 1
+        assert kec_row.id is not None
         for kel in kec.kelurahan:
             code = f"{kec.code}.{kel.code}"
             if session.exec(select(Kelurahan).where(Kelurahan.code == code)).first() is None:

@@ -70,6 +70,7 @@ def _refuse(reason: str) -> InvalidInput:
 
 def _reencode_image(data: bytes, kind: str) -> bytes:
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    img: Image.Image  # exif_transpose below gives a plain Image, not the opened ImageFile
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

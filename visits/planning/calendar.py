@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from visits.clock import is_working_day, office_closures
 from visits.models import KitState, OfficeClosure, RecordingKit, ShiftPattern, Team, TeamSkill
@@ -44,7 +44,7 @@ def team_shifts(session: Session, days: list[date]) -> list[TeamShift]:
     """Every team-day on the given days: active teams with a working kit, no closure."""
     if not days:
         return []
-    teams = session.exec(select(Team).where(Team.active == True).order_by(Team.id)).all()  # noqa: E712
+    teams = session.exec(select(Team).where(Team.active == True).order_by(col(Team.id))).all()  # noqa: E712
     kit_ok = {k.team_id for k in session.exec(select(RecordingKit).where(RecordingKit.state == KitState.OK)).all()}
     skills: dict[int, set[str]] = {}
     for ts in session.exec(select(TeamSkill)).all():
@@ -56,6 +56,7 @@ def team_shifts(session: Session, days: list[date]) -> list[TeamShift]:
         if not is_working_day(day) or (day, None) in closures:
             continue
         for team in teams:
+            assert team.id is not None
             if team.id not in kit_ok or (day, team.id) in closures:
                 continue
             pattern = patterns.get((team.id, day.weekday())) or patterns.get((None, day.weekday()))

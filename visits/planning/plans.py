@@ -73,6 +73,7 @@ def day_plan(session: Session, day: date, team_id: int | None = None, *, travel:
     td_ids = [td.id for td in team_days.values()]
     bookings: dict[int, tuple[Booking, str]] = {}
     plans: dict[int, Plan] = {}
+    plan: Plan | None
     if td_ids:
         for booking, reference in session.exec(
             select(Booking, VisitRequest.reference)

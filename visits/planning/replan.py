@@ -201,7 +201,7 @@ def write_plan(session: Session, loaded: LoadedTeamDay, solved: SolvedRoute) -> 
     if td is None or td.version != loaded.version or _has_plan(session, td.id, td.version):  # type: ignore[arg-type]
         return None  # changed meanwhile (or another run already planned this version)
     session.exec(
-        update(Plan)  # type: ignore[call-overload]
+        update(Plan)
         .where(Plan.team_day_id == loaded.team_day_id, Plan.status == PlanStatus.CURRENT)  # type: ignore[arg-type]
         .values(status=PlanStatus.SUPERSEDED)
     )

@@ -61,7 +61,7 @@ class LazyMatrix(Sequence):
         self._pairs: dict[int, int] = {}  # (low index << 32 | high index) -> minutes (the provider is symmetric)
         self._lock = threading.Lock()
 
-    def index(self, point: Point) -> int:
+    def index(self, point: Point) -> int:  # type: ignore[override]
         key = _key(point)
         found = self._where.get(key)
         if found is not None:
@@ -86,7 +86,7 @@ class LazyMatrix(Sequence):
             value = self._pairs[pair] = self._minutes(self.points[i], self.points[j])
         return value
 
-    def __getitem__(self, i):  # type: ignore[override]
+    def __getitem__(self, i: int) -> _LazyRow:  # type: ignore[override]
         return self._rows[i]
 
     def __len__(self) -> int:

@@ -18,7 +18,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from visits.errors import Conflict, InvalidInput, NotFound, TooManyRequests, Unauthenticated
 from visits.models import ApiToken, LoginAttempt, Role, Team, User, UserSession
@@ -96,9 +96,9 @@ def set_active(session: Session, user_id: int, active: bool) -> User:
 
 
 def revoke_credentials(session: Session, user_id: int) -> None:
-    session.exec(delete(UserSession).where(UserSession.user_id == user_id))  # type: ignore[call-overload]
-    session.exec(  # type: ignore[call-overload]
-        update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())  # type: ignore[union-attr]
+    session.exec(delete(UserSession).where(col(UserSession.user_id) == user_id))
+    session.exec(
+        update(ApiToken).where(col(ApiToken.user_id) == user_id, col(ApiToken.revoked_at).is_(None)).values(revoked_at=utcnow())
     )
 
 
@@ -121,12 +121,12 @@ def authenticate(session: Session, username: str, password: str, *, max_failures
         raise TooManyRequests()
     user = session.exec(select(User).where(User.username == name)).first()
     if verify_password(user.password_hash if user else _dummy_hash(), password) and user is not None and user.active:
-        session.exec(delete(LoginAttempt).where(LoginAttempt.username == key))  # type: ignore[call-overload]
+        session.exec(delete(LoginAttempt).where(col(LoginAttempt.username) == key))
         if _hasher.check_needs_rehash(user.password_hash):  # hashing parameters were raised since
             user.password_hash = hash_password(password)
             session.add(user)
         return user
-    session.exec(delete(LoginAttempt).where(LoginAttempt.at < now - window))  # type: ignore[call-overload]
+    session.exec(delete(LoginAttempt).where(col(LoginAttempt.at) < now - window))
     session.add(LoginAttempt(username=key, at=now))
     session.flush()
     raise Unauthenticated("auth.bad_credentials")
@@ -134,7 +134,7 @@ def authenticate(session: Session, username: str, password: str, *, max_failures
 
 def _recent_failures(session: Session, username: str, since: datetime) -> int:
     query = select(func.count()).select_from(LoginAttempt).where(LoginAttempt.username == username, LoginAttempt.at >= since)
-    return session.exec(query).one()  # type: ignore[call-overload]
+    return session.exec(query).one()
 
 
 # ---------------------------------------------------------------- browser sessions
@@ -143,7 +143,7 @@ def _recent_failures(session: Session, username: str, since: datetime) -> int:
 def start_session(session: Session, user: User, *, lifetime: timedelta) -> tuple[str, str]:
     """A new server-side session: (cookie value, CSRF token). Expired sessions are purged."""
     now = utcnow()
-    session.exec(delete(UserSession).where(UserSession.expires_at <= now))  # type: ignore[call-overload]
+    session.exec(delete(UserSession).where(col(UserSession.expires_at) <= now))
     cookie_value = secrets.token_urlsafe(32)
     csrf_token = secrets.token_urlsafe(32)
     assert user.id is not None
@@ -166,7 +166,7 @@ def resolve_session(session: Session, cookie_value: str) -> tuple[User, UserSess
 
 
 def end_session(session: Session, cookie_value: str) -> None:
-    session.exec(delete(UserSession).where(UserSession.id == digest(cookie_value)))  # type: ignore[call-overload]
+    session.exec(delete(UserSession).where(col(UserSession.id) == digest(cookie_value)))
 
 
 # ---------------------------------------------------------------- API tokens
