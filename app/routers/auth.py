@@ -28,7 +28,7 @@ from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import SESSION_COOKIE, STAFF_ROLES, Principal, current_principal, require_roles, route_roles, verify_csrf
-from app.db import ReadSession, WriteSession
+from app.db import WriteSession
 from app.i18n import catalog, translate
 from app.settings import get_settings
 from app.web import render, request_language
@@ -126,7 +126,7 @@ def login(
 
 
 @router.post("/logout", include_in_schema=False)
-async def logout(request: Request, session: Session = ReadSession) -> Response:
+async def logout(request: Request, session: Session = WriteSession) -> Response:
     principal = await current_principal(request)
     cookie = request.cookies.get(SESSION_COOKIE)
     if principal is not None and principal.via == "session" and cookie:
