@@ -131,7 +131,9 @@ def cmd_auto_book(_: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers, proxy_headers=True)
+    from app.logredact import log_config
+
+    uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers, proxy_headers=True, log_config=log_config())
     return 0
 
 

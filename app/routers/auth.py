@@ -32,7 +32,7 @@ from app.db import WriteSession
 from app.i18n import catalog, translate
 from app.settings import get_settings
 from app.web import render, request_language
-from visits.errors import DomainError, Forbidden, TooManyRequests, Unauthenticated
+from visits.errors import DomainError, Forbidden, InvalidInput, TooManyRequests, Unauthenticated
 from visits.models import LoginAttempt, User
 from visits.staff.ratelimit import client_key
 from visits.types import utcnow
@@ -110,6 +110,8 @@ def login(
         return _login_page(request, error=Forbidden("auth.form_expired"), username=username)
     try:
         user = _login(session, request, username, password)
+    except InvalidInput as exc:  # a control character: never echoed, stored or logged
+        return _login_page(request, error=exc)
     except (Unauthenticated, TooManyRequests) as exc:  # answered, so the failed attempt is kept
         return _login_page(request, error=exc, username=username)
     old = request.cookies.get(SESSION_COOKIE)
@@ -147,7 +149,7 @@ def issue_token(
     """Exchange a username and password for a bearer token (tablets); throttled like the login page."""
     try:
         user = _login(session, request, username, password)
-    except (Unauthenticated, TooManyRequests) as exc:  # answered, so the failed attempt is kept
+    except (Unauthenticated, TooManyRequests, InvalidInput) as exc:  # answered, so the failed attempt is kept
         body = {"detail": translate(exc.message_key, request_language(request)), "code": exc.code}
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
         return JSONResponse(body, status_code=exc.status_code, headers=headers)

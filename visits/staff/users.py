@@ -111,9 +111,12 @@ def authenticate(session: Session, username: str, password: str, *, max_failures
     TooManyRequests when ``max_failures`` wrong attempts for this username fall within
     ``window`` (checked before the password, so the right one is refused too). Otherwise a
     wrong password, an unknown user and a disabled user all raise the same Unauthenticated,
+    a username with a control character InvalidInput (422, nothing stored);
     after a LoginAttempt row is flushed: the caller must *answer* that error (return a
     response) rather than let it roll the transaction back, or throttling is lost.
     """
+    if any(ord(c) < 0x20 or c == "\x7f" for c in username):  # a NUL byte would even fail the query on PostgreSQL
+        raise InvalidInput("auth.username_invalid", field="username")
     name = normalise_username(username)
     key = name[:USERNAME_MAX_LENGTH]
     now = utcnow()
