@@ -13,11 +13,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import get_engine
 from app.i18n import LANG_COOKIE, LANGUAGES, translate
+from app.uploadguard import BodySizeLimit
 from app.wiring import lifespan
 from app.web import STATIC_DIR, render, request_language
 from visits.errors import DomainError, Unauthenticated
 
 log = logging.getLogger("jemput")
+TRACK_BODY_LIMIT = 16 * 1024  # bytes: an offer, a confirmation, 42 availability rows
 
 
 def _wants_json(request: Request) -> bool:
@@ -52,6 +54,9 @@ async def validation_error_handler(request: Request, exc: RequestValidationError
 def create_app() -> FastAPI:
     app = FastAPI(title="Jemput", version="0.1.0", description="Door-to-door E-KTP recording visits", lifespan=lifespan)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    # The family's anonymous tracking calls carry a few hundred bytes: anything bigger is refused
+    # before it is read whole, before the token lookup and the rate limit.
+    app.add_middleware(BodySizeLimit, limits={"/api/v1/track": TRACK_BODY_LIMIT, "/track": TRACK_BODY_LIMIT}, field=None)
     app.add_exception_handler(DomainError, domain_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error_handler)  # type: ignore[arg-type]
 
