@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     hold_minutes_web: int = 24 * 60
     change_cutoff: str = Field(default="18:00", description="Families may reschedule/cancel until this time on the day before the visit.")
     replan_time_limit_seconds: float = 2.0
+    replan_sweep_seconds: float = Field(default=300.0, description="How often team-days whose version has no plan (a lost re-plan) are re-planned; also at start-up.")
     # travel times
     travel_detour: float = 1.3
     travel_speed_kmh: float = 25.0
