@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
     secure_cookies: bool = False
+    trusted_proxies: str = Field(default="", description="Comma-separated addresses (or CIDR ranges) of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed; none by default.")
     map_tile_url: str = ""
     # intake, tracking and notifications (added by the intake issue)
     notify_provider: str = Field(default="log", description="'log' (no personal data) or 'webhook'.")

@@ -7,8 +7,9 @@ site can neither read the cookie nor compute the field. After login, the session
 synchronizer token takes over (see app.auth).
 
 Wrong passwords are throttled twice (both on the login page and the token endpoint): per
-username (``JEMPUT_LOGIN_MAX_FAILURES`` within ``JEMPUT_LOGIN_LOCKOUT_MINUTES``, in
-``visits.staff.users.authenticate``) and per client address (``IP_FAILURE_FACTOR`` times as many,
+username and client address (``JEMPUT_LOGIN_MAX_FAILURES`` within ``JEMPUT_LOGIN_LOCKOUT_MINUTES``,
+in ``visits.staff.users.authenticate``: someone else's wrong passwords never lock the real user
+out of their own address) and per client address (``IP_FAILURE_FACTOR`` times as many,
 whatever usernames are tried, so one client cannot walk through every staff account). The
 address is kept only as an HMAC (``visits.staff.ratelimit.client_key``).
 """
@@ -84,7 +85,7 @@ def _login(session: Session, request: Request, username: str, password: str) -> 
     if failures >= s.login_max_failures * IP_FAILURE_FACTOR:
         raise TooManyRequests()
     try:
-        return authenticate(session, username, password, max_failures=s.login_max_failures, window=window)
+        return authenticate(session, username, password, max_failures=s.login_max_failures, window=window, client=address)
     except Unauthenticated:
         session.add(LoginAttempt(username=address, at=now))
         session.flush()
