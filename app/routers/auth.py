@@ -28,16 +28,16 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
-from app.auth import SESSION_COOKIE, STAFF_ROLES, Principal, current_principal, require_roles, route_roles, verify_csrf
+from app.auth import SESSION_COOKIE, STAFF_ROLES, Principal, _bearer, current_principal, require_roles, route_roles, verify_csrf
 from app.db import WriteSession
 from app.i18n import catalog, translate
 from app.settings import get_settings
-from app.web import render, request_language
+from app.web import render, request_language, secure_cookies
 from visits.errors import DomainError, Forbidden, InvalidInput, TooManyRequests, Unauthenticated
 from visits.models import LoginAttempt, User
 from visits.staff.ratelimit import client_key
 from visits.types import utcnow
-from visits.staff.users import authenticate, end_session, issue_api_token, start_session
+from visits.staff.users import authenticate, end_session, issue_api_token, revoke_api_token, start_session
 
 router = APIRouter()
 
@@ -61,7 +61,7 @@ def _login_page(request: Request, *, error: DomainError | None = None, username:
     context = {"login_token": _login_field(nonce), "username": username, "error": error}
     response = render(request, "login.html", context, error.status_code if error else 200)
     response.set_cookie(
-        LOGIN_COOKIE, nonce, max_age=LOGIN_COOKIE_SECONDS, path="/login", httponly=True, samesite="lax", secure=get_settings().secure_cookies
+        LOGIN_COOKIE, nonce, max_age=LOGIN_COOKIE_SECONDS, path="/login", httponly=True, samesite="lax", secure=secure_cookies(request)
     )
     return response
 
@@ -122,7 +122,7 @@ def login(
     cookie_value, _csrf = start_session(session, user, lifetime=timedelta(hours=settings.session_hours))
     response = RedirectResponse("/staff", status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, cookie_value, max_age=settings.session_hours * 3600, path="/", httponly=True, samesite="lax", secure=settings.secure_cookies
+        SESSION_COOKIE, cookie_value, max_age=settings.session_hours * 3600, path="/", httponly=True, samesite="lax", secure=secure_cookies(request)
     )
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
@@ -156,6 +156,16 @@ def issue_token(
         return JSONResponse(body, status_code=exc.status_code, headers=headers)
     token, expires_at = issue_api_token(session, user, name=request.headers.get("user-agent", ""))
     return JSONResponse({"access_token": token, "token_type": "bearer", "expires_at": expires_at.isoformat()})
+
+
+@router.delete("/api/v1/auth/token", tags=["auth"], status_code=204, responses={422: {"description": "not called with a bearer token"}})
+def revoke_token(request: Request, principal: Principal = Depends(STAFF), session: Session = WriteSession) -> Response:
+    """Revoke the bearer token this call is made with (a lost tablet, a script's token); the
+    user's other tokens and sessions stay."""
+    if principal.via != "token":
+        raise InvalidInput("hardening.token_only", field="authorization")
+    revoke_api_token(session, _bearer(request) or "")
+    return Response(status_code=204)
 
 
 @router.get("/api/v1/me", tags=["auth"])

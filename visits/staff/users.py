@@ -197,6 +197,14 @@ def issue_api_token(session: Session, user: User, *, lifetime: timedelta = API_T
     return token, expires_at
 
 
+def revoke_api_token(session: Session, token: str) -> bool:
+    """Revoke one bearer token (the others of its user stay); False when unknown or revoked already."""
+    result = session.exec(  # type: ignore[call-overload]
+        update(ApiToken).where(ApiToken.token_hash == digest(token), ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())  # type: ignore[union-attr]
+    )
+    return bool(result.rowcount)
+
+
 def resolve_api_token(session: Session, token: str) -> User | None:
     """The active user behind a bearer token; None when unknown, expired, revoked or disabled."""
     row = session.exec(
