@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
 
 from app.db import session_scope
+from visits.transactions import is_write, write_after
 from visits.staff import audit
 from visits.errors import Forbidden, Unauthenticated
 from visits.models import Role, User
@@ -157,16 +158,12 @@ def audit_read(
     resident_id: int | None = None,
     action: str = "read",
 ) -> None:
-    """Record that ``principal`` accessed personal data on this route (its path template)."""
-    audit.record(
-        session,
-        user_id=principal.user_id,
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        resident_id=resident_id,
-        route=route_template(request),
-    )
+    """Record that ``principal`` accessed personal data on this route (its path template).
+
+    In a write session the row is part of the change; in a read session it is written in its
+    own short write transaction right after the read commits, before the response is sent
+    (``visits.transactions.write_after``: a read must never upgrade itself to a write)."""
+    audit_read_many(session, request, principal, entity=entity, items=[(entity_id, resident_id)], action=action)
 
 
 def audit_read_many(
@@ -179,7 +176,15 @@ def audit_read_many(
     action: str = "list",
 ) -> None:
     """Record that ``principal`` saw these ``(entity_id, resident_id)`` rows on a list page (one audit row each)."""
-    audit.record_many(session, user_id=principal.user_id, action=action, entity=entity, items=items, route=route_template(request))
+    rows, route = list(items), route_template(request)
+
+    def write(target: Session) -> None:
+        audit.record_many(target, user_id=principal.user_id, action=action, entity=entity, items=rows, route=route)
+
+    if is_write(session):
+        write(session)
+    else:
+        write_after(session, write)
 
 
 def route_template(request: Request) -> str:

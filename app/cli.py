@@ -128,10 +128,20 @@ def cmd_auto_book(_: argparse.Namespace) -> int:
         return 0 if queue.wait_idle(300) else 1
 
 
+def serve_options() -> dict:
+    """uvicorn options of ``jemput serve``: X-Forwarded-* are believed only from the proxies in
+    ``JEMPUT_TRUSTED_PROXIES`` (none by default: the peer address is the client), and tracking
+    tokens are redacted from its logs."""
+    from app.logredact import log_config
+
+    trusted = ",".join(p.strip() for p in get_settings().trusted_proxies.split(",") if p.strip())
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted, "log_config": log_config()}
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers, proxy_headers=True)
+    uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers, **serve_options())
     return 0
 
 

@@ -17,11 +17,12 @@ def free_port() -> int:
 class LiveServer:
     """``with LiveServer(app) as base_url: ...`` — one uvicorn worker, stopped on exit."""
 
-    def __init__(self, app) -> None:  # noqa: ANN001
+    def __init__(self, app, *, access_log: bool = False, log_config: dict | None = None, **options) -> None:  # noqa: ANN001, ANN003
         import uvicorn
 
         self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, workers=1, log_level="warning", access_log=False))
+        extra = ({"log_config": log_config} if log_config is not None else {}) | options
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, workers=1, log_level="info" if access_log else "warning", access_log=access_log, **extra))
         self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
 
     def __enter__(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,11 +14,25 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import get_engine
 from app.i18n import LANG_COOKIE, LANGUAGES, translate
+from app.headers import SecurityHeaders, content_security_policy
+from app.settings import get_settings
+from app.uploadguard import BodySizeLimit
 from app.wiring import lifespan
-from app.web import STATIC_DIR, render, request_language
+from app.web import STATIC_DIR, render, request_language, secure_cookies
 from visits.errors import DomainError, Unauthenticated
 
 log = logging.getLogger("jemput")
+TRACK_BODY_LIMIT = 16 * 1024  # bytes: an offer, a confirmation, 42 availability rows
+
+
+def same_site_path(referer: str) -> str:
+    """Where ``/lang/{code}`` sends the browser back: the Referer's path on this site, never
+    another site (the Host header cannot be trusted either, so only a path is kept)."""
+    parts = urlsplit(referer)
+    path = parts.path or "/"
+    if not path.startswith("/") or path.startswith("//") or "\\" in path or any(ord(c) < 0x20 for c in path):
+        return "/"
+    return path + (f"?{parts.query}" if parts.query else "")
 
 
 def _wants_json(request: Request) -> bool:
@@ -52,6 +67,10 @@ async def validation_error_handler(request: Request, exc: RequestValidationError
 def create_app() -> FastAPI:
     app = FastAPI(title="Jemput", version="0.1.0", description="Door-to-door E-KTP recording visits", lifespan=lifespan)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    # The family's anonymous tracking calls carry a few hundred bytes: anything bigger is refused
+    # before it is read whole, before the token lookup and the rate limit.
+    app.add_middleware(BodySizeLimit, limits={"/api/v1/track": TRACK_BODY_LIMIT, "/track": TRACK_BODY_LIMIT}, field=None)
+    app.add_middleware(SecurityHeaders, csp=content_security_policy(get_settings().map_tile_url))
     app.add_exception_handler(DomainError, domain_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error_handler)  # type: ignore[arg-type]
 
@@ -68,10 +87,9 @@ def create_app() -> FastAPI:
 
     @app.get("/lang/{code}", include_in_schema=False)
     def set_language(code: str, request: Request) -> Response:
-        back = request.headers.get("referer") or "/"
-        response = RedirectResponse(back if back.startswith(str(request.base_url)) else "/", status_code=303)
+        response = RedirectResponse(same_site_path(request.headers.get("referer") or ""), status_code=303)
         if code in LANGUAGES:
-            response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, samesite="lax", httponly=True)
+            response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, samesite="lax", httponly=True, secure=secure_cookies(request))
         return response
 
     for router in _routers():

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
     secure_cookies: bool = False
+    trusted_proxies: str = Field(default="", description="Comma-separated addresses (or CIDR ranges) of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed; none by default.")
     map_tile_url: str = ""
     # intake, tracking and notifications (added by the intake issue)
     notify_provider: str = Field(default="log", description="'log' (no personal data) or 'webhook'.")
@@ -52,6 +53,7 @@ class Settings(BaseSettings):
     change_cutoff: str = Field(default="18:00", description="Families may reschedule/cancel until this time on the day before the visit.")
     replan_time_limit_seconds: float = 2.0
     solver_warm_start: bool = Field(default=True, description="Start the solver process with the app (else on the first re-plan).")
+    replan_sweep_seconds: float = Field(default=300.0, description="How often team-days whose version has no plan (a lost re-plan) are re-planned; also at start-up.")
     # travel times
     travel_detour: float = 1.3
     travel_speed_kmh: float = 25.0

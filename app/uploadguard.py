@@ -79,9 +79,10 @@ def guard_body(request: Request, limit: int) -> None:
 class BodySizeLimit:
     """ASGI middleware: 413 for bodies over the limit on the given path prefixes (POST/PUT/PATCH)."""
 
-    def __init__(self, app: Callable[..., Awaitable[None]], limits: dict[str, int]) -> None:
+    def __init__(self, app: Callable[..., Awaitable[None]], limits: dict[str, int], field: str | None = "kk_file") -> None:
         self.app = app
         self.limits = limits
+        self.field = field
 
     def _limit_for(self, scope: Message) -> int | None:
         if scope["type"] != "http" or scope.get("method") not in ("POST", "PUT", "PATCH"):
@@ -108,13 +109,39 @@ class BodySizeLimit:
             length = declared_length(headers)
             if length is not None and length > limit:
                 raise PayloadTooLarge(field="kk_file")
-            await self.app(scope, counting_receive(receive, limit), tracking_send)
+            guarded = counting_receive(receive, limit)
+            if length is None and limit <= BUFFER_MAX_BYTES:
+                # no declared length (chunked): read the small body here, so going over the limit
+                # is answered 413 (a parser that catches the error would answer 400 instead)
+                guarded = await _buffered(guarded)
+            await self.app(scope, guarded, tracking_send)
         except PayloadTooLarge:
             if not started:
-                await _send_413(send)
+                await _send_413(send, self.field)
 
 
-async def _send_413(send: Send) -> None:
-    body = json.dumps({"detail": "payload too large", "code": PayloadTooLarge.code, "field": "kk_file"}).encode()
+BUFFER_MAX_BYTES = 64 * 1024
+
+
+async def _buffered(receive: Receive) -> Receive:
+    """Read the whole (small, already limited) body now; replay it, then the live channel."""
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return replay
+
+
+async def _send_413(send: Send, field: str | None = "kk_file") -> None:
+    answer: dict[str, str] = {"detail": "payload too large", "code": PayloadTooLarge.code}
+    if field:
+        answer["field"] = field
+    body = json.dumps(answer).encode()
     await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})

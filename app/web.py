@@ -29,6 +29,12 @@ def request_language(request: Request) -> str:
     return lang
 
 
+def secure_cookies(request: Request) -> bool:
+    """Cookies are ``Secure`` when ``JEMPUT_SECURE_COOKIES`` says so or the request came over HTTPS
+    (behind a proxy: one listed in ``JEMPUT_TRUSTED_PROXIES`` that sends X-Forwarded-Proto)."""
+    return get_settings().secure_cookies or request.url.scheme == "https"
+
+
 def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
     lang = request_language(request)
     settings = get_settings()

@@ -3,10 +3,12 @@ jobs both use :func:`replanning`. Nothing here starts at import."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
@@ -14,28 +16,57 @@ from app.db import get_engine
 from app.deps import app_clock, travel_times
 from app.settings import get_settings
 from visits.planning import replan
-from visits.transactions import set_replan_sink
+from visits.transactions import set_replan_sink, transaction
 from visits.types import utcnow
+
+log = logging.getLogger("jemput.replan")
+
+
+def sweep_stale(queue: replan.ReplanQueue, clock: Callable[[], datetime]) -> list[int]:
+    """Queue a re-plan of every team-day from today on whose version has no plan."""
+    today = clock().astimezone(ZoneInfo(get_settings().timezone)).date()
+    with transaction(get_engine()) as session:
+        ids = replan.stale_team_days(session, today)
+    return queue.schedule(ids) if ids else []
+
+
+def _sweeper(queue: replan.ReplanQueue, clock: Callable[[], datetime], stop: threading.Event) -> None:
+    """At start-up, then every ``replan_sweep_seconds``: a lost re-plan never leaves a team-day stuck."""
+    while True:
+        try:
+            sweep_stale(queue, clock)
+        except Exception as exc:  # noqa: BLE001 - the next sweep tries again
+            log.warning("stale team-day sweep failed (%s)", type(exc).__name__)
+        if stop.wait(max(1.0, get_settings().replan_sweep_seconds)):
+            return
 
 
 @contextmanager
-def replanning(clock: Callable[[], datetime] = utcnow, *, warm: bool = False) -> Iterator[replan.ReplanQueue]:
+def replanning(clock: Callable[[], datetime] = utcnow, *, warm: bool = False, sweep: bool = False) -> Iterator[replan.ReplanQueue]:
     """The re-plan queue (worker threads and a solver process), fed by committed changes
     (``visits.transactions.mark_changed``); stopped, solver processes included, on exit. With
-    ``warm`` the solver process starts now (in the background) rather than on the first re-plan."""
+    ``warm`` the solver process starts now (in the background) rather than on the first re-plan;
+    with ``sweep``, stale team-days are queued at once and then periodically (:func:`sweep_stale`)."""
     queue = replan.configure(get_engine, travel_times, time_limit=lambda: get_settings().replan_time_limit_seconds, clock=clock)
     if warm:
         threading.Thread(target=queue.warm, name="solver-warm-start", daemon=True).start()
     previous = set_replan_sink(replan.schedule_replan)  # the default queue (tests may swap it)
+    stop = threading.Event()
+    sweeper = threading.Thread(target=_sweeper, args=(queue, clock, stop), name="replan-sweep", daemon=True) if sweep else None
     try:
+        if sweeper is not None:
+            sweeper.start()
         yield queue
     finally:
+        stop.set()
+        if sweeper is not None:
+            sweeper.join(timeout=30)
         set_replan_sink(previous)
         replan.shutdown_default(queue)
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    with replanning(lambda: app_clock(app), warm=get_settings().solver_warm_start) as queue:
+    with replanning(lambda: app_clock(app), warm=get_settings().solver_warm_start, sweep=True) as queue:
         app.state.replan_queue = queue
         yield

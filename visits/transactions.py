@@ -23,18 +23,45 @@ def open_session(engine: Engine, *, write: bool = False) -> Session:
     return Session(engine.execution_options(**{WRITE_OPTION: True}) if write else engine, expire_on_commit=False)
 
 
+def is_write(session: Session) -> bool:
+    """Whether ``session`` was opened with ``write=True`` (its transaction holds the write lock)."""
+    bind = session.get_bind()
+    return bool(bind.get_execution_options().get(WRITE_OPTION, False))
+
+
+_DEFERRED = "jemput_deferred_writes"
+
+
+def write_after(session: Session, write: Callable[[Session], object]) -> None:
+    """Run ``write`` in its own short write transaction once ``session``'s transaction has
+    committed (dropped when it rolls back).
+
+    For the small writes a read does (the audit trail of a page that shows personal data): on
+    SQLite a read transaction cannot become a write once another writer has committed since its
+    snapshot began (WAL answers "database is locked" at once, whatever the busy timeout), so
+    such writes never run inside the read. Only :func:`transaction` runs them.
+    """
+    session.info.setdefault(_DEFERRED, []).append(write)
+
+
 @contextmanager
 def transaction(engine: Engine, *, write: bool = False) -> Iterator[Session]:
-    """Commit on success, roll back on error: the only place transactions end."""
+    """Commit on success, roll back on error: the only place transactions end. Writes deferred
+    with :func:`write_after` then run, each in its own write transaction."""
     session = open_session(engine, write=write)
     try:
         yield session
         session.commit()
     except BaseException:
+        session.info.pop(_DEFERRED, None)
         session.rollback()
         raise
     finally:
+        deferred = session.info.pop(_DEFERRED, [])
         session.close()
+    for run in deferred:
+        with transaction(engine, write=True) as writer:
+            run(writer)
 
 
 # ---------------------------------------------------------------- re-plan after commit

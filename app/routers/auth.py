@@ -7,8 +7,9 @@ site can neither read the cookie nor compute the field. After login, the session
 synchronizer token takes over (see app.auth).
 
 Wrong passwords are throttled twice (both on the login page and the token endpoint): per
-username (``JEMPUT_LOGIN_MAX_FAILURES`` within ``JEMPUT_LOGIN_LOCKOUT_MINUTES``, in
-``visits.staff.users.authenticate``) and per client address (``IP_FAILURE_FACTOR`` times as many,
+username and client address (``JEMPUT_LOGIN_MAX_FAILURES`` within ``JEMPUT_LOGIN_LOCKOUT_MINUTES``,
+in ``visits.staff.users.authenticate``: someone else's wrong passwords never lock the real user
+out of their own address) and per client address (``IP_FAILURE_FACTOR`` times as many,
 whatever usernames are tried, so one client cannot walk through every staff account). The
 address is kept only as an HMAC (``visits.staff.ratelimit.client_key``).
 """
@@ -27,16 +28,16 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
-from app.auth import SESSION_COOKIE, STAFF_ROLES, Principal, current_principal, require_roles, route_roles, verify_csrf
-from app.db import ReadSession, WriteSession
+from app.auth import SESSION_COOKIE, STAFF_ROLES, Principal, _bearer, current_principal, require_roles, route_roles, verify_csrf
+from app.db import WriteSession
 from app.i18n import catalog, translate
 from app.settings import get_settings
-from app.web import render, request_language
-from visits.errors import DomainError, Forbidden, TooManyRequests, Unauthenticated
+from app.web import render, request_language, secure_cookies
+from visits.errors import DomainError, Forbidden, InvalidInput, TooManyRequests, Unauthenticated
 from visits.models import LoginAttempt, User
 from visits.staff.ratelimit import client_key
 from visits.types import utcnow
-from visits.staff.users import authenticate, end_session, issue_api_token, start_session
+from visits.staff.users import authenticate, end_session, issue_api_token, revoke_api_token, start_session
 
 router = APIRouter()
 
@@ -60,7 +61,7 @@ def _login_page(request: Request, *, error: DomainError | None = None, username:
     context = {"login_token": _login_field(nonce), "username": username, "error": error}
     response = render(request, "login.html", context, error.status_code if error else 200)
     response.set_cookie(
-        LOGIN_COOKIE, nonce, max_age=LOGIN_COOKIE_SECONDS, path="/login", httponly=True, samesite="lax", secure=get_settings().secure_cookies
+        LOGIN_COOKIE, nonce, max_age=LOGIN_COOKIE_SECONDS, path="/login", httponly=True, samesite="lax", secure=secure_cookies(request)
     )
     return response
 
@@ -84,7 +85,7 @@ def _login(session: Session, request: Request, username: str, password: str) -> 
     if failures >= s.login_max_failures * IP_FAILURE_FACTOR:
         raise TooManyRequests()
     try:
-        return authenticate(session, username, password, max_failures=s.login_max_failures, window=window)
+        return authenticate(session, username, password, max_failures=s.login_max_failures, window=window, client=address)
     except Unauthenticated:
         session.add(LoginAttempt(username=address, at=now))
         session.flush()
@@ -110,6 +111,8 @@ def login(
         return _login_page(request, error=Forbidden("auth.form_expired"), username=username)
     try:
         user = _login(session, request, username, password)
+    except InvalidInput as exc:  # a control character: never echoed, stored or logged
+        return _login_page(request, error=exc)
     except (Unauthenticated, TooManyRequests) as exc:  # answered, so the failed attempt is kept
         return _login_page(request, error=exc, username=username)
     old = request.cookies.get(SESSION_COOKIE)
@@ -119,14 +122,14 @@ def login(
     cookie_value, _csrf = start_session(session, user, lifetime=timedelta(hours=settings.session_hours))
     response = RedirectResponse("/staff", status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, cookie_value, max_age=settings.session_hours * 3600, path="/", httponly=True, samesite="lax", secure=settings.secure_cookies
+        SESSION_COOKIE, cookie_value, max_age=settings.session_hours * 3600, path="/", httponly=True, samesite="lax", secure=secure_cookies(request)
     )
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
 
 @router.post("/logout", include_in_schema=False)
-async def logout(request: Request, session: Session = ReadSession) -> Response:
+async def logout(request: Request, session: Session = WriteSession) -> Response:
     principal = await current_principal(request)
     cookie = request.cookies.get(SESSION_COOKIE)
     if principal is not None and principal.via == "session" and cookie:
@@ -147,12 +150,22 @@ def issue_token(
     """Exchange a username and password for a bearer token (tablets); throttled like the login page."""
     try:
         user = _login(session, request, username, password)
-    except (Unauthenticated, TooManyRequests) as exc:  # answered, so the failed attempt is kept
+    except (Unauthenticated, TooManyRequests, InvalidInput) as exc:  # answered, so the failed attempt is kept
         body = {"detail": translate(exc.message_key, request_language(request)), "code": exc.code}
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
         return JSONResponse(body, status_code=exc.status_code, headers=headers)
     token, expires_at = issue_api_token(session, user, name=request.headers.get("user-agent", ""))
     return JSONResponse({"access_token": token, "token_type": "bearer", "expires_at": expires_at.isoformat()})
+
+
+@router.delete("/api/v1/auth/token", tags=["auth"], status_code=204, responses={422: {"description": "not called with a bearer token"}})
+def revoke_token(request: Request, principal: Principal = Depends(STAFF), session: Session = WriteSession) -> Response:
+    """Revoke the bearer token this call is made with (a lost tablet, a script's token); the
+    user's other tokens and sessions stay."""
+    if principal.via != "token":
+        raise InvalidInput("hardening.token_only", field="authorization")
+    revoke_api_token(session, _bearer(request) or "")
+    return Response(status_code=204)
 
 
 @router.get("/api/v1/me", tags=["auth"])

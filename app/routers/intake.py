@@ -30,7 +30,7 @@ from visits.errors import NotFound
 from visits.intake.models import request_actions
 from visits.models import Channel, VisitRequest
 from visits.intake.schemas import SubmitAnswer, TrackSummary
-from visits.intake.tracking import summary, tracking_link
+from visits.intake.tracking import public_status, summary, tracking_link
 
 from app.intake_forms import Parsed, answer, form_context, localise, parse_submission, reference_form, store_submission, text_field
 from app.deps import Now
@@ -106,7 +106,7 @@ def track_lookup(request: Request, now: Now, _limit: None = Depends(limit_tracki
     row = find_by_reference(session, text_field(form, "reference") or "", text_field(form, "phone") or "")
     if row is None:
         return render(request, "intake/track_lookup.html", {"not_found": True}, 404)
-    return render(request, "intake/track.html", {"s": summary(session, row, request_language(request), now), "actions": request_actions(row.status)})
+    return render(request, "intake/track.html", {"s": summary(session, row, request_language(request), now), "actions": request_actions(public_status(row))})
 
 
 TRACK_NOTES = ("offers", "no_offers", "booked", "taken", "cancelled")
@@ -120,7 +120,7 @@ def track_page(token: str, request: Request, now: Now, _limit: None = Depends(li
     if row is None:
         raise NotFound()
     note = request.query_params.get("note", "")
-    context = {"s": summary(session, row, request_language(request), now), "actions": request_actions(row.status), "token": token, "note": note if note in TRACK_NOTES else ""}
+    context = {"s": summary(session, row, request_language(request), now), "actions": request_actions(public_status(row)), "token": token, "note": note if note in TRACK_NOTES else ""}
     response = render(request, "intake/track.html", context)
     response.headers["Referrer-Policy"] = "no-referrer"  # the token is in this page's URL
     response.headers["Cache-Control"] = "no-store"

@@ -57,6 +57,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/operator/bookings"): DESK_READERS,
     # the day's routes (an officer gets only their own team's)
     ("GET", "/api/v1/plans"): ALL_STAFF,
+    # hardening: a bearer token revoked on its own
+    ("DELETE", "/api/v1/auth/token"): ALL_STAFF,
 }
 
 PUBLIC: frozenset[tuple[str, str]] = frozenset({

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlmodel import Session, col, select
 
 import routing
@@ -401,6 +401,19 @@ def release_holds(session: Session, request_id: int) -> None:
     session.exec(update(SlotHold).where(col(SlotHold.request_id) == request_id, col(SlotHold.status) == HoldStatus.HELD).values(status=HoldStatus.RELEASED))
 
 
+OFFER_LOCK_KEY = 0x6A656D7075740001  # "jemput" + 1: PostgreSQL advisory lock of offer-making
+
+
+def lock_offers(session: Session) -> None:
+    """Make offers one transaction at a time: the team-days' live holds are read, and new holds
+    written, under one lock held until the transaction ends, so two families are never held the
+    same capacity. PostgreSQL: a transaction-scoped advisory lock (the team-day rows a new offer
+    lands on may not exist yet, so a row lock cannot cover them). SQLite: write sessions hold the
+    database's write lock already (``BEGIN IMMEDIATE``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": OFFER_LOCK_KEY - 2**64 if OFFER_LOCK_KEY >= 2**63 else OFFER_LOCK_KEY})
+
+
 def make_offers(session: Session, request_id: int, now: datetime, travel: TravelService, policy: SlotPolicy = SlotPolicy(), *, availability: list[dict] | None = None, k: int | None = None, staff: bool = False) -> OfferResult:
     """Offer up to k slots and hold them; replaces the request's earlier holds (and availability).
 
@@ -414,6 +427,7 @@ def make_offers(session: Session, request_id: int, now: datetime, travel: Travel
         ensure_before_cutoff(session, request.id, now, policy)
     if availability is not None:
         request.availability = availability
+    lock_offers(session)
     release_holds(session, request.id)
     session.flush()
     world, found, reason, _ = find_offers(session, request, now, travel, policy, k, staff=staff)

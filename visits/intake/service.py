@@ -120,6 +120,9 @@ def check_idempotency_key(key: str | None) -> str | None:
     return key
 
 
+PRIVATE_REASONS = frozenset({"DUPLICATE_OPEN_REQUEST"})  # staff see these; the public never does
+
+
 def office_today(tz: str, now: datetime) -> date:
     return now.astimezone(ZoneInfo(tz)).date()
 
@@ -209,9 +212,11 @@ class _Decision:
     kelurahan: Kelurahan | None  # None: outside the service area
     resident: Resident | None  # the stored resident with this NIK, if any
     duplicate: bool
-    reasons: list[Reason]
-    status: RequestStatus
+    reasons: list[Reason]  # every rule's finding (stored on the request, for staff)
+    status: RequestStatus  # the stored status
     token: str
+    public_reasons: list[Reason]  # the answer given to the submitter: never DUPLICATE_OPEN_REQUEST
+    public_status: RequestStatus
 
 
 def _decide(session: Session, sub: Submission, cfg: IntakeConfig, has_document: bool, now: datetime) -> _Decision:
@@ -235,7 +240,16 @@ def _decide(session: Session, sub: Submission, cfg: IntakeConfig, has_document: 
     )
     reasons = evaluate(applicant, office_today(cfg.timezone, now), cfg.region_prefix)
     token = idempotent_token(cfg.secret_key, sub.idempotency_key) if sub.idempotency_key else new_token()
-    return _Decision(kel, resident, duplicate, reasons, decide_status(reasons, Channel(sub.channel), has_document), token)
+    # No NIK oracle: whether this NIK has an open request is specific personal data (it says the
+    # person is elderly, disabled, bedridden or mentally ill), so the submitter is answered as if
+    # the request were new. Internally the duplicate goes to an operator: stored NEEDS_REVIEW
+    # (or INELIGIBLE for its other reasons) with DUPLICATE_OPEN_REQUEST among its reasons.
+    public = [r for r in reasons if r.code not in PRIVATE_REASONS]
+    public_status = decide_status(public, Channel(sub.channel), has_document)
+    status = decide_status(reasons, Channel(sub.channel), has_document)
+    if duplicate and not public:
+        status = RequestStatus.NEEDS_REVIEW
+    return _Decision(kel, resident, duplicate, reasons, status, token, public, public_status)
 
 
 def _create(session: Session, sub: Submission, cfg: IntakeConfig, clean: CleanFile | None, fingerprint: str, now: datetime) -> SubmitResult:
@@ -247,7 +261,7 @@ def _create(session: Session, sub: Submission, cfg: IntakeConfig, clean: CleanFi
         for doc in written:  # the savepoint rolled back: remove the file it wrote
             (Path(cfg.upload_dir) / doc.storage_name).unlink(missing_ok=True)
         raise
-    return SubmitResult(row, decision.token, decision.reasons, decision.status.value)
+    return SubmitResult(row, decision.token, decision.public_reasons, decision.public_status.value)
 
 
 def _save_resident(session: Session, data: RequestIn, d: _Decision, now: datetime) -> Resident:
@@ -290,7 +304,7 @@ def _write(
             kelurahan_letter=data.kelurahan_letter,
             notes=data.notes,
             reasons=[r.code for r in d.reasons],
-            first_answer={"status": d.status.value, "reasons": [r.code for r in d.reasons]},
+            first_answer={"status": d.public_status.value, "reasons": [r.code for r in d.public_reasons]},
             created_by_id=sub.created_by_id,
             idempotency_key=sub.idempotency_key,
             idempotency_hash=fingerprint if sub.idempotency_key else None,

@@ -118,24 +118,45 @@ def _slots(session: Session, request_id: int, now: datetime) -> list[SlotOut]:
     return sorted(slots, key=lambda s: (s.day, s.start))
 
 
+PRIVATE_REASONS = frozenset({"DUPLICATE_OPEN_REQUEST"})  # never shown to the public (no NIK oracle)
+
+
+def public_status(row: VisitRequest) -> str:
+    """The status the family sees: a duplicate waiting for an operator shows the first answer it
+    was given (as if new), so the tracking page is no NIK oracle either."""
+    if row.status == RequestStatus.NEEDS_REVIEW and PRIVATE_REASONS & set(row.reasons or ()) and row.first_answer:
+        return str(row.first_answer.get("status") or row.status)
+    return row.status
+
+
+def public_reasons(row: VisitRequest) -> list[str]:
+    return [code for code in row.reasons or () if code not in PRIVATE_REASONS]
+
+
+def _eligible_status(status: str) -> bool:
+    return status not in (RequestStatus.INELIGIBLE, RequestStatus.NEEDS_REVIEW, RequestStatus.RECEIVED, RequestStatus.CANCELLED)
+
+
 def is_eligible(row: VisitRequest) -> bool:
-    return row.status not in (RequestStatus.INELIGIBLE, RequestStatus.NEEDS_REVIEW, RequestStatus.RECEIVED, RequestStatus.CANCELLED)
+    return _eligible_status(row.status)
 
 
 def next_step(row: VisitRequest, lang: str) -> str:
-    if row.status == RequestStatus.INELIGIBLE:
-        reasons = _reasons(list(row.reasons), lang)
+    status = public_status(row)
+    if status == RequestStatus.INELIGIBLE:
+        reasons = _reasons(public_reasons(row), lang)
         return reasons[0].next_step if reasons else ""
-    pair = NEXT_STEPS.get(RequestStatus(row.status))
+    pair = NEXT_STEPS.get(RequestStatus(status))
     return (pair[1] if lang == "en" else pair[0]) if pair else ""
 
 
 def summary(session: Session, row: VisitRequest, lang: str, now: datetime | None = None) -> TrackSummary:
-    shown_reasons = list(row.reasons) if row.status == RequestStatus.INELIGIBLE else []
+    status = public_status(row)
+    shown_reasons = public_reasons(row) if status == RequestStatus.INELIGIBLE else []
     return TrackSummary(
         reference=row.reference,
-        status=row.status,
-        eligible=is_eligible(row),
+        status=status,
+        eligible=_eligible_status(status),
         reasons=_reasons(shown_reasons, lang),
         next_step=next_step(row, lang),
         first_answer_due=row.due_at,

@@ -129,6 +129,15 @@ def load_team_day(session: Session, team_day_id: int, travel: TravelService, now
     return LoadedTeamDay(td.id, td.version, td.day, world.horizon, problem.shifts[0], problem, stops, warm, planned)  # type: ignore[arg-type]
 
 
+def stale_team_days(session: Session, since: date) -> list[int]:
+    """Team-days from ``since`` on whose current version has no plan: their re-plan was lost (a
+    crash between a booking's commit and its re-plan) or refused. Re-planned at start-up and
+    periodically (``app.wiring``), so a team-day is never left untimed."""
+    planned = select(Plan.id).where(Plan.team_day_id == TeamDay.id, Plan.version == TeamDay.version).exists()
+    query = select(TeamDay.id).where(TeamDay.day >= since, TeamDay.version > 0, ~planned).order_by(TeamDay.day, TeamDay.id)  # type: ignore[arg-type]
+    return [int(i) for i in session.exec(query).all()]
+
+
 def _has_plan(session: Session, team_day_id: int, version: int) -> bool:
     return session.exec(select(Plan.id).where(Plan.team_day_id == team_day_id, Plan.version == version)).first() is not None
 

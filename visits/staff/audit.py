@@ -1,7 +1,7 @@
 """The personal-data access trail: who read or changed which resident's data, and where.
 
 Rows name the user, the action, the entity and the route *template*; they never hold the
-personal data itself. Written in the same transaction as the access (flush only).
+personal data itself. Flush only: the caller picks the transaction (``app.auth.audit_read``).
 """
 
 from __future__ import annotations

@@ -105,17 +105,31 @@ def revoke_credentials(session: Session, user_id: int) -> None:
 # ---------------------------------------------------------------- password login
 
 
-def authenticate(session: Session, username: str, password: str, *, max_failures: int, window: timedelta) -> User:
+def attempt_key(username: str, client: str = "") -> str:
+    """The LoginAttempt key of a username tried from a client (an HMAC of its address): failures
+    lock that username *from that address* only, so someone else's wrong passwords never lock
+    the real user out of their own address. Without a client, the username itself."""
+    name = normalise_username(username)[:USERNAME_MAX_LENGTH]
+    if not client:
+        return name
+    return "u:" + hashlib.sha256(f"{name}\n{client}".encode()).hexdigest()[:48]
+
+
+def authenticate(session: Session, username: str, password: str, *, max_failures: int, window: timedelta, client: str = "") -> User:
     """The active user with this password, or an error.
 
-    TooManyRequests when ``max_failures`` wrong attempts for this username fall within
+    TooManyRequests when ``max_failures`` wrong attempts for this username from this ``client``
+    (see :func:`attempt_key`) fall within
     ``window`` (checked before the password, so the right one is refused too). Otherwise a
     wrong password, an unknown user and a disabled user all raise the same Unauthenticated,
+    a username with a control character InvalidInput (422, nothing stored);
     after a LoginAttempt row is flushed: the caller must *answer* that error (return a
     response) rather than let it roll the transaction back, or throttling is lost.
     """
+    if any(ord(c) < 0x20 or c == "\x7f" for c in username):  # a NUL byte would even fail the query on PostgreSQL
+        raise InvalidInput("auth.username_invalid", field="username")
     name = normalise_username(username)
-    key = name[:USERNAME_MAX_LENGTH]
+    key = attempt_key(name, client)
     now = utcnow()
     if _recent_failures(session, key, now - window) >= max_failures:
         raise TooManyRequests()
@@ -181,6 +195,14 @@ def issue_api_token(session: Session, user: User, *, lifetime: timedelta = API_T
     session.add(ApiToken(token_hash=digest(token), user_id=user.id, name=name[:100], created_at=now, expires_at=expires_at))
     session.flush()
     return token, expires_at
+
+
+def revoke_api_token(session: Session, token: str) -> bool:
+    """Revoke one bearer token (the others of its user stay); False when unknown or revoked already."""
+    result = session.exec(  # type: ignore[call-overload]
+        update(ApiToken).where(ApiToken.token_hash == digest(token), ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())  # type: ignore[union-attr]
+    )
+    return bool(result.rowcount)
 
 
 def resolve_api_token(session: Session, token: str) -> User | None:
