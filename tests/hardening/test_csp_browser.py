@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import browser, live  # noqa: F401 - fixtures
-from tests.visits.intake_fixtures import area
+from tests.intake.intake_fixtures import area
 
 
 @pytest.fixture

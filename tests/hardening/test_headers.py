@@ -11,7 +11,7 @@ from app.db import session_scope
 from app.settings import get_settings
 from app.web import TEMPLATES_DIR
 from tests.app.helpers import bearer_headers, login_as, make_user
-from tests.visits.slot_support import make_request, setup_area
+from tests.booking.slot_support import make_request, setup_area
 from visits.intake.tracking import hash_token, new_token
 
 

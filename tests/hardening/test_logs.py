@@ -18,7 +18,7 @@ from sqlalchemy import event
 
 from app.liveserver import LiveServer
 from app.logredact import RedactTokens, log_config, redact
-from tests.visits.intake_fixtures import area, form, jpeg_bytes, kk, nik
+from tests.intake.intake_fixtures import area, form, jpeg_bytes, kk, nik
 
 BIRTH = date(1944, 8, 17)
 PLANTED = {

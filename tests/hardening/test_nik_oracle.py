@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from app.db import session_scope
 from tests.app.intake_support import post_request
-from tests.visits.intake_fixtures import area, form, nik
+from tests.intake.intake_fixtures import area, form, nik
 from visits.models import RequestStatus, Resident, VisitRequest
 
 

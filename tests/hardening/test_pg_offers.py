@@ -15,7 +15,7 @@ import pytest
 from sqlmodel import select
 
 from app.db import session_scope
-from tests.visits.slot_support import NOW, make_request, setup_area
+from tests.booking.slot_support import NOW, make_request, setup_area
 from visits.booking import slots
 from visits.models import HoldStatus, KitState, RecordingKit, SlotHold, Team
 from visits.planning.travel import TravelService

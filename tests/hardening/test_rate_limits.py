@@ -10,7 +10,7 @@ from app.cli import serve_options
 from app.liveserver import LiveServer
 from app.settings import get_settings
 from tests.app.helpers import PASSWORD, make_user
-from tests.app.test_auth import _login
+from tests.staff.test_auth import _login
 
 
 @pytest.fixture

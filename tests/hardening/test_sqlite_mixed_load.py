@@ -18,7 +18,7 @@ from app.db import session_scope
 from app.liveserver import LiveServer
 from app.settings import get_settings
 from tests.app.helpers import bearer_headers
-from tests.visits.slot_support import NOW, make_request, setup_area
+from tests.booking.slot_support import NOW, make_request, setup_area
 from visits.intake.tracking import hash_token, new_token
 from visits.models import AuditLog
 from sqlmodel import func, select

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from app.db import session_scope
-from tests.visits.slot_support import NOW, make_request, setup_area
+from tests.booking.slot_support import NOW, make_request, setup_area
 from visits.booking import slots
 from visits.models import Plan, TeamDay
 from visits.planning import replan
