@@ -101,6 +101,7 @@ def upgrade() -> None:
     sa.Column('lat', sa.Float(), nullable=True),
     sa.Column('lon', sa.Float(), nullable=True),
     sa.Column('late_minutes', sa.Integer(), nullable=False),
+    sa.Column('live', sa.Boolean(), nullable=False),
     sa.Column('done', sa.JSON(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['team_day_id'], ['team_day.id'], name=op.f('fk_team_stand_team_day_id_team_day')),

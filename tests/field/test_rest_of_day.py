@@ -49,21 +49,39 @@ def test_after_an_outcome_the_rest_of_the_day_is_replanned_from_here_and_now(cli
     td, plan, stops = _current_plan(day.team_day_id)
     assert plan is not None, "no plan of the team-day's current version"
     assert [s.booking_id for s in stops] == day.bookings[1:]
-    assert time(10, 40) < stops[0].start <= time(11, 0)  # its booked window still kept
-    with session_scope() as session:  # what the re-planner solved: the open part of the day, from here at 10:40
+    assert time(10, 35) < stops[0].start <= time(11, 0)  # its booked window still kept
+    with session_scope() as session:  # what the re-planner solved: the open part of the day, from that home at 10:35
         loaded = load_team_day(session, day.team_day_id, travel_times(), at(10, 40))
     assert loaded is not None and loaded.shift is not None and loaded.problem is not None
-    assert loaded.shift.start == 10 * 60 + 40 and loaded.shift.breaks and loaded.shift.max_visits == 9
+    assert loaded.shift.start == 10 * 60 + 35 and loaded.shift.breaks and loaded.shift.max_visits == 9
     office_to_first = loaded.problem.durations[loaded.shift.end_location][loaded.stops[0].location]
     here_to_first = loaded.problem.durations[loaded.shift.start_location][loaded.stops[0].location]
     assert loaded.shift.start_location != loaded.shift.end_location and here_to_first != office_to_first
     _keeps_promises(at(10, 40))
     with session_scope() as session:
         stand = session.exec(select(TeamStand).where(TeamStand.team_day_id == day.team_day_id)).one()
-    assert (stand.free_from, stand.lat, [d["booking_id"] for d in stand.done]) == (time(10, 40), -7.47, [day.bookings[0]])
+    assert (stand.free_from, stand.lat, [d["booking_id"] for d in stand.done]) == (time(10, 35), -7.47, [day.bookings[0]])
     route = client.get("/api/v1/field/day", params={"date": DAY.isoformat()}, headers=staff.headers).json()
     assert route["version"] == td.version and route["replan_pending"] is False
     assert [s["planned_arrival"] for s in route["stops"][1:]] == [s.arrival.strftime("%H:%M") for s in stops]
+
+
+def test_a_backlog_synced_later_starts_the_rest_of_the_day_where_the_last_visit_ended(client, day) -> None:
+    """Outcomes queued offline arrive at noon: the team stood at each home when it finished, not
+    at noon, so no morning visit whose outcome is still queued is given up."""
+    staff = officer_of(client, day.team_id)
+    set_clock(client, at(12, 0))
+    second = outcome_body("recorded", arrived=at(10, 5), minutes=20)
+    first = outcome_body("recorded", arrived=at(9, 5), minutes=20)
+    for booking_id, body in ((day.bookings[1], second), (day.bookings[0], first)):  # out of order, too
+        assert client.post(f"/api/v1/field/visits/{booking_id}/outcome", json=body, headers=staff.headers).status_code == 200
+    with session_scope() as session:
+        stand = session.exec(select(TeamStand).where(TeamStand.team_day_id == day.team_day_id)).one()
+        status = [session.get(Booking, b).status for b in day.bookings]  # type: ignore[union-attr]
+    assert stand.free_from == time(10, 25) and len(stand.done) == 2
+    assert status == [BookingStatus.DONE, BookingStatus.DONE, BookingStatus.CONFIRMED, BookingStatus.CONFIRMED]  # 11:00 still kept
+    assert wait_idle(60)
+    _keeps_promises(at(12, 0))
 
 
 def test_running_late_keeps_every_window_that_can_still_be_kept(client, day) -> None:

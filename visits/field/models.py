@@ -76,7 +76,8 @@ class TeamStand(SQLModel, table=True):
     """Where a team stands on its day, as the re-planner needs it: the rest of the day starts at
     ``free_from`` (office wall-clock time) from ``lat``/``lon`` (NULL: the office), after the
     ``done`` visits (``[{"booking_id", "lat", "lon", "start": "HH:MM", "service"}]``, history).
-    Written by every outcome and every "running late" report."""
+    Written by every outcome (where the visit that finished last ended) and every "running late"
+    report (``live``: here, now + the minutes late)."""
 
     __tablename__ = "team_stand"
     id: int | None = Field(default=None, primary_key=True)
@@ -85,5 +86,6 @@ class TeamStand(SQLModel, table=True):
     lat: float | None = None
     lon: float | None = None
     late_minutes: int = 0
+    live: bool = False  # free_from was reported live (running late): visits whose window closes before it are missed
     done: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = created_column()

@@ -255,12 +255,16 @@ def _wall_clock(day: date, moment: datetime, tz: str) -> time:
 
 
 def _stand_after_visit(session: Session, td: TeamDay, booking: Booking, resident: Resident, visit: Visit, now: datetime, tz: str) -> None:
+    """The team stood at this home when it finished this visit. Outcomes synced late (queued
+    offline) say where the team was then, not now: the stand only moves forward (the visit that
+    finished last), so a backlog arriving at noon never makes the morning look missed."""
     stand = _stand(session, td, now)
     point = (visit.gps_lat, visit.gps_lon) if visit.gps_lat is not None else (resident.lat, resident.lon)
-    free = max(now, visit.finished_at or now)
-    stand.free_from = _wall_clock(td.day, free, tz)
-    stand.lat, stand.lon = point
-    stand.late_minutes = 0
+    finished = _wall_clock(td.day, visit.finished_at or now, tz)
+    if finished >= stand.free_from:
+        stand.free_from = finished
+        stand.lat, stand.lon = point
+        stand.late_minutes, stand.live = 0, False
     start = _wall_clock(td.day, visit.arrived_at or now, tz)
     stand.done = [*stand.done, {"booking_id": booking.id, "lat": point[0], "lon": point[1], "start": start.strftime("%H:%M"), "service": booking.service_minutes}]
     stand.updated_at = now
@@ -282,7 +286,7 @@ def report_late(session: Session, *, team_id: int | None, minutes: int, lat: flo
     stand.free_from = _wall_clock(today, now + timedelta(minutes=minutes), policy.timezone)
     if position is not None:
         stand.lat, stand.lon = position
-    stand.late_minutes = minutes
+    stand.late_minutes, stand.live = minutes, True
     stand.updated_at = now
     session.flush()
     slots.bump(session, td.id)  # type: ignore[arg-type]

@@ -46,7 +46,7 @@ from sqlmodel import Session, select
 import routing
 from routing.schedule import check_route, schedule_route
 from visits.models import Plan, PlanStatus, PlanStop, TeamDay
-from visits.planning.rest_of_day import rest_of_day, standing
+from visits.planning.rest_of_day import applies, rest_of_day, standing
 from visits.planning.translate import Horizon, pinned_problem, shift_id
 from visits.booking.slots import build_world
 from visits.transactions import transaction
@@ -126,7 +126,7 @@ def load_team_day(session: Session, team_day_id: int, travel: TravelService, now
     shift = world.shifts.get(sid)
     if shift is None:
         return LoadedTeamDay(td.id, td.version, td.day, world.horizon, None, None, planned=planned)  # type: ignore[arg-type]
-    if stand is not None:  # the team is out: plan the rest of the day from here, now
+    if stand is not None and applies(stand, world.routes.route(sid).stops):  # the team is out: plan the rest of the day from here, now
         shift = rest_of_day(shift, stand, world.extra_locations[0] if here else None)
     ordered = list(world.routes.route(sid).stops)  # current plan order, repaired when infeasible
     matrix = world.matrix

@@ -6,12 +6,13 @@ is (its GPS position, else the last home it visited, else the office) and the vi
 done. The re-planner then plans only the open part of the day, as a shift of its own: it starts
 "here, now", keeps only the breaks that can still be taken, and counts the done visits against
 the daily limit (``routing.reasons.open_shift``, exactly what the solver does with done stops
-that carry their ``done_at``). The done visits are history: their bookings are no longer
+that carry their ``done_at``); see :func:`applies` for outcomes synced out of order. The done visits are history: their bookings are no longer
 confirmed, so no plan holds them; every confirmed booking keeps its booked window.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
@@ -29,6 +30,7 @@ class Standing:
     free_from: int  # absolute minutes on the horizon
     point: tuple[float, float] | None
     done: int
+    live: bool = False  # reported live (running late); else where the last synced visit ended
 
 
 def standing(session: Session, team_day_id: int, horizon: Horizon, day) -> Standing | None:  # noqa: ANN001 - day: date
@@ -36,7 +38,16 @@ def standing(session: Session, team_day_id: int, horizon: Horizon, day) -> Stand
     if row is None:
         return None
     point = (row.lat, row.lon) if row.lat is not None and row.lon is not None else None
-    return Standing(horizon.minute(day, row.free_from), point, len(row.done))
+    return Standing(horizon.minute(day, row.free_from), point, len(row.done), row.live)
+
+
+def applies(stand: Standing, stops: Sequence[routing.Stop]) -> bool:
+    """Whether to plan from ``stand``. A stand that comes from synced outcomes says where the
+    team was when its last synced visit ended; a booked visit whose window closed before that has
+    its outcome still queued on the tablet (outcomes may arrive out of order), so until it
+    arrives the day is planned as before. A live report ("running late") always applies: the
+    windows it closes are missed."""
+    return stand.live or all(s.windows[-1].end >= stand.free_from for s in stops)
 
 
 def breaks_left(shift: routing.Shift, start: int) -> tuple[routing.Break, ...]:
