@@ -50,7 +50,10 @@ from visits.planning.models import (  # noqa: F401
 )
 from visits.field.models import (  # noqa: F401
     VisitOutcome,
+    NextStep,
     Visit,
+    OnOurWay,
+    TeamStand,
 )
 from visits.staff.models import (  # noqa: F401
     Role,

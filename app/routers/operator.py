@@ -40,6 +40,7 @@ from visits.models import Channel, Group, VisitRequest
 from visits.intake.nik import mask
 from visits.intake.tracking import summary
 from visits.intake.uploads import read_kk
+from visits.field.queries import visit_proofs
 
 router = APIRouter(prefix="/operator", include_in_schema=False)
 SMALL_FORM = small_form(10)
@@ -142,6 +143,7 @@ def _detail_context(session: Session, row: VisitRequest, lang: str, now: datetim
         "decline_codes": DECLINE_CODES,
         "actions": request_actions(row.status),
         "weekdays": list(WEEKDAYS),
+        "visits": visit_proofs(session, row.id),  # type: ignore[arg-type]
     }
 
 

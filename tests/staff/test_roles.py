@@ -30,6 +30,7 @@ ALL_STAFF = frozenset(ROLES)
 ADMIN = frozenset({"admin"})
 DESK = frozenset({"operator", "admin"})  # acts on a case on the family's behalf
 DESK_READERS = frozenset({"operator", "admin", "head"})  # reads the pipeline and a case
+FIELD = frozenset({"officer"})  # a team's day in the field
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/staff"): ALL_STAFF,
@@ -59,6 +60,11 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/plans"): ALL_STAFF,
     # hardening: a bearer token revoked on its own
     ("DELETE", "/api/v1/auth/token"): ALL_STAFF,
+    # field (visits/field): the officer's day on the tablet, their own team only
+    ("GET", "/api/v1/field/day"): FIELD,
+    ("POST", "/api/v1/field/visits/{visit_id}/outcome"): FIELD,
+    ("POST", "/api/v1/field/visits/{visit_id}/on-our-way"): FIELD,
+    ("POST", "/api/v1/field/late"): FIELD,
 }
 
 PUBLIC: frozenset[tuple[str, str]] = frozenset({
@@ -100,7 +106,7 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset({
 
 PATH_PARAM_VALUES = {int: "999999"}  # harmless: matches no row
 DEFAULT_PATH_PARAM = "0"
-QUERY = {("GET", "/api/v1/plans"): {"date": "2030-01-07"}}  # required query parameters, so allowed roles get a real answer
+QUERY = {("GET", "/api/v1/plans"): {"date": "2030-01-07"}, ("GET", "/api/v1/field/day"): {"date": "2030-01-07"}}  # required query parameters, so allowed roles get a real answer
 
 
 def _contexts(app: object = None) -> dict[tuple[str, str], object]:

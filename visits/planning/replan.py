@@ -46,6 +46,7 @@ from sqlmodel import Session, select
 import routing
 from routing.schedule import check_route, schedule_route
 from visits.models import Plan, PlanStatus, PlanStop, TeamDay
+from visits.planning.rest_of_day import applies, rest_of_day, standing
 from visits.planning.translate import Horizon, pinned_problem, shift_id
 from visits.booking.slots import build_world
 from visits.transactions import transaction
@@ -117,11 +118,16 @@ def load_team_day(session: Session, team_day_id: int, travel: TravelService, now
     if td is None:
         return None
     planned = _has_plan(session, td.id, td.version)  # type: ignore[arg-type]
-    world = build_world(session, [td.day], travel, now, include_holds=False)
+    horizon = Horizon(base=td.day)
+    stand = standing(session, td.id, horizon, td.day)  # type: ignore[arg-type]
+    here = [stand.point] if stand is not None and stand.point is not None else []
+    world = build_world(session, [td.day], travel, now, include_holds=False, extra_points=here)
     sid = shift_id(td.team_id, td.day)
     shift = world.shifts.get(sid)
     if shift is None:
         return LoadedTeamDay(td.id, td.version, td.day, world.horizon, None, None, planned=planned)  # type: ignore[arg-type]
+    if stand is not None and applies(stand, world.routes.route(sid).stops):  # the team is out: plan the rest of the day from here, now
+        shift = rest_of_day(shift, stand, world.extra_locations[0] if here else None)
     ordered = list(world.routes.route(sid).stops)  # current plan order, repaired when infeasible
     matrix = world.matrix
     problem, stops = pinned_problem(shift, ordered, matrix)
