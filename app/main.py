@@ -51,6 +51,7 @@ async def validation_error_handler(request: Request, exc: RequestValidationError
 
 def create_app() -> FastAPI:
     app = FastAPI(title="Jemput", version="0.1.0", description="Door-to-door E-KTP recording visits", lifespan=lifespan)
+    app.mount("/static/vendor/leaflet", StaticFiles(directory=leaflet_dir()), name="leaflet")  # before /static, which would shadow it
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_exception_handler(DomainError, domain_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error_handler)  # type: ignore[arg-type]
@@ -79,11 +80,22 @@ def create_app() -> FastAPI:
     return app
 
 
+def leaflet_dir() -> str:
+    """Leaflet's files, served from the installed ``xstatic-leaflet`` package (nothing from the internet)."""
+    import xstatic.pkg.leaflet
+
+    return str(xstatic.pkg.leaflet.BASE_DIR)
+
+
 def _routers() -> list[APIRouter]:
     """Every router of the application, listed explicitly."""
-    from app.routers import admin, auth, booking, info, intake, operator, operator_booking, pages, plans
+    from app.routers import admin, auth, booking, field_api_stub, field_pages, info, intake, operator, operator_booking, pages, plans
 
-    return [admin.router, auth.router, booking.router, info.router, intake.router, operator.router, operator_booking.router, pages.router, plans.router]
+    return [
+        admin.router, auth.router, booking.router, info.router, intake.router, operator.router, operator_booking.router, pages.router, plans.router,
+        field_pages.router,
+        field_api_stub.router,  # STUB of the field-UI branch: drop at merge (the field-API branch's router replaces it)
+    ]
 
 
 app = create_app()

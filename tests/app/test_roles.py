@@ -57,6 +57,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/operator/bookings"): DESK_READERS,
     # the day's routes (an officer gets only their own team's)
     ("GET", "/api/v1/plans"): ALL_STAFF,
+    # field UI: the officer's tablet page and its no-JavaScript outcome form (the stub API goes at merge)
+    ("GET", "/field"): frozenset({"officer"}),
+    ("POST", "/field/visits/{visit_id}/outcome"): frozenset({"officer"}),
+    ("POST", "/api/v1/field/visits/{visit_id}/outcome"): frozenset({"officer"}),  # STUB of the field-UI branch
 }
 
 PUBLIC: frozenset[tuple[str, str]] = frozenset({
@@ -94,6 +98,9 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset({
     ("POST", "/api/v1/track/{token}/offers"),
     ("POST", "/api/v1/track/{token}/confirm"),
     ("POST", "/api/v1/track/{token}/cancel"),
+    # field UI: the service worker script (no personal data) and Leaflet from the xstatic-leaflet package
+    ("GET", "/field/sw.js"),
+    ("*", "/static/vendor/leaflet"),
 })
 
 PATH_PARAM_VALUES = {int: "999999"}  # harmless: matches no row

@@ -1,0 +1,112 @@
+"""The field officer's tablet page: ``/field?date=`` (their own team's day), the no-JavaScript
+outcome form post, and the service worker ``/field/sw.js`` (scope ``/field``).
+
+The page reads the same domain query as ``GET /api/v1/field/day`` (``visits.field.queries.day_route``);
+with JavaScript (``/static/field/field.js``) outcomes are queued in IndexedDB and sent to the JSON
+API when online; without it each outcome form is a normal post to this router.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from app.auth import Principal, audit_read_many, require_roles
+from app.deps import Now, ReadDB, Travel, WriteDB
+from app.routers.field_api_stub import OUTCOMES, OutcomeIn, record_outcome  # STUB: the field-API branch's domain service at merge
+from app.settings import get_settings
+from app.web import STATIC_DIR, render, small_form
+from visits.errors import InvalidInput
+from visits.field.queries import day_route
+from visits.staff.roles import FIELD
+
+router = APIRouter(include_in_schema=False)
+officer = require_roles(*FIELD)
+SW_FILE = Path(STATIC_DIR) / "field" / "sw.js"
+NO_STORE = {"Cache-Control": "private, no-cache"}
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(get_settings().timezone)
+
+
+def _offset(day: date) -> str:
+    """The office's UTC offset on ``day`` as ``+07:00`` (the tablet builds ISO times with it)."""
+    off = datetime.combine(day, time(12), _tz()).utcoffset() or timedelta(0)
+    minutes = int(off.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+@router.get("/field", response_class=HTMLResponse)
+def field_day(
+    request: Request, session: ReadDB, now: Now, travel: Travel,
+    day: date | None = Query(default=None, alias="date"), saved: int | None = Query(default=None),
+    principal: Principal = Depends(officer),
+) -> HTMLResponse:
+    today = now.astimezone(_tz()).date()
+    day = day or today
+    route = day_route(session, principal.team_id, day, now, travel)
+    audit_read_many(session, request, principal, entity="booking", items=[(s["visit_id"], None) for s in route["stops"]])
+    context = {
+        "route": route, "day": day, "today": today, "yesterday": day - timedelta(days=1), "tomorrow": day + timedelta(days=1),
+        "is_today": day == today, "offset": _offset(day), "outcomes": OUTCOMES, "saved": saved,
+        "tile_url": get_settings().map_tile_url, "form_ids": {s["visit_id"]: str(uuid.uuid4()) for s in route["stops"]},
+        "cache_days": [today.isoformat(), (today + timedelta(days=1)).isoformat()],
+        "stops_js": [{"visit_id": s["visit_id"], "lat": s["lat"], "lon": s["lon"], "state": s["state"]} for s in route["stops"]],
+    }
+    response = render(request, "field/day.html", context)
+    response.headers.update(NO_STORE)
+    return response
+
+
+def _moment(day: date, value: object) -> datetime | None:
+    """``HH:MM`` of the form on ``day`` in the office's timezone."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.combine(day, time.fromisoformat(value), _tz())
+    except ValueError:
+        raise InvalidInput("fieldui.bad_time", field="arrived_at") from None
+
+
+def _number(value: object) -> float | None:
+    try:
+        return float(value) if isinstance(value, str) and value.strip() else None
+    except ValueError:
+        return None
+
+
+@router.post("/field/visits/{visit_id}/outcome")
+def field_outcome(
+    visit_id: int, request: Request, session: WriteDB, now: Now,
+    form: FormData = Depends(small_form()), principal: Principal = Depends(officer),
+) -> Response:
+    """The outcome form without JavaScript: a normal post, then back to the day's page."""
+    try:
+        day = date.fromisoformat(str(form.get("date", "")))
+    except ValueError:
+        day = now.astimezone(_tz()).date()
+    try:
+        body = OutcomeIn(
+            client_id=str(form.get("client_id") or uuid.uuid4()), outcome=form.get("outcome"),  # type: ignore[arg-type]
+            arrived_at=_moment(day, form.get("arrived_at")), finished_at=_moment(day, form.get("finished_at")),
+            note=(str(form.get("note") or "").strip() or None), lat=_number(form.get("lat")), lon=_number(form.get("lon")),
+        )
+    except ValidationError:
+        raise InvalidInput("fieldui.bad_outcome", field="outcome") from None
+    record_outcome(session, team_id=principal.team_id, officer_id=principal.user_id, visit_id=visit_id, body=body, now=now)
+    return RedirectResponse(f"/field?date={day.isoformat()}&saved={visit_id}#visit-{visit_id}", status_code=303)
+
+
+@router.get("/field/sw.js")
+def service_worker() -> Response:
+    """The service worker (no personal data); allowed to control ``/field`` and its pages."""
+    return Response(SW_FILE.read_text(encoding="utf-8"), media_type="text/javascript", headers={"Service-Worker-Allowed": "/field", "Cache-Control": "no-cache"})
