@@ -51,7 +51,8 @@ def field_day(
     day: date | None = Query(default=None, alias="date"), saved: int | None = Query(default=None),
     principal: Principal = Depends(officer),
 ) -> HTMLResponse:
-    today = now.astimezone(_tz()).date()
+    local = now.astimezone(_tz())
+    today = local.date()
     day = day or today
     route = day_route(session, principal.team_id, day, now, travel)
     audit_read_many(session, request, principal, entity="booking", items=[(s["visit_id"], None) for s in route["stops"]])
@@ -59,6 +60,7 @@ def field_day(
         "route": route, "day": day, "today": today, "yesterday": day - timedelta(days=1), "tomorrow": day + timedelta(days=1),
         "is_today": day == today, "offset": _offset(day), "outcomes": OUTCOMES, "saved": saved,
         "tile_url": get_settings().map_tile_url, "form_ids": {s["visit_id"]: str(uuid.uuid4()) for s in route["stops"]},
+        "day_ends_in": int((datetime.combine(today + timedelta(days=1), time(0), _tz()) - local).total_seconds()),
         "cache_days": [today.isoformat(), (today + timedelta(days=1)).isoformat()],
         "stops_js": [{"visit_id": s["visit_id"], "lat": s["lat"], "lon": s["lon"], "state": s["state"]} for s in route["stops"]],
     }

@@ -8,7 +8,7 @@
   var DB_NAME = "jemput-field", OUTBOX = "outbox", CONFLICTS = "conflicts";
   var data = readData();
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
-  var map = null, syncing = false, refreshWanted = false;
+  var map = null, syncing = false, refreshWanted = false, loadedAt = Date.now();
 
   function readData() { return JSON.parse(document.getElementById("field-data").textContent); }
   function $(id) { return document.getElementById(id); }
@@ -234,7 +234,7 @@
       data.cache_days.forEach(function (d) { urls.push("/field?date=" + d, "/api/v1/field/day?date=" + d); });
       var channel = new MessageChannel();
       channel.port1.onmessage = function () { document.documentElement.dataset.offlineReady = "1"; };
-      reg.active.postMessage({ type: "cache-days", urls: urls.filter(function (u, i) { return urls.indexOf(u) === i; }), today: data.cache_days[0], offset: data.offset, user: data.user }, [channel.port2]);
+      reg.active.postMessage({ type: "cache-days", urls: urls.filter(function (u, i) { return urls.indexOf(u) === i; }), today: data.cache_days[0], ends_at: loadedAt + data.day_ends_in * 1000, user: data.user }, [channel.port2]);
     }).catch(function () {});
   }
 

@@ -35,18 +35,20 @@ async function meta() {
   return r ? r.json() : null;
 }
 
-/* Today in the office's timezone, by the device's clock. */
-function officeToday(offset) {
-  const m = /^([+-])(\d\d):(\d\d)$/.exec(offset || "+07:00");
-  const minutes = (m[1] === "-" ? -1 : 1) * (parseInt(m[2], 10) * 60 + parseInt(m[3], 10));
-  return new Date(Date.now() + minutes * 60000).toISOString().slice(0, 10);
+/* Today in the office, as the server last said (meta.today), moved on by the device's clock once
+ * that day has ended (meta.ends_at: the device time of the office's next midnight). */
+function currentDay(m) {
+  if (Date.now() < m.ends_at) return m.today;
+  let day = m.today;
+  for (let i = 0; i <= Math.floor((Date.now() - m.ends_at) / 86400000); i++) day = nextDay(day);
+  return day;
 }
 
 /* Delete the cached route data of days before today (the end of the day clears it). */
 async function expire() {
   const m = await meta();
   if (!m) return;
-  const today = officeToday(m.offset);
+  const today = currentDay(m);
   const cache = await caches.open(DATA);
   for (const req of await cache.keys()) {
     if (req.url.endsWith(META)) continue;
@@ -87,7 +89,7 @@ self.addEventListener("message", (event) => {
       const old = await meta();
       if (old && old.user !== msg.user) await clearData(); // another officer on this tablet
       const cache = await caches.open(DATA);
-      await cache.put(META, new Response(JSON.stringify({ user: msg.user, offset: msg.offset, today: msg.today }), { headers: { "Content-Type": "application/json" } }));
+      await cache.put(META, new Response(JSON.stringify({ user: msg.user, today: msg.today, ends_at: msg.ends_at }), { headers: { "Content-Type": "application/json" } }));
       let cached = 0;
       for (const url of msg.urls) {
         try {
@@ -130,7 +132,7 @@ async function route(req) {
     if (r.ok) {
       const m = await meta();
       const day = dayOf(req.url, m ? m.today : null);
-      const today = m ? officeToday(m.offset) : day;
+      const today = m ? currentDay(m) : day;
       if (day && day >= today && day <= nextDay(today)) await store(req, r.clone(), day); // today and tomorrow only
     }
     return r;
