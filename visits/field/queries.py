@@ -68,7 +68,7 @@ def day_route(session: Session, team_id: int | None, day: date, now: datetime, t
     by_ref = {r[1].reference: r for r in rows}
     planned = [s for s in (route.stops if route else []) if s.reference in by_ref]
     order = sorted((r for r in rows if r[0].id in visits), key=lambda r: (visits[r[0].id].arrived_at or visits[r[0].id].received_at, r[0].id))
-    arrivals = {s.reference: s.arrival for s in planned}
+    arrivals = {s.reference: s.start or s.arrival for s in planned}  # at the door (after any wait)
     order += [by_ref[s.reference] for s in planned if by_ref[s.reference][0].id not in visits]
     for position, (booking, req, resident, kel) in enumerate(order):
         visit = visits.get(booking.id)

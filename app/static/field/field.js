@@ -120,7 +120,7 @@
     data.stops.forEach(function (s, i) {
       if (s.lat == null || s.lon == null) return;
       var p = [s.lat, s.lon];
-      var m = L.marker(p, { icon: L.divIcon({ className: "pin stop " + s.state, html: String(i + 1), iconSize: [34, 34] }), title: String(i + 1) }).addTo(map);
+      var m = L.marker(p, { icon: L.divIcon({ className: "pin pin-stop pin-" + s.state, html: String(i + 1), iconSize: [34, 34] }), title: String(i + 1) }).addTo(map);
       m.on("click", function () { var li = $("visit-" + s.visit_id); if (li) li.scrollIntoView({ behavior: "smooth", block: "start" }); });
       line.push(p); bounds.push(p);
     });
@@ -275,6 +275,8 @@
   document.addEventListener("submit", function (e) { onSubmit(e); onLogout(e); });
   window.addEventListener("online", function () { showNet(); sync(); });
   window.addEventListener("offline", showNet);
+  var resizeTimer = null;
+  window.addEventListener("resize", function () { clearTimeout(resizeTimer); resizeTimer = setTimeout(drawMap, 150); }); // portrait <-> landscape
   enhance();
   showNet();
   drawMap();

@@ -1,0 +1,106 @@
+"""The field page in a real browser (Debian Chromium via Playwright): offline outcomes, a reload
+without a connection, the sync exactly once, the re-planned order, nothing leaving 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from app.deps import get_now
+from tests.app.helpers import PASSWORD, make_user
+from tests.browser import browser, document_fits, live  # noqa: F401
+from tests.field.support import DAY, TUESDAY_MORNING, book_day
+from visits.field.models import Visit
+from visits.field.queries import day_route
+from visits.planning.travel import TravelService
+
+SHOTS = Path(os.environ.get("JEMPUT_SCREENSHOT_DIR", "/tmp/jemput-screenshots"))
+
+pytestmark = pytest.mark.slow
+
+
+def _dom_order(page) -> list[int]:  # noqa: ANN001
+    return page.eval_on_selector_all("li.stop", "els => els.map(e => Number(e.dataset.visitId))")
+
+
+def _login(page, url: str, username: str) -> None:  # noqa: ANN001
+    page.goto(url + "/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/staff")
+
+
+def _record(page, visit_id: int, outcome: str, arrived: str, finished: str) -> None:  # noqa: ANN001
+    stop = page.locator(f"#visit-{visit_id}")
+    stop.locator("details.outcome summary").click()
+    stop.locator("select[name=outcome]").select_option(outcome)
+    stop.locator("input[name=arrived_at]").fill(arrived)
+    stop.locator("input[name=finished_at]").fill(finished)
+    stop.locator("input[name=use_gps]").uncheck()  # no position: the permission is not granted in the test
+    stop.locator("button[type=submit]").click()
+    stop.locator(".badge.queued:not([hidden])").wait_for()
+
+
+def test_offline_outcomes_survive_a_reload_and_sync_once(live, session) -> None:  # noqa: F811
+    day = book_day(session)
+    user = make_user("officer", team_id=day.team_id)
+    live.app.dependency_overrides[get_now] = lambda: TUESDAY_MORNING  # the officer's Tuesday morning
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    page = live.new_page(768, 1024, offline_capable=True)
+    _login(page, live.url, user.username)
+    page.click("a[href='/field']")  # the staff home links today's route
+    page.wait_for_url("**/field")
+    page.wait_for_selector("html[data-offline-ready='1']", timeout=15000)  # the service worker holds today and tomorrow
+    before = _dom_order(page)
+    assert sorted(before) == sorted(day.booking_ids)
+    assert page.locator("#pending").inner_text() == "0 menunggu"
+    assert page.locator(".leaflet-marker-icon.pin-stop").count() == 4 and page.locator(".leaflet-marker-icon.office").count() == 1
+    assert page.locator("path.leaflet-interactive").count() == 1  # the route line, without tiles
+    assert document_fits(page)
+    page.screenshot(path=str(SHOTS / "field-768x1024.png"), full_page=False)
+
+    page.context.set_offline(True)
+    chosen = [(before[1], "recorded", "10:05", "10:30"), (before[2], "not_home", "13:05", "13:10"), (before[3], "refused", "14:02", "14:10")]
+    for visit_id, outcome, arrived, finished in chosen:
+        _record(page, visit_id, outcome, arrived, finished)
+    assert page.locator("#pending").inner_text() == "3 menunggu"
+    assert page.locator("#net").inner_text() == "Luring"
+    with session_scope_read() as s:
+        assert s.exec(select(Visit)).all() == []  # nothing reached the server
+
+    page.reload()  # still offline: the service worker answers
+    page.wait_for_selector("#pending:has-text('3 menunggu')")
+    assert sorted(_dom_order(page)) == sorted(day.booking_ids)
+    assert page.locator("text=Ibu Sumiati 1").count() == 1
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SHOTS / "field-768x1024-offline.png"))
+
+    page.context.set_offline(False)
+    page.wait_for_selector("#pending:has-text('0 menunggu')", timeout=15000)
+    with session_scope_read() as s:
+        stored = s.exec(select(Visit)).all()
+        assert sorted(v.booking_id for v in stored) == sorted(v for v, *_ in chosen)
+        assert len({v.client_uuid for v in stored}) == 3
+        assert {v.booking_id: v.outcome for v in stored} == {before[1]: "recorded", before[2]: "not_home", before[3]: "refused"}
+        expected = [s_["visit_id"] for s_ in day_route(s, day.team_id, DAY, TUESDAY_MORNING, TravelService())["stops"]]
+    assert expected != before
+    page.wait_for_function("ids => JSON.stringify([...document.querySelectorAll('li.stop')].map(e => Number(e.dataset.visitId))) === JSON.stringify(ids)", arg=expected, timeout=15000)
+    assert page.locator("li.stop.state-planned").count() == 1 and page.locator("form.outcome-form").count() == 1
+
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_timeout(500)  # the map redraws for the new size
+    assert document_fits(page)
+    page.screenshot(path=str(SHOTS / "field-1024x768.png"))
+    assert live.outside == []
+
+
+def session_scope_read():  # noqa: ANN201
+    from app.db import session_scope
+
+    return session_scope()
