@@ -55,10 +55,12 @@ def field_day(
     today = local.date()
     day = day or today
     route = day_route(session, principal.team_id, day, now, travel)
+    # a count only (no personal data shown, so no audit): yesterday's visits still planned
+    unfinished = sum(1 for s in day_route(session, principal.team_id, day - timedelta(days=1), now, travel)["stops"] if s["state"] == "planned") if day == today else 0
     audit_read_many(session, request, principal, entity="booking", items=[(s["visit_id"], None) for s in route["stops"]])
     context = {
         "route": route, "day": day, "today": today, "yesterday": day - timedelta(days=1), "tomorrow": day + timedelta(days=1),
-        "is_today": day == today, "offset": _offset(day), "outcomes": OUTCOMES, "saved": saved,
+        "is_today": day == today, "unfinished_yesterday": unfinished, "offset": _offset(day), "outcomes": OUTCOMES, "saved": saved,
         "tile_url": get_settings().map_tile_url, "form_ids": {s["visit_id"]: str(uuid.uuid4()) for s in route["stops"]},
         "day_ends_in": int((datetime.combine(today + timedelta(days=1), time(0), _tz()) - local).total_seconds()),
         "cache_days": [today.isoformat(), (today + timedelta(days=1)).isoformat()],

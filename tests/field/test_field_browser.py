@@ -14,6 +14,7 @@ from tests.app.helpers import PASSWORD, make_user
 from tests.browser import browser, document_fits, live  # noqa: F401
 from tests.field.support import DAY, TUESDAY_MORNING, book_day
 from visits.field.models import Visit
+from visits.models import Booking, BookingStatus
 from visits.field.queries import day_route
 from visits.planning.travel import TravelService
 
@@ -97,6 +98,32 @@ def test_offline_outcomes_survive_a_reload_and_sync_once(live, session) -> None:
     page.wait_for_timeout(500)  # the map redraws for the new size
     assert document_fits(page)
     page.screenshot(path=str(SHOTS / "field-1024x768.png"))
+
+    # a visit cancelled by the office while the tablet was offline: the officer sees the conflict
+    page.context.set_offline(True)
+    _record(page, before[0], "recorded", "09:05", "09:30")
+    with session_scope_read() as s:
+        booking = s.get(Booking, before[0])
+        booking.status = BookingStatus.CANCELLED
+        s.add(booking)
+    page.context.set_offline(False)
+    page.wait_for_selector("#conflicts li.conflict", timeout=15000)
+    assert "sudah dibatalkan atau dipindahkan" in page.locator("#conflicts").inner_text()
+    assert page.locator("#pending").inner_text() == "0 menunggu"
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SHOTS / "field-1024x768-conflict.png"))
+    with session_scope_read() as s:
+        assert len(s.exec(select(Visit)).all()) == 3
+
+    # logging out clears the route copies and the IndexedDB of this device
+    assert page.evaluate("caches.keys()") != []
+    page.click("header form[action='/logout'] button")
+    page.wait_for_url("**/login")
+    assert [n for n in page.evaluate("caches.keys()") if "data" in n] == []
+    assert page.evaluate("indexedDB.databases().then(ds => ds.map(d => d.name))") == []
+    page.context.set_offline(True)
+    page.goto(live.url + f"/field?date={DAY.isoformat()}")  # nothing personal is served from the device any more
+    assert "Ibu Sumiati" not in page.content()
     assert live.outside == []
 
 

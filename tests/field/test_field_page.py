@@ -145,3 +145,12 @@ def test_the_map_uses_the_tile_setting(client, day, monkeypatch) -> None:
     finally:
         monkeypatch.delenv("JEMPUT_MAP_TILE_URL")
         get_settings.cache_clear()
+
+
+def test_today_links_yesterdays_unfinished_visits(client, day) -> None:
+    officer_of(client, day.team_id)
+    client.app.dependency_overrides[get_now] = lambda: TUESDAY_MORNING + timedelta(days=1)  # Wednesday: Tuesday's four are still open
+    html = client.get("/field").text
+    assert re.search(r'href="/field\?date=2026-11-24" id="link-yesterday">‹ Kemarin <span class="badge overdue">4 belum selesai</span>', html)
+    assert _stop_ids(html) == []
+    assert "belum selesai" not in client.get("/field", params={"date": "2026-11-26"}).text  # only today's page counts them

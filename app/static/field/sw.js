@@ -122,6 +122,13 @@ async function shell(req) {
   return hit || (await fresh) || new Response("", { status: 504 });
 }
 
+/* The URL without the parameters that only decorate a page (e.g. ?saved=): one cached copy per day. */
+function canonical(url) {
+  const u = new URL(url);
+  const day = u.searchParams.get("date");
+  return u.origin + u.pathname + (day ? "?date=" + encodeURIComponent(day) : "");
+}
+
 async function route(req) {
   try {
     const r = await fetch(req);
@@ -129,7 +136,7 @@ async function route(req) {
       await clearData(); // logged out or session over: nothing personal stays on the device
       return r;
     }
-    if (r.ok) {
+    if (r.ok && canonical(req.url) === req.url) {
       const m = await meta();
       const day = dayOf(req.url, m ? m.today : null);
       const today = m ? currentDay(m) : day;
@@ -138,7 +145,9 @@ async function route(req) {
     return r;
   } catch (e) {
     await expire();
-    const hit = await (await caches.open(DATA)).match(req);
+    const cache = await caches.open(DATA);
+    const day = new URL(req.url).searchParams.get("date");
+    const hit = (await cache.match(req)) || (await cache.match(canonical(req.url))) || (!day ? null : await cache.match("/field?date=" + day));
     if (hit) return hit;
     return new Response("<!doctype html><meta charset=utf-8><title>Offline</title><p>Offline / Luring</p>", { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
   }
