@@ -35,13 +35,23 @@ def _login(page, url: str, username: str) -> None:  # noqa: ANN001
     page.wait_for_url("**/staff")
 
 
-def _record(page, visit_id: int, outcome: str, arrived: str, finished: str) -> None:  # noqa: ANN001
+def _record(page, visit_id: int, outcome: str, arrived: str, finished: str, shot: Path | None = None) -> None:  # noqa: ANN001
     stop = page.locator(f"#visit-{visit_id}")
-    stop.locator("details.outcome summary").click()
+    select = stop.locator("select[name=outcome]")
+    for _ in range(3):  # a tap can land during a layout shift (the previous stop folding away): tap again
+        if select.is_visible():
+            break
+        stop.locator("details.outcome summary").click()
+        try:
+            select.wait_for(state="visible", timeout=3000)
+        except Exception:  # noqa: BLE001 - retried
+            continue
     stop.locator("select[name=outcome]").select_option(outcome)
     stop.locator("input[name=arrived_at]").fill(arrived)
     stop.locator("input[name=finished_at]").fill(finished)
     stop.locator("input[name=use_gps]").uncheck()  # no position: the permission is not granted in the test
+    if shot:
+        stop.screenshot(path=str(shot))
     stop.locator("button[type=submit]").click()
     stop.locator(".badge.queued:not([hidden])").wait_for()
 
@@ -67,8 +77,8 @@ def test_offline_outcomes_survive_a_reload_and_sync_once(live, session) -> None:
 
     page.context.set_offline(True)
     chosen = [(before[1], "recorded", "10:05", "10:30"), (before[2], "not_home", "13:05", "13:10"), (before[3], "refused", "14:02", "14:10")]
-    for visit_id, outcome, arrived, finished in chosen:
-        _record(page, visit_id, outcome, arrived, finished)
+    for i, (visit_id, outcome, arrived, finished) in enumerate(chosen):
+        _record(page, visit_id, outcome, arrived, finished, SHOTS / "field-outcome-form.png" if i == 0 else None)
     assert page.locator("#pending").inner_text() == "3 menunggu"
     assert page.locator("#net").inner_text() == "Luring"
     with session_scope_read() as s:
@@ -110,6 +120,8 @@ def test_offline_outcomes_survive_a_reload_and_sync_once(live, session) -> None:
     page.wait_for_selector("#conflicts li.conflict", timeout=15000)
     assert "sudah dibatalkan atau dipindahkan" in page.locator("#conflicts").inner_text()
     assert page.locator("#pending").inner_text() == "0 menunggu"
+    page.wait_for_function("() => document.querySelectorAll('li.stop').length === 3")  # the cancelled visit left the route
+    assert page.locator(".leaflet-marker-icon.pin-stop").count() == 3
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SHOTS / "field-1024x768-conflict.png"))
     with session_scope_read() as s:

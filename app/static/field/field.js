@@ -161,6 +161,7 @@
       return put(OUTBOX, item).then(function () {
         form.reset();
         var d = form.closest("details"); if (d) d.open = false;
+        if (document.activeElement && document.activeElement.blur) document.activeElement.blur();
         return refreshCount();
       }).then(sync);
     });
@@ -205,7 +206,8 @@
   /* The page as the server now sees it (the re-planned order), swapped in without a reload. */
   function refreshRoute() {
     var active = document.activeElement;
-    if (active && active.closest && active.closest("form.outcome-form")) { refreshWanted = true; return Promise.resolve(); }
+    var editing = active && active.matches && active.matches("input, select, textarea") && active.closest("details[open] form.outcome-form");
+    if (editing) { refreshWanted = true; return Promise.resolve(); } // never swap a form the officer is filling in
     refreshWanted = false;
     return fetch(location.pathname + location.search, { credentials: "same-origin", headers: { "Accept": "text/html" } }).then(function (r) {
       if (!r.ok || r.redirected) return;
