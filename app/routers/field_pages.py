@@ -67,7 +67,7 @@ def field_day(
         "stops_js": [{"visit_id": s["visit_id"], "lat": s["lat"], "lon": s["lon"], "state": s["state"]} for s in route["stops"]],
     }
     response = render(request, "field/day.html", context)
-    response.headers.update(NO_STORE)
+    response.headers.update(NO_STORE | {"X-Field-Day": day.isoformat()})  # the service worker files its copy under this day
     return response
 
 

@@ -232,11 +232,18 @@
     navigator.serviceWorker.register("/field/sw.js", { scope: "/field" }).then(function () {
       return navigator.serviceWorker.ready;
     }).then(function (reg) {
-      var urls = ["/field", location.pathname + location.search];
-      data.cache_days.forEach(function (d) { urls.push("/field?date=" + d, "/api/v1/field/day?date=" + d); });
+      // today's and tomorrow's route, unless this page is that day or it was fetched in the last 10 minutes
+      var urls = [], here = new URLSearchParams(location.search).get("date") || data.cache_days[0];
+      data.cache_days.forEach(function (d) {
+        var key = "jemput-field-prefetch-" + d, last = Number(sessionStorage.getItem(key) || 0);
+        if (d === here || Date.now() - last < 600000) return;
+        sessionStorage.setItem(key, String(Date.now()));
+        urls.push("/field?date=" + d, "/api/v1/field/day?date=" + d);
+      });
+      if (!navigator.serviceWorker.controller) urls.unshift(location.pathname + location.search); // this first load bypassed the worker
       var channel = new MessageChannel();
       channel.port1.onmessage = function () { document.documentElement.dataset.offlineReady = "1"; };
-      reg.active.postMessage({ type: "cache-days", urls: urls.filter(function (u, i) { return urls.indexOf(u) === i; }), today: data.cache_days[0], ends_at: loadedAt + data.day_ends_in * 1000, user: data.user }, [channel.port2]);
+      reg.active.postMessage({ type: "cache-days", urls: urls, today: data.cache_days[0], ends_at: loadedAt + data.day_ends_in * 1000, user: data.user }, [channel.port2]);
     }).catch(function () {});
   }
 
@@ -250,6 +257,7 @@
     var direct = window.caches ? caches.keys().then(function (names) {
       return Promise.all(names.filter(function (n) { return n.indexOf("jemput-field-data") === 0; }).map(function (n) { return caches.delete(n); }));
     }) : Promise.resolve();
+    try { Object.keys(sessionStorage).forEach(function (k) { if (k.indexOf("jemput-field-") === 0) sessionStorage.removeItem(k); }); } catch (e) { /* private mode */ }
     return Promise.all([viaWorker, direct, dropDatabase()]);
   }
 

@@ -71,7 +71,7 @@ function dayOf(url, fallback) {
 async function store(request, response, fallbackDay) {
   const body = await response.clone().blob();
   const headers = new Headers(response.headers);
-  headers.set("X-Field-Day", dayOf(request.url || request, fallbackDay));
+  headers.set("X-Field-Day", response.headers.get("X-Field-Day") || dayOf(request.url || request, fallbackDay));
   await (await caches.open(DATA)).put(request, new Response(body, { status: response.status, headers }));
 }
 
@@ -138,7 +138,7 @@ async function route(req) {
     }
     if (r.ok && canonical(req.url) === req.url) {
       const m = await meta();
-      const day = dayOf(req.url, m ? m.today : null);
+      const day = r.headers.get("X-Field-Day") || dayOf(req.url, m ? m.today : null);
       const today = m ? currentDay(m) : day;
       if (day && day >= today && day <= nextDay(today)) await store(req, r.clone(), day); // today and tomorrow only
     }
@@ -146,8 +146,9 @@ async function route(req) {
   } catch (e) {
     await expire();
     const cache = await caches.open(DATA);
-    const day = new URL(req.url).searchParams.get("date");
-    const hit = (await cache.match(req)) || (await cache.match(canonical(req.url))) || (!day ? null : await cache.match("/field?date=" + day));
+    const m = await meta();
+    const day = new URL(req.url).searchParams.get("date") || (m ? currentDay(m) : null);
+    const hit = (await cache.match(req)) || (await cache.match(canonical(req.url))) || (day ? await cache.match(new URL(req.url).pathname + "?date=" + day) : null);
     if (hit) return hit;
     return new Response("<!doctype html><meta charset=utf-8><title>Offline</title><p>Offline / Luring</p>", { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
   }
