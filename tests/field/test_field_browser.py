@@ -143,3 +143,26 @@ def session_scope_read():  # noqa: ANN201
     from app.db import session_scope
 
     return session_scope()
+
+
+def test_the_end_of_the_day_clears_the_route_from_the_device(live, session) -> None:  # noqa: F811
+    day = book_day(session)
+    user = make_user("officer", team_id=day.team_id)
+    live.app.dependency_overrides[get_now] = lambda: TUESDAY_MORNING
+    page = live.new_page(1024, 768, offline_capable=True)
+    _login(page, live.url, user.username)
+    page.goto(live.url + "/field")
+    page.wait_for_selector("html[data-offline-ready='1']", timeout=15000)
+    cached = page.evaluate("caches.open('jemput-field-data').then(c => c.keys()).then(ks => ks.map(k => new URL(k.url).pathname + new URL(k.url).search))")
+    assert "/field" in cached and "/field?date=2026-11-25" in cached  # today (this page) and tomorrow
+    # the device's clock passes the office's midnight (the worker's record of when today ends)
+    page.evaluate("""caches.open('jemput-field-data').then(c => c.match('/field/__meta').then(r => r.json()).then(m =>
+        c.put('/field/__meta', new Response(JSON.stringify(Object.assign(m, {ends_at: Date.now() - 1000}))))))""")
+    page.context.set_offline(True)
+    page.reload()
+    html = page.content()
+    assert "Ibu Sumiati" not in html  # Tuesday's residents are gone from the device
+    assert "Rute · 25-11-2026" in html  # "today" is now Wednesday: its route, cached yesterday as tomorrow's, is what opens
+    left = page.evaluate("caches.open('jemput-field-data').then(c => c.keys()).then(ks => ks.map(k => new URL(k.url).pathname + new URL(k.url).search))")
+    assert sorted(left) == ["/field/__meta", "/field?date=2026-11-25"]  # only the new today's (Wednesday's) route stays
+    assert live.outside == []
