@@ -166,3 +166,45 @@ def test_the_end_of_the_day_clears_the_route_from_the_device(live, session) -> N
     left = page.evaluate("caches.open('jemput-field-data').then(c => c.keys()).then(ks => ks.map(k => new URL(k.url).pathname + new URL(k.url).search))")
     assert sorted(left) == ["/field/__meta", "/field?date=2026-11-25"]  # only the new today's (Wednesday's) route stays
     assert live.outside == []
+
+
+def test_on_our_way_and_running_late_use_the_field_api(live, session) -> None:  # noqa: F811
+    """The buttons speak the field API contract (answered here by stand-ins: the API is the field-API branch's)."""
+    import json
+
+    day = book_day(session)
+    user = make_user("officer", team_id=day.team_id)
+    live.app.dependency_overrides[get_now] = lambda: TUESDAY_MORNING
+    page = live.new_page(768, 1024)
+    sent: list[tuple[str, dict]] = []
+    answers = iter([{"sent": True, "eta": "09:20"}, {"sent": False, "eta": "09:20"}, {"sent": True, "eta": "09:25"}])
+
+    def on_way(route) -> None:  # noqa: ANN001
+        sent.append((route.request.url, json.loads(route.request.post_data or "{}")))
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(next(answers)))
+
+    def late(route) -> None:  # noqa: ANN001
+        sent.append((route.request.url, json.loads(route.request.post_data or "{}")))
+        route.fulfill(status=200, content_type="application/json", body=json.dumps({"queued": True}))
+
+    page.route("**/api/v1/field/visits/*/on-our-way", on_way)
+    page.route("**/api/v1/field/late", late)
+    _login(page, live.url, user.username)
+    page.goto(live.url + "/field")
+    first = _dom_order(page)[0]
+    button = page.locator(f"#visit-{first} button.onway")
+    note = page.locator(f"#visit-{first} .onway-note")
+    button.click()
+    note.filter(has_text="perkiraan tiba 09:20").wait_for()
+    button.click()
+    note.filter(has_text="sudah dikirim").wait_for()
+    assert button.inner_text() == "Kirim lagi"
+    button.click()
+    note.filter(has_text="09:25").wait_for()
+    assert [(u.rsplit("/", 2)[-2], b["again"]) for u, b in sent] == [(str(first), False), (str(first), False), (str(first), True)]
+    page.select_option("#late-minutes", "30")
+    page.click("#late-form button")
+    page.locator("#late-note").filter(has_text="Terlambat 30 menit dilaporkan").wait_for()
+    assert sent[-1][0].endswith("/api/v1/field/late") and sent[-1][1] == {"minutes": 30, "lat": None, "lon": None}
+    page.screenshot(path=str(SHOTS / "field-768x1024-onway.png"))
+    assert live.outside == []

@@ -226,6 +226,53 @@
     }).catch(function () {});
   }
 
+  /* ---------------------------------------------------------------- "on our way" and "running late" (need a connection) */
+  function postJson(url, body) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify(body)
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (b) { return { ok: r.ok, body: b }; });
+    });
+  }
+
+  function onWay(button) {
+    var note = button.parentNode.querySelector(".onway-note");
+    var again = button.dataset.again === "1";
+    button.disabled = true;
+    quickPosition().then(function (pos) {
+      return postJson("/api/v1/field/visits/" + button.dataset.visitId + "/on-our-way", { lat: pos ? pos.lat : null, lon: pos ? pos.lon : null, again: again });
+    }).then(function (res) {
+      if (!res.ok) { note.textContent = typeof res.body.detail === "string" ? res.body.detail : data.msg.needs_connection; return; }
+      var eta = res.body.eta || "";
+      note.textContent = (res.body.sent ? data.msg.onway_sent : data.msg.onway_already).replace("{eta}", eta);
+      if (!res.body.sent) { button.dataset.again = "1"; button.textContent = data.msg.send_again; }
+    }, function () { note.textContent = data.msg.needs_connection; }).then(function () { button.disabled = false; });
+  }
+
+  function onLate(event) {
+    var form = event.target;
+    if (form.id !== "late-form") return;
+    event.preventDefault();
+    var minutes = Number(form.elements.minutes.value), note = $("late-note");
+    quickPosition().then(function (pos) {
+      return postJson("/api/v1/field/late", { minutes: minutes, lat: pos ? pos.lat : null, lon: pos ? pos.lon : null });
+    }).then(function (res) {
+      if (!res.ok) { note.textContent = typeof res.body.detail === "string" ? res.body.detail : data.msg.needs_connection; return; }
+      note.textContent = data.msg.late_sent.replace("{n}", String(minutes));
+      setTimeout(refreshRoute, 4000); // the re-plan runs in the background: show the new order
+    }, function () { note.textContent = data.msg.needs_connection; });
+  }
+
+  function quickPosition() {
+    if (!navigator.geolocation) return Promise.resolve(null);
+    return new Promise(function (resolve) {
+      navigator.geolocation.getCurrentPosition(function (p) { resolve({ lat: p.coords.latitude, lon: p.coords.longitude }); },
+        function () { resolve(null); }, { timeout: 3000, maximumAge: 60000 });
+    });
+  }
+
   /* ---------------------------------------------------------------- service worker, logout, end of day */
   function registerWorker() {
     if (!("serviceWorker" in navigator)) return;
@@ -282,7 +329,8 @@
     document.querySelectorAll(".js-only").forEach(function (el) { el.hidden = false; });
   }
 
-  document.addEventListener("submit", function (e) { onSubmit(e); onLogout(e); });
+  document.addEventListener("submit", function (e) { onSubmit(e); onLogout(e); onLate(e); });
+  document.addEventListener("click", function (e) { var b = e.target.closest && e.target.closest("button.onway"); if (b) onWay(b); });
   window.addEventListener("online", function () { showNet(); sync(); });
   window.addEventListener("offline", showNet);
   var resizeTimer = null;
