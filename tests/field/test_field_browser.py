@@ -4,6 +4,7 @@ without a connection, the sync exactly once, the re-planned order, nothing leavi
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from visits.models import Booking, BookingStatus
 from visits.field.queries import day_route
 from visits.planning.travel import TravelService
 
+UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 SHOTS = Path(os.environ.get("JEMPUT_SCREENSHOT_DIR", "/tmp/jemput-screenshots"))
 
 pytestmark = pytest.mark.slow
@@ -96,7 +98,9 @@ def test_offline_outcomes_survive_a_reload_and_sync_once(live, session) -> None:
     with session_scope_read() as s:
         stored = s.exec(select(Visit)).all()
         assert sorted(v.booking_id for v in stored) == sorted(v for v, *_ in chosen)
-        assert len({v.client_uuid for v in stored}) == 3
+        assert len({v.client_uuid for v in stored}) == 3 and all(UUID4.fullmatch(v.client_uuid) for v in stored)  # made on the tablet
+        recorded = next(v for v in stored if v.booking_id == before[1])
+        assert (recorded.arrived_at.hour, recorded.arrived_at.minute, recorded.finished_at.hour, recorded.finished_at.minute) == (3, 5, 3, 30)  # 10:05-10:30 WIB
         assert {v.booking_id: v.outcome for v in stored} == {before[1]: "recorded", before[2]: "not_home", before[3]: "refused"}
         expected = [s_["visit_id"] for s_ in day_route(s, day.team_id, DAY, TUESDAY_MORNING, TravelService())["stops"]]
     assert expected != before

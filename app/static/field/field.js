@@ -148,6 +148,7 @@
     event.preventDefault();
     var f = form.elements, li = form.closest("li.stop");
     var gps = f.use_gps && f.use_gps.checked;
+    if (!f.finished_at.value) f.finished_at.value = hhmm();
     position(gps).then(function (pos) {
       var item = {
         client_id: uuid4(), visit_id: Number(form.dataset.visitId), date: data.date, queued_at: Date.now(),
@@ -330,6 +331,14 @@
   }
 
   document.addEventListener("submit", function (e) { onSubmit(e); onLogout(e); onLate(e); });
+  function hhmm() { var d = new Date(); return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2); }
+  // one hand, one tap: opening a form puts the arrival at "now", saving puts the finish at "now" (both editable)
+  document.addEventListener("toggle", function (e) {
+    var d = e.target;
+    if (!d.matches || !d.matches("details.outcome") || !d.open) return;
+    var f = d.querySelector("form").elements;
+    if (!f.arrived_at.value) f.arrived_at.value = hhmm();
+  }, true);
   document.addEventListener("click", function (e) { var b = e.target.closest && e.target.closest("button.onway"); if (b) onWay(b); });
   window.addEventListener("online", function () { showNet(); sync(); });
   window.addEventListener("offline", showNet);
