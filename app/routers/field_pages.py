@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from app.auth import Principal, audit_read_many, require_roles
 from app.deps import Now, ReadDB, Travel, WriteDB
-from app.routers.field_api_stub import OUTCOMES, OutcomeIn, record_outcome  # STUB: the field-API branch's domain service at merge
 from app.settings import get_settings
 from app.web import STATIC_DIR, render, small_form
 from visits.errors import InvalidInput
@@ -30,6 +30,8 @@ from visits.staff.roles import FIELD
 router = APIRouter(include_in_schema=False)
 officer = require_roles(*FIELD)
 SW_FILE = Path(STATIC_DIR) / "field" / "sw.js"
+# the outcome codes of the field API contract, in the order the form lists them
+OUTCOMES = ("recorded", "not_home", "companion_absent", "unwell", "refused", "wrong_address", "moved", "deceased", "already_recorded", "kit_failure")
 NO_STORE = {"Cache-Control": "private, no-cache"}
 
 
@@ -98,16 +100,28 @@ def field_outcome(
         day = date.fromisoformat(str(form.get("date", "")))
     except ValueError:
         day = now.astimezone(_tz()).date()
+    body = {
+        "client_id": str(form.get("client_id") or uuid.uuid4()), "outcome": form.get("outcome"),
+        "arrived_at": _moment(day, form.get("arrived_at")), "finished_at": _moment(day, form.get("finished_at")),
+        "note": str(form.get("note") or "").strip() or None, "lat": _number(form.get("lat")), "lon": _number(form.get("lon")),
+    }
+    _record(session, principal, visit_id, body, now)
+    return RedirectResponse(f"/field?date={day.isoformat()}&saved={visit_id}#visit-{visit_id}", status_code=303)
+
+
+def _record(session: Session, principal: Principal, visit_id: int, body: dict, now: datetime) -> dict:
+    """Record one outcome through the domain service, with the JSON API's body.
+
+    MERGE: this calls the field-UI branch's stub (``app/routers/field_api_stub.py``); replace the
+    body of this function with the field-API branch's domain service call.
+    """
+    from app.routers.field_api_stub import OutcomeIn, record_outcome
+
     try:
-        body = OutcomeIn(
-            client_id=str(form.get("client_id") or uuid.uuid4()), outcome=form.get("outcome"),  # type: ignore[arg-type]
-            arrived_at=_moment(day, form.get("arrived_at")), finished_at=_moment(day, form.get("finished_at")),
-            note=(str(form.get("note") or "").strip() or None), lat=_number(form.get("lat")), lon=_number(form.get("lon")),
-        )
+        parsed = OutcomeIn(**body)
     except ValidationError:
         raise InvalidInput("fieldui.bad_outcome", field="outcome") from None
-    record_outcome(session, team_id=principal.team_id, officer_id=principal.user_id, visit_id=visit_id, body=body, now=now)
-    return RedirectResponse(f"/field?date={day.isoformat()}&saved={visit_id}#visit-{visit_id}", status_code=303)
+    return record_outcome(session, team_id=principal.team_id, officer_id=principal.user_id, visit_id=visit_id, body=parsed, now=now)
 
 
 @router.get("/field/sw.js")
