@@ -1,11 +1,17 @@
 """The field officer's tablet page ``/field``: the day from the same domain query as the API, the
-no-JavaScript outcome form, the service worker and Leaflet served locally."""
+no-JavaScript outcome form, the service worker and Leaflet served locally; then in a real browser
+(Debian Chromium via Playwright): offline outcomes, a reload without a connection, the sync exactly
+once, the re-planned order, conflicts, logout and the end of the day clearing the device, nothing
+leaving 127.0.0.1. Screenshots go to ``$JEMPUT_SCREENSHOT_DIR`` (default /tmp/jemput-screenshots)."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlmodel import select
@@ -13,7 +19,8 @@ from sqlmodel import select
 from app.auth import SESSION_COOKIE
 from app.db import session_scope
 from app.deps import get_now
-from tests.app.helpers import Staff, make_user
+from tests.app.helpers import PASSWORD, Staff, make_user
+from tests.browser import browser, document_fits, live  # noqa: F401
 from tests.field.support import DAY, TUESDAY_MORNING, book_day
 from visits.field.models import Visit
 from visits.field.queries import day_route
@@ -154,3 +161,194 @@ def test_today_links_yesterdays_unfinished_visits(client, day) -> None:
     assert re.search(r'href="/field\?date=2026-11-24" id="link-yesterday">‹ Kemarin <span class="badge overdue">4 belum selesai</span>', html)
     assert _stop_ids(html) == []
     assert "belum selesai" not in client.get("/field", params={"date": "2026-11-26"}).text  # only today's page counts them
+
+
+# ---------------------------------------------------------------- in a real browser
+
+UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+SHOTS = Path(os.environ.get("JEMPUT_SCREENSHOT_DIR", "/tmp/jemput-screenshots"))
+
+def _dom_order(page) -> list[int]:  # noqa: ANN001
+    return page.eval_on_selector_all("li.stop", "els => els.map(e => Number(e.dataset.visitId))")
+
+
+def _login(page, url: str, username: str) -> None:  # noqa: ANN001
+    page.goto(url + "/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/staff")
+
+
+def _record(page, visit_id: int, outcome: str, arrived: str, finished: str, shot: Path | None = None) -> None:  # noqa: ANN001
+    stop = page.locator(f"#visit-{visit_id}")
+    select = stop.locator("select[name=outcome]")
+    for _ in range(3):  # a tap can land during a layout shift (the previous stop folding away): tap again
+        if select.is_visible():
+            break
+        stop.locator("details.outcome summary").click()
+        try:
+            select.wait_for(state="visible", timeout=3000)
+        except Exception:  # noqa: BLE001 - retried
+            continue
+    stop.locator("select[name=outcome]").select_option(outcome)
+    stop.locator("input[name=arrived_at]").fill(arrived)
+    stop.locator("input[name=finished_at]").fill(finished)
+    stop.locator("input[name=use_gps]").uncheck()  # no position: the permission is not granted in the test
+    if shot:
+        stop.screenshot(path=str(shot))
+    stop.locator("button[type=submit]").click()
+    stop.locator(".badge.queued:not([hidden])").wait_for()
+
+
+@pytest.mark.slow
+def test_offline_outcomes_survive_a_reload_and_sync_once(live, session) -> None:  # noqa: F811
+    day = book_day(session)
+    user = make_user("officer", team_id=day.team_id)
+    live.app.dependency_overrides[get_now] = lambda: TUESDAY_MORNING  # the officer's Tuesday morning
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    page = live.new_page(768, 1024, offline_capable=True)
+    _login(page, live.url, user.username)
+    page.click("a[href='/field']")  # the staff home links today's route
+    page.wait_for_url("**/field")
+    page.wait_for_selector("html[data-offline-ready='1']", timeout=15000)  # the service worker holds today and tomorrow
+    before = _dom_order(page)
+    assert sorted(before) == sorted(day.booking_ids)
+    assert page.locator("#pending").inner_text() == "0 menunggu"
+    assert page.locator(".leaflet-marker-icon.pin-stop").count() == 4 and page.locator(".leaflet-marker-icon.office").count() == 1
+    assert page.locator("path.leaflet-interactive").count() == 1  # the route line, without tiles
+    assert document_fits(page)
+    page.screenshot(path=str(SHOTS / "field-768x1024.png"), full_page=False)
+
+    page.context.set_offline(True)
+    chosen = [(before[1], "recorded", "10:05", "10:30"), (before[2], "not_home", "13:05", "13:10"), (before[3], "refused", "14:02", "14:10")]
+    for i, (visit_id, outcome, arrived, finished) in enumerate(chosen):
+        _record(page, visit_id, outcome, arrived, finished, SHOTS / "field-outcome-form.png" if i == 0 else None)
+    assert page.locator("#pending").inner_text() == "3 menunggu"
+    assert page.locator("#net").inner_text() == "Luring"
+    with session_scope() as s:
+        assert s.exec(select(Visit)).all() == []  # nothing reached the server
+
+    page.reload()  # still offline: the service worker answers
+    page.wait_for_selector("#pending:has-text('3 menunggu')")
+    assert sorted(_dom_order(page)) == sorted(day.booking_ids)
+    assert page.locator("text=Ibu Sumiati 1").count() == 1
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SHOTS / "field-768x1024-offline.png"))
+
+    page.context.set_offline(False)
+    page.wait_for_selector("#pending:has-text('0 menunggu')", timeout=15000)
+    with session_scope() as s:
+        stored = s.exec(select(Visit)).all()
+        assert sorted(v.booking_id for v in stored) == sorted(v for v, *_ in chosen)
+        assert len({v.client_uuid for v in stored}) == 3 and all(UUID4.fullmatch(v.client_uuid) for v in stored)  # made on the tablet
+        recorded = next(v for v in stored if v.booking_id == before[1])
+        assert (recorded.arrived_at.hour, recorded.arrived_at.minute, recorded.finished_at.hour, recorded.finished_at.minute) == (3, 5, 3, 30)  # 10:05-10:30 WIB
+        assert {v.booking_id: v.outcome for v in stored} == {before[1]: "recorded", before[2]: "not_home", before[3]: "refused"}
+        expected = [s_["visit_id"] for s_ in day_route(s, day.team_id, DAY, TUESDAY_MORNING, TravelService())["stops"]]
+    assert expected != before
+    page.wait_for_function("ids => JSON.stringify([...document.querySelectorAll('li.stop')].map(e => Number(e.dataset.visitId))) === JSON.stringify(ids)", arg=expected, timeout=15000)
+    assert page.locator("li.stop.state-planned").count() == 1 and page.locator("form.outcome-form").count() == 1
+
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_timeout(500)  # the map redraws for the new size
+    assert document_fits(page)
+    page.screenshot(path=str(SHOTS / "field-1024x768.png"))
+
+    # a visit cancelled by the office while the tablet was offline: the officer sees the conflict
+    page.context.set_offline(True)
+    _record(page, before[0], "recorded", "09:05", "09:30")
+    with session_scope() as s:
+        booking = s.get(Booking, before[0])
+        booking.status = BookingStatus.CANCELLED
+        s.add(booking)
+    page.context.set_offline(False)
+    page.wait_for_selector("#conflicts li.conflict", timeout=15000)
+    assert "sudah dibatalkan atau dipindahkan" in page.locator("#conflicts").inner_text()
+    assert page.locator("#pending").inner_text() == "0 menunggu"
+    page.wait_for_function("() => document.querySelectorAll('li.stop').length === 3")  # the cancelled visit left the route
+    assert page.locator(".leaflet-marker-icon.pin-stop").count() == 3
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SHOTS / "field-1024x768-conflict.png"))
+    with session_scope() as s:
+        assert len(s.exec(select(Visit)).all()) == 3
+
+    # logging out clears the route copies and the IndexedDB of this device
+    assert page.evaluate("caches.keys()") != []
+    page.click("header form[action='/logout'] button")
+    page.wait_for_url("**/login")
+    assert [n for n in page.evaluate("caches.keys()") if "data" in n] == []
+    assert page.evaluate("indexedDB.databases().then(ds => ds.map(d => d.name))") == []
+    page.context.set_offline(True)
+    page.goto(live.url + f"/field?date={DAY.isoformat()}")  # nothing personal is served from the device any more
+    assert "Ibu Sumiati" not in page.content()
+    assert live.outside == []
+
+
+
+
+@pytest.mark.slow
+def test_the_end_of_the_day_clears_the_route_from_the_device(live, session) -> None:  # noqa: F811
+    day = book_day(session)
+    user = make_user("officer", team_id=day.team_id)
+    live.app.dependency_overrides[get_now] = lambda: TUESDAY_MORNING
+    page = live.new_page(1024, 768, offline_capable=True)
+    _login(page, live.url, user.username)
+    page.goto(live.url + "/field")
+    page.wait_for_selector("html[data-offline-ready='1']", timeout=15000)
+    cached = page.evaluate("caches.open('jemput-field-data').then(c => c.keys()).then(ks => ks.map(k => new URL(k.url).pathname + new URL(k.url).search))")
+    assert "/field" in cached and "/field?date=2026-11-25" in cached  # today (this page) and tomorrow
+    # the device's clock passes the office's midnight (the worker's record of when today ends)
+    page.evaluate("""caches.open('jemput-field-data').then(c => c.match('/field/__meta').then(r => r.json()).then(m =>
+        c.put('/field/__meta', new Response(JSON.stringify(Object.assign(m, {ends_at: Date.now() - 1000}))))))""")
+    page.context.set_offline(True)
+    page.reload()
+    html = page.content()
+    assert "Ibu Sumiati" not in html  # Tuesday's residents are gone from the device
+    assert "Rute · 25-11-2026" in html  # "today" is now Wednesday: its route, cached yesterday as tomorrow's, is what opens
+    left = page.evaluate("caches.open('jemput-field-data').then(c => c.keys()).then(ks => ks.map(k => new URL(k.url).pathname + new URL(k.url).search))")
+    assert sorted(left) == ["/field/__meta", "/field?date=2026-11-25"]  # only the new today's (Wednesday's) route stays
+    assert live.outside == []
+
+
+@pytest.mark.slow
+def test_on_our_way_and_running_late_use_the_field_api(live, session) -> None:  # noqa: F811
+    """The buttons speak the field API contract (answered here by stand-ins: the API is the field-API branch's)."""
+    day = book_day(session)
+    user = make_user("officer", team_id=day.team_id)
+    live.app.dependency_overrides[get_now] = lambda: TUESDAY_MORNING
+    page = live.new_page(768, 1024)
+    sent: list[tuple[str, dict]] = []
+    answers = iter([{"sent": True, "eta": "09:20"}, {"sent": False, "eta": "09:20"}, {"sent": True, "eta": "09:25"}])
+
+    def on_way(route) -> None:  # noqa: ANN001
+        sent.append((route.request.url, json.loads(route.request.post_data or "{}")))
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(next(answers)))
+
+    def late(route) -> None:  # noqa: ANN001
+        sent.append((route.request.url, json.loads(route.request.post_data or "{}")))
+        route.fulfill(status=200, content_type="application/json", body=json.dumps({"queued": True}))
+
+    page.route("**/api/v1/field/visits/*/on-our-way", on_way)
+    page.route("**/api/v1/field/late", late)
+    _login(page, live.url, user.username)
+    page.goto(live.url + "/field")
+    first = _dom_order(page)[0]
+    button = page.locator(f"#visit-{first} button.onway")
+    note = page.locator(f"#visit-{first} .onway-note")
+    button.click()
+    note.filter(has_text="perkiraan tiba 09:20").wait_for()
+    button.click()
+    note.filter(has_text="sudah dikirim").wait_for()
+    assert button.inner_text() == "Kirim lagi"
+    button.click()
+    note.filter(has_text="09:25").wait_for()
+    assert [(u.rsplit("/", 2)[-2], b["again"]) for u, b in sent] == [(str(first), False), (str(first), False), (str(first), True)]
+    page.select_option("#late-minutes", "30")
+    page.click("#late-form button")
+    page.locator("#late-note").filter(has_text="Terlambat 30 menit dilaporkan").wait_for()
+    assert sent[-1][0].endswith("/api/v1/field/late") and sent[-1][1] == {"minutes": 30, "lat": None, "lon": None}
+    page.screenshot(path=str(SHOTS / "field-768x1024-onway.png"))
+    assert live.outside == []
