@@ -144,7 +144,7 @@
 
   function onSubmit(event) {
     var form = event.target;
-    if (!form.classList || !form.classList.contains("outcome-form")) return;
+    if (!form.classList || !form.classList.contains("outcome-form") || !window.indexedDB) return; // no IndexedDB: the normal post
     event.preventDefault();
     var f = form.elements, li = form.closest("li.stop");
     var gps = f.use_gps && f.use_gps.checked;
@@ -163,8 +163,10 @@
         form.reset();
         var d = form.closest("details"); if (d) d.open = false;
         if (document.activeElement && document.activeElement.blur) document.activeElement.blur();
-        return refreshCount();
-      }).then(sync);
+        return refreshCount().then(sync);
+      }, function () {
+        HTMLFormElement.prototype.submit.call(form); // the device cannot queue it: post the form as without JavaScript
+      });
     });
   }
 
@@ -176,7 +178,13 @@
       items.sort(function (a, b) { return a.queued_at - b.queued_at; });
       var chain = Promise.resolve(true);
       items.forEach(function (item) {
-        chain = chain.then(function (go) { return go ? send(item).then(function (r) { if (r !== "keep") changed = true; return r !== "stop"; }) : false; });
+        chain = chain.then(function (go) {
+          return go ? send(item).then(function (r) {
+            if (r === "sent" || r === "conflict") changed = true;
+            if (r === "auth") $("sync-note").textContent = data.msg.login_again;
+            return r === "sent" || r === "conflict";
+          }) : false;
+        });
       });
       return chain;
     }).catch(function () {}).then(function () {
@@ -185,7 +193,7 @@
     });
   }
 
-  /* "sent" | "conflict" (both leave the outbox) | "stop" (offline, or not logged in: retry later) */
+  /* "sent" | "conflict" (both leave the outbox) | "auth" (logged out: kept) | "stop" (offline, server trouble: kept, retried later) */
   function send(item) {
     return fetch("/api/v1/field/visits/" + item.visit_id + "/outcome", {
       method: "POST", credentials: "same-origin",
@@ -200,7 +208,7 @@
             .then(function () { return del(OUTBOX, item.client_id); }).then(function () { return "conflict"; });
         });
       }
-      return "stop";
+      return r.status === 401 || r.status === 403 ? "auth" : "stop";
     }, function () { return "stop"; });
   }
 
