@@ -352,3 +352,34 @@ def test_on_our_way_and_running_late_use_the_field_api(live, session) -> None:  
     assert sent[-1][0].endswith("/api/v1/field/late") and sent[-1][1] == {"minutes": 30, "lat": None, "lon": None}
     page.screenshot(path=str(SHOTS / "field-768x1024-onway.png"))
     assert live.outside == []
+
+
+@pytest.mark.slow
+def test_an_outcome_queued_when_the_session_lapses_is_sent_after_the_next_login(live, session) -> None:  # noqa: F811
+    from app.auth import SESSION_COOKIE
+    from visits.staff.users import end_session
+
+    day = book_day(session)
+    user = make_user("officer", team_id=day.team_id)
+    live.app.dependency_overrides[get_now] = lambda: TUESDAY_MORNING
+    page = live.new_page(768, 1024, offline_capable=True)
+    _login(page, live.url, user.username)
+    page.goto(live.url + "/field")
+    page.wait_for_selector("html[data-offline-ready='1']", timeout=15000)
+    target = _dom_order(page)[0]
+    page.context.set_offline(True)
+    _record(page, target, "recorded", "09:05", "09:35")
+    cookie = next(c["value"] for c in page.context.cookies() if c["name"] == SESSION_COOKIE)
+    with session_scope() as s:
+        end_session(s, cookie)  # the session ends on the server meanwhile (timeout, or an administrator)
+    page.context.set_offline(False)
+    page.locator("#sync-note").filter(has_text="masuk lagi").wait_for(timeout=15000)
+    assert page.locator("#pending").inner_text() == "1 menunggu"
+    with session_scope() as s:
+        assert s.exec(select(Visit)).all() == []
+    _login(page, live.url, user.username)
+    page.goto(live.url + "/field")
+    page.wait_for_selector("#pending:has-text('0 menunggu')", timeout=15000)
+    with session_scope() as s:
+        assert [v.booking_id for v in s.exec(select(Visit)).all()] == [target]
+    assert live.outside == []
