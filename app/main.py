@@ -66,6 +66,7 @@ async def validation_error_handler(request: Request, exc: RequestValidationError
 
 def create_app() -> FastAPI:
     app = FastAPI(title="Jemput", version="0.1.0", description="Door-to-door E-KTP recording visits", lifespan=lifespan)
+    app.mount("/static/vendor/leaflet", StaticFiles(directory=leaflet_dir()), name="leaflet")  # before /static, which would shadow it
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     # The family's anonymous tracking calls carry a few hundred bytes: anything bigger is refused
     # before it is read whole, before the token lookup and the rate limit.
@@ -97,11 +98,21 @@ def create_app() -> FastAPI:
     return app
 
 
+def leaflet_dir() -> str:
+    """Leaflet's files, served from the installed ``xstatic-leaflet`` package (nothing from the internet)."""
+    import xstatic.pkg.leaflet
+
+    return str(xstatic.pkg.leaflet.BASE_DIR)
+
+
 def _routers() -> list[APIRouter]:
     """Every router of the application, listed explicitly."""
-    from app.routers import admin, auth, booking, field_api, info, intake, operator, operator_booking, pages, plans
+    from app.routers import admin, auth, booking, field_api, field_pages, info, intake, operator, operator_booking, pages, plans
 
-    return [admin.router, auth.router, booking.router, info.router, intake.router, operator.router, operator_booking.router, pages.router, plans.router, field_api.router]
+    return [
+        admin.router, auth.router, booking.router, info.router, intake.router, operator.router, operator_booking.router, pages.router, plans.router,
+        field_api.router, field_pages.router,
+    ]
 
 
 app = create_app()

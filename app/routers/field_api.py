@@ -11,7 +11,7 @@ cookie session with CSRF):
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,23 +22,13 @@ from app.db import ReadSession, WriteSession
 from app.deps import Now, OfficeInfo, Policy, Travel
 from app.i18n import translate
 from app.web import request_language
+from app.field_forms import OutcomeIn
 from visits.field import service
 from visits.field.queries import day_route
 from visits.staff.roles import FIELD
 
 router = APIRouter(prefix="/api/v1/field", tags=["field"])
 officer = require_roles(*FIELD)
-
-
-class OutcomeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    client_id: str = Field(min_length=8, max_length=36, pattern=r"^[0-9A-Za-z-]+$", description="A uuid4 made on the tablet; a replay with the same body answers the first answer.")
-    outcome: str = Field(description="recorded, not_home, companion_absent, unwell, refused, wrong_address, moved, deceased, already_recorded or kit_failure.")
-    arrived_at: datetime
-    finished_at: datetime
-    note: str | None = Field(default=None, max_length=2000)
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
 
 
 class OutcomeOut(BaseModel):

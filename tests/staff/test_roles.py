@@ -65,6 +65,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/field/visits/{visit_id}/outcome"): FIELD,
     ("POST", "/api/v1/field/visits/{visit_id}/on-our-way"): FIELD,
     ("POST", "/api/v1/field/late"): FIELD,
+    # field UI: the officer's tablet page and its no-JavaScript outcome form
+    ("GET", "/field"): FIELD,
+    ("POST", "/field/visits/{visit_id}/outcome"): FIELD,
 }
 
 PUBLIC: frozenset[tuple[str, str]] = frozenset({
@@ -102,6 +105,9 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset({
     ("POST", "/api/v1/track/{token}/offers"),
     ("POST", "/api/v1/track/{token}/confirm"),
     ("POST", "/api/v1/track/{token}/cancel"),
+    # field UI: the service worker script (no personal data) and Leaflet from the xstatic-leaflet package
+    ("GET", "/field/sw.js"),
+    ("*", "/static/vendor/leaflet"),
 })
 
 PATH_PARAM_VALUES = {int: "999999"}  # harmless: matches no row
