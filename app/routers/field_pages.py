@@ -61,10 +61,12 @@ def field_day(
     local = now.astimezone(_tz())
     today = local.date()
     day = day or today
-    route = day_route(session, principal.team_id, day, now, travel)
+    found = day_route(session, principal.team_id, day, now, travel)
+    route = found.as_dict()
     # a count only (no personal data shown, so no audit): yesterday's visits still planned
-    unfinished = sum(1 for s in day_route(session, principal.team_id, day - timedelta(days=1), now, travel)["stops"] if s["state"] == "planned") if day == today else 0
-    audit_read_many(session, request, principal, entity="booking", items=[(s["visit_id"], None) for s in route["stops"]])
+    unfinished = sum(1 for s in day_route(session, principal.team_id, day - timedelta(days=1), now, travel).as_dict()["stops"] if s["state"] == "planned") if day == today else 0
+    if found.residents:  # the page shows each resident's name, address, group and companion: one audit row each
+        audit_read_many(session, request, principal, entity="visit_request", items=found.residents)
     context = {
         "route": route, "day": day, "today": today, "yesterday": day - timedelta(days=1), "tomorrow": day + timedelta(days=1),
         "is_today": day == today, "unfinished_yesterday": unfinished, "offset": _offset(day), "outcomes": OUTCOMES, "saved": saved,
@@ -107,7 +109,8 @@ def field_outcome(
         day = now.astimezone(_tz()).date()
     body = {
         "client_id": str(form.get("client_id") or uuid.uuid4()), "outcome": form.get("outcome"),
-        "arrived_at": _moment(day, form.get("arrived_at")), "finished_at": _moment(day, form.get("finished_at")),
+        # times left empty on the form are the moment it was sent
+        "arrived_at": _moment(day, form.get("arrived_at")) or now, "finished_at": _moment(day, form.get("finished_at")) or now,
         "note": str(form.get("note") or "").strip() or None, "lat": _number(form.get("lat")), "lon": _number(form.get("lon")),
     }
     _record(session, principal, visit_id, body, now, travel, policy, office)

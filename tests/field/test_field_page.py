@@ -52,7 +52,7 @@ def test_the_page_lists_the_day_in_the_order_of_the_domain_query(client, session
     r = client.get("/field", params={"date": DAY.isoformat()})
     assert r.status_code == 200
     html = r.text
-    expected = day_route(session, day.team_id, DAY, client.app.dependency_overrides[get_now](), TravelService())
+    expected = day_route(session, day.team_id, DAY, client.app.dependency_overrides[get_now](), TravelService()).as_dict()
     assert [s["visit_id"] for s in expected["stops"]] == _stop_ids(html) and len(expected["stops"]) == 4
     first = expected["stops"][0]
     for text in (first["resident_name"], "Ketuk pintu samping", f"RT {first['address']['rt']}/RW {first['address']['rw']}",
@@ -246,7 +246,7 @@ def test_offline_outcomes_survive_a_reload_and_sync_once(live, session) -> None:
         recorded = next(v for v in stored if v.booking_id == before[1])
         assert (recorded.arrived_at.hour, recorded.arrived_at.minute, recorded.finished_at.hour, recorded.finished_at.minute) == (3, 5, 3, 30)  # 10:05-10:30 WIB
         assert {v.booking_id: v.outcome for v in stored} == {before[1]: "recorded", before[2]: "not_home", before[3]: "refused"}
-        expected = [s_["visit_id"] for s_ in day_route(s, day.team_id, DAY, TUESDAY_MORNING, TravelService())["stops"]]
+        expected = [s_["visit_id"] for s_ in day_route(s, day.team_id, DAY, TUESDAY_MORNING, TravelService()).as_dict()["stops"]]
     assert expected != before
     page.wait_for_function("ids => JSON.stringify([...document.querySelectorAll('li.stop')].map(e => Number(e.dataset.visitId))) === JSON.stringify(ids)", arg=expected, timeout=15000)
     assert page.locator("li.stop.state-planned").count() == 1 and page.locator("form.outcome-form").count() == 1
