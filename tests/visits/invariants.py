@@ -43,6 +43,7 @@ from visits.models import (
     ShiftPattern,
     Team,
     TeamDay,
+    TeamMember,
     TeamSkill,
     VisitRequest,
 )
@@ -83,8 +84,15 @@ def _shift_of(session, team: Team, day: date) -> _Shift | None:  # noqa: ANN001
     closed = session.exec(select(OfficeClosure).where(OfficeClosure.day == day)).all()
     if any(c.team_id in (None, team.id) for c in closed):
         return None
-    if session.exec(select(RecordingKit).where(RecordingKit.team_id == team.id, RecordingKit.state == KitState.OK)).first() is None:
+    kit = session.exec(select(RecordingKit).where(RecordingKit.team_id == team.id, RecordingKit.retired_at.is_(None))).first()  # type: ignore[union-attr]
+    if kit is None or kit.state == KitState.UNDER_REPAIR:
         return None
+    if kit.state == KitState.OUT_OF_SERVICE and (kit.out_from is None or kit.out_from <= day) and (kit.out_until is None or day <= kit.out_until):
+        return None  # out of service on this day
+    if team.min_members is not None:
+        present = [m for m in session.exec(select(TeamMember).where(TeamMember.team_id == team.id)).all() if m.left_on is None or m.left_on > day]
+        if len(present) < team.min_members:
+            return None
     pattern = session.exec(select(ShiftPattern).where(ShiftPattern.team_id == team.id, ShiftPattern.weekday == day.weekday())).first()
     pattern = pattern or session.exec(select(ShiftPattern).where(ShiftPattern.team_id.is_(None), ShiftPattern.weekday == day.weekday())).first()  # type: ignore[union-attr]
     if pattern is None:
