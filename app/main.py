@@ -81,9 +81,12 @@ def create_app() -> FastAPI:
 
 def _routers() -> list[APIRouter]:
     """Every router of the application, listed explicitly."""
-    from app.routers import admin, auth, booking, info, intake, operator, operator_booking, pages, plans
+    from app.routers import admin, admin_calendar, admin_settings, admin_teams, auth, booking, info, intake, operator, operator_booking, pages, plans
 
-    return [admin.router, auth.router, booking.router, info.router, intake.router, operator.router, operator_booking.router, pages.router, plans.router]
+    return [
+        admin.router, auth.router, booking.router, info.router, intake.router, operator.router, operator_booking.router, pages.router, plans.router,
+        admin_teams.router, admin_calendar.router, admin_settings.router,
+    ]
 
 
 app = create_app()

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     travel_detour: float = 1.3
     travel_speed_kmh: float = 25.0
     osrm_url: str = Field(default="", description="OSRM server for road travel times; geodesic estimate when empty.")
+    # administration (teams, calendar)
+    collective_leave: bool = Field(default=True, description="Collective-leave days (cuti bersama, the holidays package's government category) close the office unless overridden per day.")
 
     @field_validator("default_language")
     @classmethod

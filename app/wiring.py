@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from app.db import get_engine
 from app.deps import app_clock, travel_times
 from app.settings import get_settings
+from visits.clock import set_collective_leave
 from visits.planning import replan
 from visits.transactions import set_replan_sink
 from visits.types import utcnow
@@ -21,6 +22,7 @@ from visits.types import utcnow
 def replanning(clock: Callable[[], datetime] = utcnow) -> Iterator[replan.ReplanQueue]:
     """The re-plan queue (worker threads and a solver process), fed by committed changes
     (``visits.transactions.mark_changed``); stopped, solver processes included, on exit."""
+    set_collective_leave(get_settings().collective_leave)
     queue = replan.configure(get_engine, travel_times, time_limit=lambda: get_settings().replan_time_limit_seconds, clock=clock)
     previous = set_replan_sink(replan.schedule_replan)  # the default queue (tests may swap it)
     try:
