@@ -94,6 +94,13 @@ class Settings(BaseSettings):
         return self.data_dir / "uploads"
 
 
+OFFICE_FILE = "office.env"  # written by ``jemput init-office``; the environment still wins
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings: the environment, then ``<data_dir>/office.env`` (the office set up by
+    ``jemput init-office``: name, phone, region prefix, time zone), then the defaults."""
+    base = Settings()
+    office_file = base.data_dir / OFFICE_FILE
+    return Settings(_env_file=office_file) if office_file.is_file() else base  # type: ignore[call-arg]
