@@ -85,6 +85,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/admin/office"): ADMIN,
     ("POST", "/admin/office"): ADMIN,
     ("GET", "/admin/audit"): ADMIN,
+    ("POST", "/admin/users/{user_id}"): ADMIN,
 }
 
 PUBLIC: frozenset[tuple[str, str]] = frozenset({

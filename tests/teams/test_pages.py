@@ -200,3 +200,20 @@ def test_the_calendar_shows_hours_breaks_closures_kit_outages_and_load(client, a
     assert "Alat tidak dapat dipakai" in next(r for r in rows if "30-11-2026" in r)
     assert "Akhir pekan" in next(r for r in rows if "28-11-2026" in r)
     assert "08:00–11:00" in next(r for r in rows if "27-11-2026" in r)  # Friday
+
+
+def test_users_get_another_role_or_team_audited(client, admin) -> None:
+    with session_scope() as s:
+        tim2 = s.exec(select(Team).where(Team.name == "Tim 2")).one()
+    operator = make_user("operator")
+    r = _post(client, admin, f"/admin/users/{operator.id}", role="officer", team_id="")
+    assert r.status_code == 422  # an officer needs a team
+    r = _post(client, admin, f"/admin/users/{operator.id}", role="officer", team_id=str(tim2.id))
+    assert r.status_code == 303
+    with session_scope() as s:
+        user = s.get(User, operator.id)
+        assert (user.role, user.team_id) == ("officer", tim2.id)
+    change = _audit("app_user")[-1]
+    assert json.loads(change.before) == {"role": "operator", "team_id": None} and json.loads(change.after) == {"role": "officer", "team_id": tim2.id}
+    _post(client, admin, f"/admin/users/{operator.id}/disable")
+    assert _audit("app_user")[-1].action == "deactivate"
