@@ -10,7 +10,7 @@ from sqlmodel import select
 from tests.visits.invariants import assert_routes_keep_promises
 from tests.visits.slot_support import NOW, setup_area
 from visits.booking.chores import chase_list
-from visits.models import Booking, BookingStatus, KitState, OfficeClosure, RecordingKit, RequestStatus, ShiftPattern, TeamDay, TeamMember, VisitRequest
+from visits.models import Booking, BookingStatus, KitState, Notification, OfficeClosure, RecordingKit, RequestStatus, ShiftPattern, TeamDay, TeamMember, VisitRequest
 from visits.teams import capacity
 from visits.teams.kits import report_kit_failure
 
@@ -63,6 +63,10 @@ def test_an_office_closure_reoffers_every_booking_and_the_chase_list_shows_them(
     assert {r.status for r in requests} == {RequestStatus.OFFERED}
     assert {r.request_id for r in chase_list(area, NOW)} == {r.id for r in requests}
     assert {area.get(Booking, b.id).status for b in booked} == {BookingStatus.CANCELLED}
+    for r in requests:  # the family is told, then offered new times
+        sent = area.exec(select(Notification).where(Notification.request_id == r.id).order_by(Notification.id)).all()
+        assert [n.template for n in sent][-2:] == ["booking_withdrawn", "booking_offers"]
+        assert "25-11-2026" in sent[-2].body and r.reference in sent[-2].body
     assert_routes_keep_promises(area, NOW, TRAVEL)
 
 

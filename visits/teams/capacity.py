@@ -26,7 +26,7 @@ import routing
 from routing.insertion import CommittedRoutes
 from visits.booking import service as booking_service
 from visits.booking import slots
-from visits.booking.notices import Office
+from visits.booking.notices import Office, family_link, notify
 from visits.models import Booking, BookingStatus, RequestStatus, Resident, Team, TeamDay, VisitRequest
 from visits.planning.calendar import team_shifts
 from visits.planning.translate import service_needs, shift_id
@@ -170,6 +170,7 @@ def rehome(session: Session, bookings: Iterable[AffectedBooking], now: datetime,
         request.status = RequestStatus.ELIGIBLE  # offerable again: the offers make it "offered"
         request.updated_at = now
         session.flush()
+        notify(session, request, "withdrawn", office=office.name, link=family_link(office.base_url, request, None), slots=[(old_td.day, booking.window_start, booking.window_end)])
         result = booking_service.offer(session, request, now, travel, policy, office, staff=True)
         outcome = REOFFERED if result.offers else UNPLACED
         done.append(Rehomed(a.booking_id, request.id, request.reference, outcome, old_td.day, booking.window_start, booking.window_end, old_td.team_id, offers=len(result.offers)))  # type: ignore[arg-type]
