@@ -148,3 +148,18 @@ def test_rehoming_bumps_every_team_day_it_touches(area) -> None:
     assert old in changed_team_days(area) and new_days <= set(changed_team_days(area))
     area.expire_all()
     assert area.get(TeamDay, old).version > versions[old]
+
+
+def test_a_change_that_adds_capacity_replans_the_team_days_it_touches(area) -> None:
+    from visits.teams import admin as team_admin
+    from visits.transactions import changed_team_days
+
+    booked = book_on(area, "Tim 1", WEDNESDAY, ("09:00",))
+    other = book_on(area, "Tim 2", WEDNESDAY, ("10:00",))
+    area.info.clear()
+    tim1 = team(area, "Tim 1")
+    change = team_admin.shift_change(area, {"team_id": str(tim1.id), "weekday": "2", "start_time": "07:00", "end_time": "16:00", "break_minutes": "0"})
+    outcome = team_admin.run(area, change, user_id=None, route="", confirmed=False, now=NOW, travel=TRAVEL, policy=POLICY, office=OFFICE)
+    assert outcome.pending is None and outcome.rehomed == []
+    assert changed_team_days(area) == [booked[0].team_day_id]  # Tim 1's Wednesday, not Tim 2's
+    assert other[0].team_day_id not in changed_team_days(area)
