@@ -2,7 +2,9 @@
 
 Working days exclude Saturdays, Sundays, Indonesian public holidays
 (``holidays.country_holidays("ID")``) and office-wide closures (OfficeClosure rows without
-a team). Days are counted in the office's timezone; instants are stored in UTC.
+a team, and, unless switched off with ``JEMPUT_COLLECTIVE_LEAVE=false``, the collective-leave
+days of the package's "government" category that the office did not override with a
+CalendarOverride). Days are counted in the office's timezone; instants are stored in UTC.
 
 A request received on a working day at 10:00 is due the next working day at 10:00; one
 received on a non-working day starts its clock at 00:00 of the next working day (so it is
