@@ -175,3 +175,30 @@ def test_the_setting_is_read_at_start_up(monkeypatch, db) -> None:
     finally:
         get_settings.cache_clear()
         clock.set_collective_leave(True)
+
+
+def test_deactivating_a_booked_team_is_confirmed_then_its_visits_move(client, admin) -> None:
+    team_id, _, refs = _booked("Tim 2", ("09:00", "13:00"))
+    shown = _post(client, admin, f"/admin/teams/{team_id}/deactivate")
+    assert shown.status_code == 200 and all(ref in shown.text for ref in refs)
+    with session_scope() as s:
+        assert s.get(Team, team_id).active is True
+    _post(client, admin, f"/admin/teams/{team_id}/deactivate", confirm="1")
+    with session_scope() as s:
+        assert s.get(Team, team_id).active is False
+        assert len(confirmed(s)) == 2 and all(s.get(TeamDay, b.team_day_id).team_id != team_id for b in confirmed(s))
+        assert_routes_keep_promises(s, NOW, TRAVEL)
+
+
+def test_a_longer_service_time_rehomes_what_no_longer_fits(client, admin) -> None:
+    _booked("Tim 1")
+    form = {"minutes": "100", "required_skill": ""}
+    shown = _post(client, admin, "/admin/rules/elderly", **form)
+    assert shown.status_code == 200 and "Jam kerja tidak cukup" in shown.text
+    done = _post(client, admin, "/admin/rules/elderly", **form, confirm="1")
+    assert done.status_code == 200
+    assert "Dipindahkan ke Tim" in done.text or "keluarga ditawari" in done.text
+    with session_scope() as s:
+        assert {b.service_minutes for b in confirmed(s)} == {100}  # the booked visits now plan with the new time
+        assert 0 < len(confirmed(s)) and len(s.exec(select(Booking)).all()) > 5
+        assert_routes_keep_promises(s, NOW, TRAVEL)

@@ -12,7 +12,6 @@ Services only flush.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -42,8 +41,10 @@ from visits.models import (
     TeamMember,
     TeamSkill,
     User,
+    Resident,
     VisitRequest,
 )
+from visits.planning.translate import service_needs
 from visits.clock import collective_leave_days
 from visits.planning.travel import TravelService
 from visits.staff import audit
@@ -544,9 +545,28 @@ def rule_change(session: Session, group: str, data: dict[str, str]) -> Change:
         row.minutes, row.required_skill = minutes, skill or None  # type: ignore[assignment]
         s.add(row)
         s.flush()
+        restamp_service_minutes(s)
         return row.id, before, _values(row, RULE_FIELDS)
 
     return Change("update" if existing else "create", "service_rule", apply)
+
+
+def restamp_service_minutes(session: Session) -> int:
+    """Confirmed bookings take the service time the rules now give their resident's groups (the
+    routes plan with the booking's minutes); returns how many changed."""
+    rows = session.exec(
+        select(Booking, Resident).join(VisitRequest, Booking.request_id == VisitRequest.id).join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
+        .where(Booking.status == BookingStatus.CONFIRMED)
+    ).all()
+    changed = 0
+    for booking, resident in rows:
+        minutes = service_needs(session, resident).minutes
+        if booking.service_minutes != minutes:
+            booking.service_minutes = minutes
+            session.add(booking)
+            changed += 1
+    session.flush()
+    return changed
 
 
 OFFICE_FIELDS = ("name", "address", "lat", "lon")
@@ -573,5 +593,3 @@ def office_change(session: Session, data: dict[str, str]) -> Change:
     return Change("update" if existing else "create", "office", apply)
 
 
-def dumps(values: dict | None) -> str | None:
-    return None if values is None else json.dumps(values, ensure_ascii=False, sort_keys=True, default=str)
