@@ -3,7 +3,7 @@ and each one is moved or re-offered; added capacity is offerable at once; collec
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pytest
 from sqlmodel import select
