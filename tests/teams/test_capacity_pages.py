@@ -65,6 +65,9 @@ def test_an_office_closure_reoffers_and_the_chase_list_shows_them(client, admin)
     _, _, refs = _booked("Tim 1")
     form = {"team_id": "", "start": WEDNESDAY.isoformat(), "reason": "Kegiatan kantor"}
     assert "5 kunjungan" in _post(client, admin, "/admin/closures", **form).text
+    client.cookies.set("lang", "en")
+    assert "5 booked visits can no longer take place." in _post(client, admin, "/admin/closures", **form).text
+    client.cookies.delete("lang")
     done = _post(client, admin, "/admin/closures", **form, confirm="1")
     assert done.status_code == 200 and done.text.count("keluarga ditawari") == 5
     with session_scope() as s:
