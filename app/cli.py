@@ -38,6 +38,67 @@ def cmd_seed_demo(_: argparse.Namespace) -> int:
     return 0
 
 
+TIMEZONES = {"WIB": "Asia/Jakarta", "WITA": "Asia/Makassar", "WIT": "Asia/Jayapura"}
+
+
+def _env_line(name: str, value: str) -> str:
+    return f'{name}="' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def cmd_init_office(args: argparse.Namespace) -> int:
+    """Set up an office: its service area from a CSV file (all rows checked before anything is
+    stored), its row (address, location) and its settings file (name, phone, prefix, time zone)."""
+    from pathlib import Path
+    from zoneinfo import available_timezones
+
+    import phonenumbers
+
+    from app.db import session_scope
+    from app.settings import OFFICE_FILE
+    from visits.intake.area_file import AreaFileError, import_area, parse_area, set_office
+
+    prefix = args.region_prefix.strip()
+    timezone = TIMEZONES.get(args.timezone.upper(), args.timezone)
+    problems = []
+    if not (prefix.isdigit() and len(prefix) == 4):
+        problems.append("--region-prefix must be the 4-digit Kemendagri code of the city or regency, e.g. 3516")
+    if timezone not in available_timezones():
+        problems.append("--timezone must be WIB, WITA, WIT or a time zone name such as Asia/Jakarta")
+    if not (-11.5 <= args.lat <= 6.5 and 94.5 <= args.lon <= 141.5):
+        problems.append("--lat/--lon must be a point in Indonesia")
+    try:
+        phone_ok = phonenumbers.is_possible_number(phonenumbers.parse(args.phone, "ID"))
+    except phonenumbers.NumberParseException:
+        phone_ok = False
+    if not phone_ok:
+        problems.append("--phone is not a phone number")
+    if not args.name.strip():
+        problems.append("--name is empty")
+    if problems:
+        for p in problems:
+            print(f"error: {p}", file=sys.stderr)
+        return 2
+    try:
+        rows = parse_area(Path(args.area).read_text(encoding="utf-8"), prefix)
+        with session_scope(write=True) as session:
+            kecamatan, kelurahan = import_area(session, rows)
+            set_office(session, name=args.name.strip(), address=(args.address or args.name).strip(), lat=args.lat, lon=args.lon)
+    except AreaFileError as exc:
+        print(f"error: {args.area}: {exc}; nothing was stored", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot read {args.area}: {exc.strerror}", file=sys.stderr)
+        return 2
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lines = [_env_line("JEMPUT_OFFICE_NAME", args.name.strip()), _env_line("JEMPUT_OFFICE_PHONE", args.phone.strip()),
+             _env_line("JEMPUT_REGION_PREFIX", prefix), _env_line("JEMPUT_TIMEZONE", timezone)]
+    (settings.data_dir / OFFICE_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    get_settings.cache_clear()
+    print(f"office set up: {kecamatan} kecamatan, {kelurahan} kelurahan; settings in {settings.data_dir / OFFICE_FILE} (the environment still overrides them)")
+    return 0
+
+
 def cmd_create_user(args: argparse.Namespace) -> int:
     from sqlmodel import select
 
@@ -155,6 +216,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("migrate", help="bring the database to the latest migration").set_defaults(func=cmd_migrate)
     sub.add_parser("seed-demo", help="load Kota Mojokerto demo data (idempotent)").set_defaults(func=cmd_seed_demo)
+    io_ = sub.add_parser("init-office", help="set up an office: service area (CSV), name, phone, region prefix, time zone, location")
+    io_.add_argument("--area", required=True, help="CSV of kecamatan and kelurahan (see visits/intake/area_file.py)")
+    io_.add_argument("--name", required=True)
+    io_.add_argument("--phone", required=True)
+    io_.add_argument("--region-prefix", required=True, help="Kemendagri city/regency code, e.g. 3516")
+    io_.add_argument("--timezone", default="WIB", help="WIB, WITA, WIT or a time zone name")
+    io_.add_argument("--lat", type=float, required=True)
+    io_.add_argument("--lon", type=float, required=True)
+    io_.add_argument("--address", help="the office's street address (default: its name)")
+    io_.set_defaults(func=cmd_init_office)
     sn = sub.add_parser("send-notifications", help="send due messages from the outbox")
     sn.add_argument("--batch", type=int, default=100)
     sn.set_defaults(func=cmd_send_notifications)

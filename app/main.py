@@ -107,11 +107,11 @@ def leaflet_dir() -> str:
 
 def _routers() -> list[APIRouter]:
     """Every router of the application, listed explicitly."""
-    from app.routers import admin, auth, booking, field_api, field_pages, info, intake, operator, operator_booking, pages, plans
+    from app.routers import admin, admin_calendar, admin_settings, admin_teams, auth, booking, field_api, field_pages, info, intake, operator, operator_booking, pages, plans
 
     return [
         admin.router, auth.router, booking.router, info.router, intake.router, operator.router, operator_booking.router, pages.router, plans.router,
-        field_api.router, field_pages.router,
+        field_api.router, field_pages.router, admin_teams.router, admin_calendar.router, admin_settings.router,
     ]
 
 

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     travel_detour: float = 1.3
     travel_speed_kmh: float = 25.0
     osrm_url: str = Field(default="", description="OSRM server for road travel times; geodesic estimate when empty.")
+    # administration (teams, calendar)
+    collective_leave: bool = Field(default=True, description="Collective-leave days (cuti bersama, the holidays package's government category) close the office unless overridden per day.")
 
     @field_validator("default_language")
     @classmethod
@@ -95,6 +97,13 @@ class Settings(BaseSettings):
         return self.data_dir / "uploads"
 
 
+OFFICE_FILE = "office.env"  # written by ``jemput init-office``; the environment still wins
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings: the environment, then ``<data_dir>/office.env`` (the office set up by
+    ``jemput init-office``: name, phone, region prefix, time zone), then the defaults."""
+    base = Settings()
+    office_file = base.data_dir / OFFICE_FILE
+    return Settings(_env_file=office_file) if office_file.is_file() else base  # type: ignore[call-arg]

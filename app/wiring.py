@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from app.db import get_engine
 from app.deps import app_clock, travel_times
 from app.settings import get_settings
+from visits.clock import set_collective_leave
 from visits.planning import replan
 from visits.transactions import set_replan_sink, transaction
 from visits.types import utcnow
@@ -47,6 +48,7 @@ def replanning(clock: Callable[[], datetime] = utcnow, *, warm: bool = False, sw
     (``visits.transactions.mark_changed``); stopped, solver processes included, on exit. With
     ``warm`` the solver process starts now (in the background) rather than on the first re-plan;
     with ``sweep``, stale team-days are queued at once and then periodically (:func:`sweep_stale`)."""
+    set_collective_leave(get_settings().collective_leave)
     queue = replan.configure(get_engine, travel_times, time_limit=lambda: get_settings().replan_time_limit_seconds, clock=clock)
     if warm:
         threading.Thread(target=queue.warm, name="solver-warm-start", daemon=True).start()

@@ -35,6 +35,7 @@ from visits.teams.models import (  # noqa: F401
     ShiftPattern,
     OfficeClosure,
     ServiceRule,
+    CalendarOverride,
 )
 from visits.booking.models import (  # noqa: F401
     HoldStatus,

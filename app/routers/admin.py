@@ -9,13 +9,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
-from app.auth import Principal, audit_read, require_roles
+from app.auth import Principal, audit_read, require_roles, route_template
 from app.db import ReadSession, WriteSession
 from app.web import render
 from visits.staff.roles import ADMINS, CASE_WORKERS
 from visits.errors import Conflict, DomainError, NotFound
 from visits.models import Resident, Role, Team, User
-from visits.staff.users import create_user, set_active
+from visits.staff import audit
+from visits.staff.users import change_role_and_team, create_user, set_active
 
 router = APIRouter()
 
@@ -64,7 +65,7 @@ def admin_users(request: Request, _: Principal = Depends(ADMIN), session: Sessio
 @router.post("/admin/users", response_class=HTMLResponse, include_in_schema=False)
 def admin_create_user(
     request: Request,
-    _: Principal = Depends(ADMIN),
+    principal: Principal = Depends(ADMIN),
     username: str = Form(""),
     role: str = Form(""),
     team_id: int | None = Form(None),
@@ -73,23 +74,43 @@ def admin_create_user(
     session: Session = WriteSession,
 ) -> Response:
     try:
-        create_user(session, username, role, password, team_id=team_id, full_name=full_name)
+        user = create_user(session, username, role, password, team_id=team_id, full_name=full_name)
     except DomainError as exc:  # validated before anything is written: answer with the form again
         return _users_page(request, session, error=exc, form={"username": username, "role": role, "full_name": full_name, "team_id": str(team_id or "")})
+    audit.record_change(session, user_id=principal.user_id, action="create", entity="app_user", entity_id=user.id, after={"username": user.username, "role": user.role, "team_id": user.team_id}, route=route_template(request))
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{user_id}", response_class=HTMLResponse, include_in_schema=False)
+def admin_change_user(
+    user_id: int, request: Request, principal: Principal = Depends(ADMIN), role: str = Form(""), team_id: int | None = Form(None), session: Session = WriteSession
+) -> Response:
+    """Another role or team for a user (audited with before and after)."""
+    if user_id == principal.user_id and role != principal.role:
+        raise Conflict("auth.cannot_disable_self")
+    try:
+        before, after = change_role_and_team(session, user_id, role, team_id)
+    except DomainError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        return _users_page(request, session, error=exc)
+    audit.record_change(session, user_id=principal.user_id, action="update", entity="app_user", entity_id=user_id, before=before, after=after, route=route_template(request))
     return RedirectResponse("/admin/users", status_code=303)
 
 
 @router.post("/admin/users/{user_id}/disable", include_in_schema=False)
-def admin_disable_user(user_id: int, principal: Principal = Depends(ADMIN), session: Session = WriteSession) -> Response:
+def admin_disable_user(user_id: int, request: Request, principal: Principal = Depends(ADMIN), session: Session = WriteSession) -> Response:
     if user_id == principal.user_id:
         raise Conflict("auth.cannot_disable_self")
     set_active(session, user_id, False)
+    audit.record_change(session, user_id=principal.user_id, action="deactivate", entity="app_user", entity_id=user_id, before={"active": True}, after={"active": False}, route=route_template(request))
     return RedirectResponse("/admin/users", status_code=303)
 
 
 @router.post("/admin/users/{user_id}/enable", include_in_schema=False)
-def admin_enable_user(user_id: int, _: Principal = Depends(ADMIN), session: Session = WriteSession) -> Response:
+def admin_enable_user(user_id: int, request: Request, principal: Principal = Depends(ADMIN), session: Session = WriteSession) -> Response:
     set_active(session, user_id, True)
+    audit.record_change(session, user_id=principal.user_id, action="activate", entity="app_user", entity_id=user_id, before={"active": False}, after={"active": True}, route=route_template(request))
     return RedirectResponse("/admin/users", status_code=303)
 
 

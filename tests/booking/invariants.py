@@ -5,7 +5,10 @@ estimate (``routing.travel.GeodesicTravelTimes``, itself tested against geopy; p
 to 1e-5 degrees, as ``visits.planning.travel`` documents):
 
 * which days a team works: weekdays, minus Indonesian public holidays (the ``holidays``
-  package), minus office-wide and team closures, only for an active team with a working kit;
+  package) and, when collective leave is on, its government-category days the office did not
+  override, minus office-wide and team closures, only for an active team with a kit in service
+  that day (not retired, under repair or inside its out-of-service dates) and, when the team
+  sets a minimum crew, enough members who have not left;
 * the shift of that day: the team's own ShiftPattern for the weekday, else the office default;
 * what a visit needs: the resident's groups through ServiceRule (minutes and skill);
 * the timing: the simulator below (breaks may be taken at a home, on the way, or at the office;
@@ -31,6 +34,7 @@ from routing.travel import GeodesicTravelTimes
 from visits.models import (
     Booking,
     BookingStatus,
+    CalendarOverride,
     KitState,
     Office,
     OfficeClosure,
@@ -43,10 +47,12 @@ from visits.models import (
     ShiftPattern,
     Team,
     TeamDay,
+    TeamMember,
     TeamSkill,
     VisitRequest,
 )
 from visits.booking.slots import build_world
+from visits.clock import collective_leave_enabled  # the JEMPUT_COLLECTIVE_LEAVE switch, not the rule
 
 Point = tuple[float, float]
 
@@ -80,11 +86,21 @@ def _point(lat: float, lon: float) -> Point:
 def _shift_of(session, team: Team, day: date) -> _Shift | None:  # noqa: ANN001
     if not team.active or day.weekday() >= 5 or day in holidays.country_holidays("ID", years=day.year):
         return None
+    if collective_leave_enabled() and day in holidays.country_holidays("ID", years=day.year, categories=("government",)):
+        if session.exec(select(CalendarOverride).where(CalendarOverride.day == day)).first() is None:
+            return None  # collective leave (cuti bersama) the office did not override
     closed = session.exec(select(OfficeClosure).where(OfficeClosure.day == day)).all()
     if any(c.team_id in (None, team.id) for c in closed):
         return None
-    if session.exec(select(RecordingKit).where(RecordingKit.team_id == team.id, RecordingKit.state == KitState.OK)).first() is None:
+    kit = session.exec(select(RecordingKit).where(RecordingKit.team_id == team.id, RecordingKit.retired_at.is_(None))).first()  # type: ignore[union-attr]
+    if kit is None or kit.state == KitState.UNDER_REPAIR:
         return None
+    if kit.state == KitState.OUT_OF_SERVICE and (kit.out_from is None or kit.out_from <= day) and (kit.out_until is None or day <= kit.out_until):
+        return None  # out of service on this day
+    if team.min_members is not None:
+        present = [m for m in session.exec(select(TeamMember).where(TeamMember.team_id == team.id)).all() if m.left_on is None or m.left_on > day]
+        if len(present) < team.min_members:
+            return None
     pattern = session.exec(select(ShiftPattern).where(ShiftPattern.team_id == team.id, ShiftPattern.weekday == day.weekday())).first()
     pattern = pattern or session.exec(select(ShiftPattern).where(ShiftPattern.team_id.is_(None), ShiftPattern.weekday == day.weekday())).first()  # type: ignore[union-attr]
     if pattern is None:

@@ -67,9 +67,12 @@ def test_offers_stay_inside_the_shift(area) -> None:
     assert {(o.start, o.end) for o in result.offers} == {(time(14), time(15))}
 
 
-def test_public_holidays_are_skipped(area) -> None:
+def test_public_holidays_are_skipped(area, monkeypatch) -> None:
     # Monday 21 December 2026: the horizon runs to 6 January 2027. Both Fridays in it are public
     # holidays (Christmas, New Year's Day), and so is Tuesday 5 January (Isra' Mi'raj).
+    # (Collective leave off: its 24 December would stretch the horizon to Friday 8 January;
+    # tests/teams/test_collective_leave.py covers those days.)
+    monkeypatch.setattr("visits.clock._collective_leave", False)
     monday = NOW.replace(day=21, month=12)
     req = make_request(area, [{"weekday": 4, "start": "08:00", "end": "11:00"}, {"date": "2027-01-05", "start": "08:00", "end": "12:00"}])
     result = slots.make_offers(area, req.id, monday, TRAVEL, POLICY)

@@ -229,7 +229,6 @@ def test_the_case_page_shows_the_proof_of_visit(client, day) -> None:
     assert "24-11-2026 09:12" in page.text and "-7.47012, 112.43221" in page.text and "Uji officer" in page.text
 
 
-@pytest.mark.xfail(reason="needs visits.teams.kits from the admin branch", strict=False)
 def test_kit_failure_puts_the_kit_out_of_service_and_moves_the_teams_bookings(client, day) -> None:
     staff = officer_of(client, day.team_id)
     r = _outcome(client, staff, day.bookings[0], outcome_body("kit_failure"))

@@ -41,6 +41,17 @@ NOT_PERSONAL: dict[str, str] = {
     "/operator/chase": "/operator/chase",
     "/operator/bookings": "/operator/bookings?date={day}",
     "/api/v1/plans": "/api/v1/plans?date={day}",
+    # administration (teams domain): teams, kits, hours, closures, calendar load, rules, the office, the trail (ids only)
+    "/admin/teams": "/admin/teams",
+    "/admin/teams/{team_id}": "/admin/teams/1",
+    "/admin/kits": "/admin/kits",
+    "/admin/kits/{kit_id}": "/admin/kits/1",
+    "/admin/shifts": "/admin/shifts",
+    "/admin/closures": "/admin/closures",
+    "/admin/calendar": "/admin/calendar",
+    "/admin/rules": "/admin/rules",
+    "/admin/office": "/admin/office",
+    "/admin/audit": "/admin/audit",
 }
 
 
@@ -117,7 +128,7 @@ def test_other_staff_pages_show_no_personal_data(client, case) -> None:
     with session_scope() as s:
         reference = s.get(VisitRequest, case["request_id"]).reference
     for path, url in sorted(NOT_PERSONAL.items()):
-        role = "admin" if path == "/admin/users" else "operator"
+        role = "admin" if path.startswith("/admin/") else "operator"
         r = client.get(url.format(**case), headers=session_for(role).headers)
         assert r.status_code == 200, (path, r.text[:300])
         assert [p for p in case["personal"] if p in r.text] == [], path

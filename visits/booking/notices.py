@@ -45,6 +45,10 @@ TEMPLATES = {
         "id": "{office}: kunjungan {reference} dibatalkan. Ajukan lagi kapan saja: {link}",
         "en": "{office}: visit {reference} is cancelled. Ask again any time: {link}",
     },
+    "withdrawn": {  # the office's capacity shrank (closure, kit, crew): visits.teams.capacity
+        "id": "{office}: mohon maaf, kunjungan {reference} pada {slot} tidak dapat dilaksanakan karena perubahan jadwal petugas. Kami menawarkan jadwal pengganti: {link}",
+        "en": "{office}: we are sorry, visit {reference} on {slot} cannot take place because our officers' schedule changed. We are offering new times: {link}",
+    },
     "reminder": {
         "id": "{office}: pengingat, besok {slot} petugas datang untuk perekaman KTP-el ({reference}). Ubah/batal: {link}",
         "en": "{office}: reminder, tomorrow {slot} our officers come for E-KTP recording ({reference}). Change/cancel: {link}",

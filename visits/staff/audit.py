@@ -6,6 +6,7 @@ personal data itself. Flush only: the caller picks the transaction (``app.auth.a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from sqlmodel import Session
@@ -48,3 +49,27 @@ def record_many(
     session.add_all(entries)
     session.flush()
     return entries
+
+
+def record_change(
+    session: Session,
+    *,
+    user_id: int | None,
+    action: str,
+    entity: str,
+    entity_id: int | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    resident_id: int | None = None,
+    route: str = "",
+) -> AuditLog:
+    """An administrative change with the changed row's values before and after (JSON; never
+    personal data: admin rows hold none, and a rehomed booking names only teams and times)."""
+    entry = AuditLog(
+        user_id=user_id, action=action[:30], entity=entity[:30], entity_id=entity_id, resident_id=resident_id, route=route[:200],
+        before=None if before is None else json.dumps(before, ensure_ascii=False, sort_keys=True, default=str),
+        after=None if after is None else json.dumps(after, ensure_ascii=False, sort_keys=True, default=str),
+    )
+    session.add(entry)
+    session.flush()
+    return entry

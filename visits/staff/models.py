@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from visits.tables import created_column, one_of, str_column, utc_column
@@ -95,3 +95,5 @@ class AuditLog(SQLModel, table=True):
     entity_id: int | None = None
     resident_id: int | None = Field(default=None, foreign_key="resident.id", nullable=True)
     route: str = str_column(200, default="")  # the route template, never the URL with values
+    before: str | None = Field(default=None, sa_type=Text, nullable=True)  # an admin change: JSON of the changed fields before
+    after: str | None = Field(default=None, sa_type=Text, nullable=True)  # ... and after (never personal data)

@@ -216,3 +216,21 @@ def resolve_api_token(session: Session, token: str) -> User | None:
     if api_token.revoked_at is not None or api_token.expires_at <= utcnow() or not user.active:
         return None
     return user
+
+
+def change_role_and_team(session: Session, user_id: int, role: str, team_id: int | None) -> tuple[dict, dict]:
+    """Give a user another role and/or team (an officer needs a team); returns (before, after)."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    if role not in {r.value for r in Role}:
+        raise InvalidInput("auth.role_invalid", field="role")
+    if role == Role.OFFICER and team_id is None:
+        raise InvalidInput("auth.team_required", field="team_id")
+    if team_id is not None and session.get(Team, team_id) is None:
+        raise InvalidInput("auth.team_unknown", field="team_id")
+    before = {"role": user.role, "team_id": user.team_id}
+    user.role, user.team_id = role, team_id
+    session.add(user)
+    session.flush()
+    return before, {"role": user.role, "team_id": user.team_id}

@@ -9,12 +9,13 @@ from sqlalchemy import CheckConstraint, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from visits.intake.models import Group
-from visits.tables import created_column, one_of, str_column
+from visits.tables import created_column, one_of, str_column, utc_column
 
 
 class KitState(StrEnum):
-    OK = "ok"
-    OUT_OF_SERVICE = "out_of_service"
+    OK = "ok"  # in service
+    OUT_OF_SERVICE = "out_of_service"  # from ``out_from`` (None: already) until ``out_until`` (None: open-ended)
+    UNDER_REPAIR = "under_repair"  # away until it is back (open-ended)
 
 
 class Team(SQLModel, table=True):
@@ -22,6 +23,7 @@ class Team(SQLModel, table=True):
     name: str = str_column(100, unique=True)
     active: bool = True
     max_visits_per_day: int | None = None
+    min_members: int | None = None  # a day with fewer members present takes the team off the plan (None: not checked)
 
 
 class TeamSkill(SQLModel, table=True):
@@ -38,6 +40,7 @@ class TeamMember(SQLModel, table=True):
     team_id: int = Field(foreign_key="team.id", index=True)
     name: str = str_column(200)
     user_id: int | None = Field(default=None, foreign_key="app_user.id", nullable=True)
+    left_on: date | None = None  # the first day without this member (None: still in the team)
 
 
 class RecordingKit(SQLModel, table=True):
@@ -49,6 +52,28 @@ class RecordingKit(SQLModel, table=True):
     state: str = str_column(16, default=KitState.OK)
     notes: str | None = Field(default=None, sa_type=Text, nullable=True)
     updated_at: datetime = created_column()
+    out_from: date | None = None  # OUT_OF_SERVICE from this day (None: already)
+    out_until: date | None = None  # OUT_OF_SERVICE through this day, back the day after (None: open-ended)
+    retired_at: datetime | None = utc_column()  # deactivated: kept for history, holds no team
+
+    def in_service_on(self, day: date) -> bool:
+        """Can the holder team work with this kit on ``day``?"""
+        if self.retired_at is not None or self.state == KitState.UNDER_REPAIR:
+            return False
+        if self.state == KitState.OUT_OF_SERVICE:
+            started = self.out_from is None or self.out_from <= day
+            ongoing = self.out_until is None or day <= self.out_until
+            return not (started and ongoing)
+        return True
+
+
+class CalendarOverride(SQLModel, table=True):
+    """The office works on a collective-leave day (cuti bersama) after all."""
+
+    __tablename__ = "calendar_override"
+    id: int | None = Field(default=None, primary_key=True)
+    day: date = Field(unique=True)
+    reason: str = str_column(200, default="")
 
 
 class ShiftPattern(SQLModel, table=True):
