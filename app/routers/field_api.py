@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from app.auth import Principal, audit_read, audit_read_many, require_roles
-from app.db import ReadSession, WriteSession
+from app.db import WriteSession
 from app.deps import Now, OfficeInfo, Policy, Travel
 from app.i18n import translate
 from app.web import request_language
@@ -68,9 +68,12 @@ class LateIn(BaseModel):
 
 
 @router.get("/day")
-def get_day(request: Request, now: Now, travel: Travel, day: date = Query(alias="date", description="The day, YYYY-MM-DD."), principal: Principal = Depends(officer), session: Session = ReadSession) -> dict:
+def get_day(request: Request, now: Now, travel: Travel, day: date = Query(alias="date", description="The day, YYYY-MM-DD."), principal: Principal = Depends(officer), session: Session = WriteSession) -> dict:
     """The officer's route of the day: stops in planned order with the resident, address,
-    companion and links, the estimated end and the breaks. ``version`` grows with every change."""
+    companion and links, the estimated end and the breaks. ``version`` grows with every change.
+
+    Reading it writes one audit row per resident shown, so it takes the write lock up front (on
+    SQLite a read transaction that then writes fails when a re-plan committed meanwhile)."""
     if principal.team_id is None:
         return {"date": day.isoformat(), "team": None, "version": 0, "estimated_end": None, "breaks": [], "office": None, "pending": 0, "replan_pending": False, "stops": []}
     route = day_route(session, principal.team_id, day, now, travel)
