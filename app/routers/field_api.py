@@ -12,6 +12,7 @@ cookie session with CSRF):
 from __future__ import annotations
 
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -89,7 +90,9 @@ def get_day(request: Request, now: Now, travel: Travel, day: date = Query(alias=
 @router.post("/visits/{visit_id}/outcome", response_model=OutcomeOut, responses={404: {"description": "not a visit of your team"}, 409: {"description": "the visit is no longer booked for your team"}, 422: {"description": "invalid body, or the client_id was used with another body"}})
 def post_outcome(visit_id: int, body: OutcomeIn, request: Request, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(officer), session: Session = WriteSession) -> OutcomeOut:
     """Record a visit's outcome (proof of visit: arrival, finish, position, officer) and take its next step."""
-    data = service.OutcomeInput(body.client_id, body.outcome, body.arrived_at, body.finished_at, body.note, body.lat, body.lon)
+    tz = ZoneInfo(policy.timezone)  # a time without an offset is the office's wall clock
+    arrived, finished = (t if t.tzinfo is not None else t.replace(tzinfo=tz) for t in (body.arrived_at, body.finished_at))
+    data = service.OutcomeInput(body.client_id, body.outcome, arrived, finished, body.note, body.lat, body.lon)
     result = service.record_outcome(session, team_id=principal.team_id, officer_id=principal.user_id, booking_id=visit_id, data=data, now=now, travel=travel, policy=policy, office=office)
     if not result.replayed:  # the tablet showed this resident's data and the officer acted on it
         audit_read(session, request, principal, entity="visit_request", entity_id=result.request_id, resident_id=result.resident_id, action="visit_outcome")
