@@ -270,3 +270,11 @@ def test_yesterdays_and_tomorrows_routes_are_one_request_away(client, day) -> No
     assert _outcome(client, staff, day.bookings[0], outcome_body("recorded")).status_code == 200
     tomorrow = _day(client, staff, DAY.replace(day=26)).json()
     assert tomorrow["stops"] == [] and tomorrow["breaks"]
+
+
+def test_the_openapi_lists_the_field_api_and_every_outcome(client) -> None:
+    from visits.field.service import FIELD_OUTCOMES
+
+    schema = client.get("/openapi.json").json()
+    assert {"/api/v1/field/day", "/api/v1/field/visits/{visit_id}/outcome", "/api/v1/field/visits/{visit_id}/on-our-way", "/api/v1/field/late"} <= set(schema["paths"])
+    assert set(schema["components"]["schemas"]["OutcomeIn"]["properties"]["outcome"]["enum"]) == set(FIELD_OUTCOMES)
