@@ -4,7 +4,10 @@
 
 1. :func:`load_team_day` — a short read session: the team-day's confirmed bookings become
    *required* stops pinned to its shift, each with its booked window as its only window, in the
-   current plan's order (the warm start); the TeamDay.version read is remembered.
+   current plan's order (the warm start); the TeamDay.version read is remembered. Once the team
+   is out (an outcome or a "running late" report, ``visits.field``), only the rest of the day is
+   planned, from where the team stands (``visits.planning.rest_of_day``), with a shorter solver
+   time (``REST_OF_DAY_TIME_LIMIT``).
 2. :func:`solve_team_day` — no database: ``routing.solve`` (normally in a worker thread), then
    :func:`accept` checks the result: no booked stop may be dropped and the route must pass
    ``routing.schedule.check_route`` (re-timed with ``schedule_route`` when only the solver's
