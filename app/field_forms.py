@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class OutcomeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     client_id: str = Field(min_length=8, max_length=36, pattern=r"^[0-9A-Za-z-]+$", description="A uuid4 made on the tablet; a replay with the same body answers the first answer.")
-    outcome: str = Field(description="recorded, not_home, companion_absent, unwell, refused, wrong_address, moved, deceased, already_recorded or kit_failure.")
+    outcome: Literal["recorded", "not_home", "companion_absent", "unwell", "refused", "wrong_address", "moved", "deceased", "already_recorded", "kit_failure"]
     arrived_at: datetime
     finished_at: datetime
     note: str | None = Field(default=None, max_length=2000)

@@ -12,13 +12,14 @@ cookie session with CSRF):
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from app.auth import Principal, audit_read, audit_read_many, require_roles
-from app.db import ReadSession, WriteSession
+from app.db import WriteSession
 from app.deps import Now, OfficeInfo, Policy, Travel
 from app.i18n import translate
 from app.web import request_language
@@ -58,9 +59,12 @@ class LateIn(BaseModel):
 
 
 @router.get("/day")
-def get_day(request: Request, now: Now, travel: Travel, day: date = Query(alias="date", description="The day, YYYY-MM-DD."), principal: Principal = Depends(officer), session: Session = ReadSession) -> dict:
+def get_day(request: Request, now: Now, travel: Travel, day: date = Query(alias="date", description="The day, YYYY-MM-DD."), principal: Principal = Depends(officer), session: Session = WriteSession) -> dict:
     """The officer's route of the day: stops in planned order with the resident, address,
-    companion and links, the estimated end and the breaks. ``version`` grows with every change."""
+    companion and links, the estimated end and the breaks. ``version`` grows with every change.
+
+    Reading it writes one audit row per resident shown, so it takes the write lock up front (on
+    SQLite a read transaction that then writes fails when a re-plan committed meanwhile)."""
     if principal.team_id is None:
         return {"date": day.isoformat(), "team": None, "version": 0, "estimated_end": None, "breaks": [], "office": None, "pending": 0, "replan_pending": False, "stops": []}
     route = day_route(session, principal.team_id, day, now, travel)
@@ -76,7 +80,9 @@ def get_day(request: Request, now: Now, travel: Travel, day: date = Query(alias=
 @router.post("/visits/{visit_id}/outcome", response_model=OutcomeOut, responses={404: {"description": "not a visit of your team"}, 409: {"description": "the visit is no longer booked for your team"}, 422: {"description": "invalid body, or the client_id was used with another body"}})
 def post_outcome(visit_id: int, body: OutcomeIn, request: Request, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(officer), session: Session = WriteSession) -> OutcomeOut:
     """Record a visit's outcome (proof of visit: arrival, finish, position, officer) and take its next step."""
-    data = service.OutcomeInput(body.client_id, body.outcome, body.arrived_at, body.finished_at, body.note, body.lat, body.lon)
+    tz = ZoneInfo(policy.timezone)  # a time without an offset is the office's wall clock
+    arrived, finished = (t if t.tzinfo is not None else t.replace(tzinfo=tz) for t in (body.arrived_at, body.finished_at))
+    data = service.OutcomeInput(body.client_id, body.outcome, arrived, finished, body.note, body.lat, body.lon)
     result = service.record_outcome(session, team_id=principal.team_id, officer_id=principal.user_id, booking_id=visit_id, data=data, now=now, travel=travel, policy=policy, office=office)
     if not result.replayed:  # the tablet showed this resident's data and the officer acted on it
         audit_read(session, request, principal, entity="visit_request", entity_id=result.request_id, resident_id=result.resident_id, action="visit_outcome")

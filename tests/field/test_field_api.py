@@ -237,3 +237,43 @@ def test_kit_failure_puts_the_kit_out_of_service_and_moves_the_teams_bookings(cl
         left = session.exec(select(Booking).where(Booking.team_day_id == day.team_day_id, Booking.status == BookingStatus.CONFIRMED)).all()
     assert left == []
     assert request_row(day.requests[0]).status == RequestStatus.OFFERED
+
+
+def test_times_without_an_offset_are_the_offices_wall_clock_and_the_outcome_is_audited(client, day) -> None:
+    staff = officer_of(client, day.team_id)
+    body = outcome_body("recorded") | {"arrived_at": "2026-11-24T09:05:00", "finished_at": "2026-11-24T09:25:00"}
+    r = _outcome(client, staff, day.bookings[0], body)
+    assert r.status_code == 200, r.text
+    with session_scope() as session:
+        visit = session.exec(select(Visit)).one()
+        audited = session.exec(select(AuditLog).where(AuditLog.user_id == staff.user_id, AuditLog.action == "visit_outcome")).all()
+    assert visit.arrived_at == at(9, 5) and visit.finished_at == at(9, 25)
+    assert [(a.entity_id, a.route) for a in audited] == [(day.requests[0], "/api/v1/field/visits/{visit_id}/outcome")]
+
+
+def test_on_our_way_for_a_cancelled_visit_is_a_conflict_and_sends_nothing(client, day) -> None:
+    staff = officer_of(client, day.team_id)
+    with session_scope() as session:
+        slots.cancel(session, day.requests[1], at(8, 0), staff=True)
+    r = client.post(f"/api/v1/field/visits/{day.bookings[1]}/on-our-way", json={}, headers=staff.headers)
+    assert r.status_code == 409 and r.json()["code"] == "visit_conflict"
+    with session_scope() as session:
+        assert session.exec(select(Notification).where(Notification.template == "field_on_our_way")).all() == []
+
+
+def test_yesterdays_and_tomorrows_routes_are_one_request_away(client, day) -> None:
+    staff = officer_of(client, day.team_id)
+    set_clock(client, at(9, 0, day=DAY.replace(day=25)))  # the next day: Tuesday's visits are yesterday's
+    yesterday = _day(client, staff, DAY).json()
+    assert [s["state"] for s in yesterday["stops"]] == ["planned"] * 3  # unfinished: outcomes may still be synced
+    assert _outcome(client, staff, day.bookings[0], outcome_body("recorded")).status_code == 200
+    tomorrow = _day(client, staff, DAY.replace(day=26)).json()
+    assert tomorrow["stops"] == [] and tomorrow["breaks"]
+
+
+def test_the_openapi_lists_the_field_api_and_every_outcome(client) -> None:
+    from visits.field.service import FIELD_OUTCOMES
+
+    schema = client.get("/openapi.json").json()
+    assert {"/api/v1/field/day", "/api/v1/field/visits/{visit_id}/outcome", "/api/v1/field/visits/{visit_id}/on-our-way", "/api/v1/field/late"} <= set(schema["paths"])
+    assert set(schema["components"]["schemas"]["OutcomeIn"]["properties"]["outcome"]["enum"]) == set(FIELD_OUTCOMES)

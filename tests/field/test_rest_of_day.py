@@ -89,6 +89,8 @@ def test_running_late_keeps_every_window_that_can_still_be_kept(client, day) -> 
     set_clock(client, at(8, 50))
     r = client.post("/api/v1/field/late", json={"minutes": 45}, headers=staff.headers)  # free at 09:35
     assert r.status_code == 200 and r.json() == {"queued": True}
+    route = client.get("/api/v1/field/day", params={"date": DAY.isoformat()}, headers=staff.headers).json()
+    assert all(s["planned_arrival"] >= "09:35" for s in route["stops"])  # at once, before the re-plan lands
     assert wait_idle(60)
     _, plan, stops = _current_plan(day.team_day_id)
     assert plan is not None and sorted(s.booking_id for s in stops) == sorted(day.bookings)

@@ -128,7 +128,7 @@ def office_point(session: Session) -> tuple[float, float]:
     return (office.lat, office.lon)
 
 
-def _committed(session: Session, days: Sequence[date], now: datetime, *, include_holds: bool, exclude_request: int | None, team_day_id: int | None = None) -> list[_Committed]:
+def _committed(session: Session, days: Sequence[date], now: datetime, *, include_holds: bool, exclude_request: int | None, team_day_id: int | None = None, team_id: int | None = None) -> list[_Committed]:
     """Confirmed bookings (and optionally live holds of other requests) on these days.
 
     Reads plain columns, not ORM entities: with a thousand bookings in the horizon, building
@@ -144,6 +144,8 @@ def _committed(session: Session, days: Sequence[date], now: datetime, *, include
     )
     if team_day_id is not None:
         q = q.where(TeamDay.id == team_day_id)
+    if team_id is not None:
+        q = q.where(TeamDay.team_id == team_id)
     if exclude_request is not None:
         q = q.where(Booking.request_id != exclude_request)
     # service needs depend only on the resident's groups: one ServiceRule query per group set, not per row
@@ -169,7 +171,9 @@ def _committed(session: Session, days: Sequence[date], now: datetime, *, include
         )
         if exclude_request is not None:
             hq = hq.where(SlotHold.request_id != exclude_request)
-        for hold_id, start, end, td_id, day, team_id, lat, lon, *flags in session.exec(hq).all():
+        if team_id is not None:
+            hq = hq.where(TeamDay.team_id == team_id)
+        for hold_id, start, end, td_id, day, team_id, lat, lon, *flags in session.exec(hq).all():  # type: ignore[misc]
             needs = needs_of(tuple(flags))
             out.append(_Committed(f"h{hold_id}", td_id, day, team_id, start, end, needs.minutes, needs.skills, (lat, lon)))
     return out
@@ -187,8 +191,9 @@ def _plan_order(session: Session, team_day_ids: set[int]) -> dict[str, int]:
     return {f"b{booking_id}": position for booking_id, position in rows}
 
 
-def build_world(session: Session, days: Sequence[date], travel: TravelService, now: datetime, *, include_holds: bool = True, exclude_request: int | None = None, extra_points: Sequence[tuple[float, float]] = ()) -> World:
-    """The committed routes of ``days``. ``extra_points`` (e.g. the new home) get matrix locations
+def build_world(session: Session, days: Sequence[date], travel: TravelService, now: datetime, *, include_holds: bool = True, exclude_request: int | None = None, extra_points: Sequence[tuple[float, float]] = (), team_id: int | None = None) -> World:
+    """The committed routes of ``days`` (only ``team_id``'s when given, e.g. to re-plan one
+    team-day). ``extra_points`` (e.g. the new home) get matrix locations
     ``world.extra_locations`` up front, so nothing has to be rebuilt to ask about them.
 
     A team-day whose shift and committed stops (in their starting order) are the same as in an
@@ -196,8 +201,8 @@ def build_world(session: Session, days: Sequence[date], travel: TravelService, n
     re-indexes the team-days that changed since the last one."""
     days = sorted(days)
     horizon = Horizon(base=days[0]) if days else Horizon(base=date.today())
-    shifts_list = team_shifts(session, list(days))
-    committed = _committed(session, days, now, include_holds=include_holds, exclude_request=exclude_request)
+    shifts_list = [ts for ts in team_shifts(session, list(days)) if team_id is None or ts.team_id == team_id]
+    committed = _committed(session, days, now, include_holds=include_holds, exclude_request=exclude_request, team_id=team_id)
     order = _plan_order(session, {c.team_day_id for c in committed})
     committed.sort(key=lambda c: (order.get(c.stop_id, 10_000), c.start, c.stop_id))
     located = travel.locate([office_point(session), *(c.point for c in committed), *extra_points])

@@ -122,6 +122,8 @@ def day_route(session: Session, team_id: int, day: date, now: datetime, travel: 
     order = [s.booking_id for s in plan_stops]
     arrivals = {s.booking_id: s.arrival for s in plan_stops}
     schedule = rest_of_day_schedule(session, td, now, travel, order if plan_stops else None) if td is not None else None
+    if plan_stops and plan is not None and td is not None and plan.version < td.version and schedule is not None and schedule.arrivals and schedule.order == order:
+        arrivals = schedule.arrivals  # the team-day changed (e.g. running late) since the plan: its order, timed from where the team stands
     if not plan_stops:
         if schedule is not None and schedule.arrivals:
             order, arrivals = schedule.order, schedule.arrivals

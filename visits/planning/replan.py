@@ -4,7 +4,10 @@
 
 1. :func:`load_team_day` — a short read session: the team-day's confirmed bookings become
    *required* stops pinned to its shift, each with its booked window as its only window, in the
-   current plan's order (the warm start); the TeamDay.version read is remembered.
+   current plan's order (the warm start); the TeamDay.version read is remembered. Once the team
+   is out (an outcome or a "running late" report, ``visits.field``), only the rest of the day is
+   planned, from where the team stands (``visits.planning.rest_of_day``), with a shorter solver
+   time (``REST_OF_DAY_TIME_LIMIT``).
 2. :func:`solve_team_day` — no database: ``routing.solve`` (normally in a worker thread), then
    :func:`accept` checks the result: no booked stop may be dropped and the route must pass
    ``routing.schedule.check_route`` (re-timed with ``schedule_route`` when only the solver's
@@ -46,7 +49,7 @@ from sqlmodel import Session, select
 import routing
 from routing.schedule import check_route, schedule_route
 from visits.models import Plan, PlanStatus, PlanStop, TeamDay
-from visits.planning.rest_of_day import applies, rest_of_day, standing
+from visits.planning.rest_of_day import REST_OF_DAY_TIME_LIMIT, applies, rest_of_day, standing
 from visits.planning.translate import Horizon, pinned_problem, shift_id
 from visits.booking.slots import build_world
 from visits.transactions import transaction
@@ -94,6 +97,7 @@ class LoadedTeamDay:
     stops: list[routing.Stop] = field(default_factory=list)  # the problem's stops, current-plan order
     initial_order: list[str] = field(default_factory=list)  # warm start (empty when not feasible)
     planned: bool = False  # a plan of this version exists already
+    rest_of_day: bool = False  # planned from where the team stands (``visits.planning.rest_of_day``)
 
     @property
     def booking_ids(self) -> dict[str, int]:
@@ -121,18 +125,19 @@ def load_team_day(session: Session, team_day_id: int, travel: TravelService, now
     horizon = Horizon(base=td.day)
     stand = standing(session, td.id, horizon, td.day)  # type: ignore[arg-type]
     here = [stand.point] if stand is not None and stand.point is not None else []
-    world = build_world(session, [td.day], travel, now, include_holds=False, extra_points=here)
+    world = build_world(session, [td.day], travel, now, include_holds=False, extra_points=here, team_id=td.team_id)  # this team-day only
     sid = shift_id(td.team_id, td.day)
     shift = world.shifts.get(sid)
     if shift is None:
         return LoadedTeamDay(td.id, td.version, td.day, world.horizon, None, None, planned=planned)  # type: ignore[arg-type]
-    if stand is not None and applies(stand, world.routes.route(sid).stops):  # the team is out: plan the rest of the day from here, now
-        shift = rest_of_day(shift, stand, world.extra_locations[0] if here else None)
+    from_here = stand is not None and applies(stand, world.routes.route(sid).stops)
+    if from_here:  # the team is out: plan the rest of the day from here, now
+        shift = rest_of_day(shift, stand, world.extra_locations[0] if here else None)  # type: ignore[arg-type]
     ordered = list(world.routes.route(sid).stops)  # current plan order, repaired when infeasible
     matrix = world.matrix
     problem, stops = pinned_problem(shift, ordered, matrix)
     warm = [s.id for s in stops] if stops and schedule_route(problem.shifts[0], stops, problem.durations) is not None else []
-    return LoadedTeamDay(td.id, td.version, td.day, world.horizon, problem.shifts[0], problem, stops, warm, planned)  # type: ignore[arg-type]
+    return LoadedTeamDay(td.id, td.version, td.day, world.horizon, problem.shifts[0], problem, stops, warm, planned, from_here)  # type: ignore[arg-type]
 
 
 def stale_team_days(session: Session, since: date) -> list[int]:
@@ -320,6 +325,8 @@ def replan_team_day(engine: Engine, team_day_id: int, travel: TravelService, now
         return ReplanResult(team_day_id, Outcome.UP_TO_DATE, None, loaded.version)
     if loaded.shift is None:
         return ReplanResult(team_day_id, Outcome.SKIPPED, "no_shift", loaded.version)
+    if loaded.rest_of_day:  # a few stops left and a feasible start: the team waits for it
+        time_limit = min(time_limit, REST_OF_DAY_TIME_LIMIT)
     try:
         solved = solver(loaded, time_limit, seed)
     except Refused as refused:

@@ -22,6 +22,10 @@ from routing.reasons import ShiftStart, open_shift
 from visits.models import TeamStand
 from visits.planning.translate import Horizon
 
+# Solver time for the rest of a day (the tablet waits for it): a handful of stops with a feasible
+# warm start; the background queue's own limit (JEMPUT_REPLAN_TIME_LIMIT_SECONDS) applies when lower.
+REST_OF_DAY_TIME_LIMIT = 0.5
+
 
 @dataclass(frozen=True)
 class Standing:
