@@ -59,7 +59,8 @@ def test_the_page_lists_the_day_in_the_order_of_the_domain_query(client, session
                  first["address"]["kelurahan"], first["companion"]["name"], "(anak)", first["window_start"] + "–" + first["window_end"], "Lansia"):
         assert text in html, text
     assert 'href="tel:+6281234567890"' in html and 'href="https://wa.me/6281234567890"' in html
-    assert f'href="geo:{first["lat"]},{first["lon"]}?q={first["lat"]},{first["lon"]}"' in html and "openstreetmap.org/?mlat=" in html
+    geo = f'geo:{first["lat"]:.6f},{first["lon"]:.6f}?q={first["lat"]:.6f},{first["lon"]:.6f}'  # the field API's link: six decimals
+    assert first["links"]["geo"] == geo and f'href="{geo}"' in html and f'openstreetmap.org/?mlat={first["lat"]:.6f}&amp;mlon={first["lon"]:.6f}' in html
     assert "4 kunjungan" in html and "istirahat 11:30–12:00" in html and "0 menunggu" in html
     assert f'href="/field?date={(DAY - timedelta(days=1)).isoformat()}"' in html and f'href="/field?date={(DAY + timedelta(days=1)).isoformat()}"' in html
     assert html.count('class="outcome-form"') == 4
@@ -124,8 +125,11 @@ def test_the_form_refuses_a_missing_outcome_and_shows_a_conflict(client, session
     session.add(booking)
     session.commit()
     r = client.post(f"/field/visits/{target}/outcome", data=base | {"outcome": "recorded"})
-    assert r.status_code == 409 and "sudah dibatalkan atau dipindahkan" in r.text
+    assert r.status_code == 409 and "Kunjungan ini sudah dibatalkan. Hasil kunjungan tidak disimpan" in r.text  # the field service's conflict
     assert session.exec(select(Visit)).all() == []
+    html = client.get("/field", params={"date": DAY.isoformat()}).text  # the day lists it last as cancelled, without personal data
+    assert _stop_ids(html)[-1] == target and html.count('class="stop state-cancelled"') == 1 and html.count('class="outcome-form"') == 3
+    assert day.names[0] not in html and 'href="None"' not in html
 
 
 def test_the_service_worker_and_leaflet_are_served_locally(client, day) -> None:
@@ -266,9 +270,14 @@ def test_offline_outcomes_survive_a_reload_and_sync_once(live, session) -> None:
         s.add(booking)
     page.context.set_offline(False)
     page.wait_for_selector("#conflicts li.conflict", timeout=15000)
-    assert "sudah dibatalkan atau dipindahkan" in page.locator("#conflicts").inner_text()
+    assert "Kunjungan ini sudah dibatalkan. Hasil kunjungan tidak disimpan" in page.locator("#conflicts").inner_text()  # the API's 409 detail
     assert page.locator("#pending").inner_text() == "0 menunggu"
-    page.wait_for_function("() => document.querySelectorAll('li.stop').length === 3")  # the cancelled visit left the route
+    # the cancelled visit left the route: the field API lists it last as cancelled, without personal data, pin or form
+    page.wait_for_function(f"() => document.querySelectorAll('li.stop:not(.state-cancelled)').length === 3 && document.querySelector('li.stop.state-cancelled#visit-{before[0]}') !== null")
+    gone = page.locator(f"#visit-{before[0]}")
+    assert _dom_order(page)[-1] == before[0] and page.locator("li.stop").count() == 4
+    assert "Sumiati" not in gone.inner_text() and "Budi" not in gone.inner_text() and gone.locator("form, a").count() == 0
+    assert page.locator("form.outcome-form").count() == 0
     assert page.locator(".leaflet-marker-icon.pin-stop").count() == 3
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SHOTS / "field-1024x768-conflict.png"))
@@ -300,6 +309,7 @@ def test_the_end_of_the_day_clears_the_route_from_the_device(live, session) -> N
     page.wait_for_selector("html[data-offline-ready='1']", timeout=15000)
     cached = page.evaluate("caches.open('jemput-field-data').then(c => c.keys()).then(ks => ks.map(k => new URL(k.url).pathname + new URL(k.url).search))")
     assert "/field" in cached and "/field?date=2026-11-25" in cached  # today (this page) and tomorrow
+    assert "/api/v1/field/day?date=2026-11-24" in cached and "/api/v1/field/day?date=2026-11-25" in cached  # and their JSON from the field API
     # the device's clock passes the office's midnight (the worker's record of when today ends)
     page.evaluate("""caches.open('jemput-field-data').then(c => c.match('/field/__meta').then(r => r.json()).then(m =>
         c.put('/field/__meta', new Response(JSON.stringify(Object.assign(m, {ends_at: Date.now() - 1000}))))))""")
@@ -309,7 +319,7 @@ def test_the_end_of_the_day_clears_the_route_from_the_device(live, session) -> N
     assert "Ibu Sumiati" not in html  # Tuesday's residents are gone from the device
     assert "Rute · 25-11-2026" in html  # "today" is now Wednesday: its route, cached yesterday as tomorrow's, is what opens
     left = page.evaluate("caches.open('jemput-field-data').then(c => c.keys()).then(ks => ks.map(k => new URL(k.url).pathname + new URL(k.url).search))")
-    assert sorted(left) == ["/field/__meta", "/field?date=2026-11-25"]  # only the new today's (Wednesday's) route stays
+    assert sorted(left) == ["/api/v1/field/day?date=2026-11-25", "/field/__meta", "/field?date=2026-11-25"]  # only the new today's (Wednesday's) route and its JSON stay
     assert live.outside == []
 
 

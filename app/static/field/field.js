@@ -203,7 +203,10 @@
       if (r.ok) return del(OUTBOX, item.client_id).then(function () { return "sent"; });
       if (r.status === 409 || r.status === 422 || r.status === 404) {
         return r.json().catch(function () { return {}; }).then(function (body) {
-          var detail = typeof body.detail === "string" ? body.detail : (body.code || String(r.status));
+          // the API's errors: {detail: message, code} (409, 404, a refused replay), or {detail: [{field, reason}]} (422)
+          var detail = typeof body.detail === "string" ? body.detail
+            : Array.isArray(body.detail) && body.detail.length ? body.detail.map(function (e) { return e.field + ": " + e.reason; }).join("; ")
+            : (body.code || String(r.status));
           return put(CONFLICTS, { client_id: item.client_id, visit_id: item.visit_id, date: item.date, reference: item.reference, detail: detail, code: body.code || "" })
             .then(function () { return del(OUTBOX, item.client_id); }).then(function () { return "conflict"; });
         });
@@ -288,13 +291,18 @@
     navigator.serviceWorker.register("/field/sw.js", { scope: "/field" }).then(function () {
       return navigator.serviceWorker.ready;
     }).then(function (reg) {
-      // today's and tomorrow's route, unless this page is that day or it was fetched in the last 10 minutes
+      // today's and tomorrow's route page (not this page's day: the worker keeps it as it loads) and
+      // their JSON from the field API (GET /api/v1/field/day), each unless fetched in the last 10 minutes
       var urls = [], here = new URLSearchParams(location.search).get("date") || data.cache_days[0];
       data.cache_days.forEach(function (d) {
-        var key = "jemput-field-prefetch-" + d, last = Number(sessionStorage.getItem(key) || 0);
-        if (d === here || Date.now() - last < 600000) return;
-        sessionStorage.setItem(key, String(Date.now()));
-        urls.push("/field?date=" + d, "/api/v1/field/day?date=" + d);
+        var wanted = ["/api/v1/field/day?date=" + d];
+        if (d !== here) wanted.unshift("/field?date=" + d);
+        wanted.forEach(function (u) {
+          var key = "jemput-field-prefetch-" + u, last = Number(sessionStorage.getItem(key) || 0);
+          if (Date.now() - last < 600000) return;
+          sessionStorage.setItem(key, String(Date.now()));
+          urls.push(u);
+        });
       });
       if (!navigator.serviceWorker.controller) urls.unshift(location.pathname + location.search); // this first load bypassed the worker
       var channel = new MessageChannel();
