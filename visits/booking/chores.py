@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from visits.booking import slots
 from visits.booking.notices import Office, family_link, notify
 from visits.booking.service import auto_book
+from visits.intake.tracking import mint_link
 from visits.models import Booking, BookingStatus, HoldStatus, RequestStatus, SlotHold, TeamDay, VisitRequest
 from visits.planning.travel import TravelService
 
@@ -33,7 +34,7 @@ def send_reminders(session: Session, now: datetime, tz: str, office: Office) -> 
         .where(Booking.status == BookingStatus.CONFIRMED, TeamDay.day == tomorrow, Booking.reminder_sent_at.is_(None))  # type: ignore[union-attr]
     ).all()
     for booking, td, request in rows:
-        notify(session, request, "reminder", office=office.name, link=family_link(office.base_url, request, None), slots=[(td.day, booking.window_start, booking.window_end)])
+        notify(session, request, "reminder", office=office.name, link=family_link(office.base_url, request, mint_link(session, request.id, now)), slots=[(td.day, booking.window_start, booking.window_end)])  # type: ignore[arg-type]
         booking.reminder_sent_at = now
     session.flush()
     return len(rows)

@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from visits.intake.eligibility import REASONS
-from visits.models import Booking, BookingStatus, HoldStatus, RequestStatus, SlotHold, TeamDay, VisitRequest
+from visits.models import Booking, BookingStatus, HoldStatus, RequestStatus, SlotHold, TeamDay, TrackingLink, VisitRequest
 from visits.intake.schemas import ReasonOut, SlotOut, TrackSummary, try_normalise_phone
 from visits.types import utcnow
 
@@ -79,7 +79,20 @@ def find_by_token(session: Session, token: str) -> VisitRequest | None:
     """The request for a tracking token, or None (also for anything that cannot be a token)."""
     if not (TOKEN_MIN_LENGTH <= len(token) <= 128) or not token.replace("-", "").replace("_", "").isalnum():
         return None
-    return session.exec(select(VisitRequest).where(VisitRequest.tracking_token_hash == hash_token(token))).first()
+    digest = hash_token(token)
+    row = session.exec(select(VisitRequest).where(VisitRequest.tracking_token_hash == digest)).first()
+    if row is None:
+        row = session.exec(select(VisitRequest).join(TrackingLink, TrackingLink.request_id == VisitRequest.id).where(TrackingLink.token_hash == digest)).first()  # type: ignore[arg-type]
+    return row
+
+
+def mint_link(session: Session, request_id: int, now: datetime) -> str:
+    """A fresh tracking token for the request (for a message sent without the family's own
+    token, or after a reference + phone lookup); only its hash is stored. Flushes."""
+    token = new_token()
+    session.add(TrackingLink(request_id=request_id, token_hash=hash_token(token), created_at=now))
+    session.flush()
+    return token
 
 
 def find_by_reference(session: Session, reference: str, phone: str) -> VisitRequest | None:
