@@ -34,6 +34,7 @@ from visits.clock import is_overdue
 from visits.errors import InvalidInput, NotFound
 from visits.staff.roles import CASE_WORKERS, DESK_READERS
 from visits.intake.queries import INBOX_VIEWS as VIEWS, inbox_rows, load_case
+from visits.intake.eligibility import REASONS
 from visits.intake.service import DECLINE_CODES, decline, override
 from visits.intake.models import request_actions
 from visits.models import Channel, Group, Kelurahan, KkDocument, VisitRequest
@@ -139,13 +140,15 @@ def _detail_context(session: Session, row: VisitRequest, lang: str, now: datetim
         "overdue": is_overdue(row.due_at, row.first_answer_at, now),
         "tz": ZoneInfo(get_settings().timezone),
         "nik_masked": mask(resident.nik),
-        "decline_codes": DECLINE_CODES,
+        "decline_codes": [(code, REASONS[code].message(lang)) for code in DECLINE_CODES],
         "actions": request_actions(row.status),
         "weekdays": list(WEEKDAYS),
     }
 
 
-BOOKING_NOTES = ("offers", "no_offers", "booked", "taken", "cancelled")  # set by the booking actions' redirects
+BOOKING_NOTES = ("offers", "no_offers", "booked", "taken", "cancelled", "confirm_cancel")
+PUBLIC_NOTES = ("confirm_cancel",)  # its message is in public.json
+BAD_NOTES = ("no_offers", "taken", "confirm_cancel")  # set by the booking actions' redirects
 
 
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
@@ -156,6 +159,8 @@ def request_detail(request: Request, request_id: int, now: Now, principal: Princ
     context["can_write"] = principal.role in WRITERS
     note = request.query_params.get("note", "")
     context["note"] = note if note in BOOKING_NOTES else ""
+    context["note_key"] = ("public.note." if note in PUBLIC_NOTES else "booking.note.") + note
+    context["note_bad"] = note in BAD_NOTES
     return render(request, "operator/detail.html", context)
 
 

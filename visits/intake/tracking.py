@@ -154,3 +154,12 @@ def summary(session: Session, row: VisitRequest, lang: str, now: datetime | None
         first_answer_due=row.due_at,
         slots=_slots(session, row.id, now or utcnow()) if row.id is not None else [],
     )
+
+
+def page_view(s: TrackSummary) -> dict[str, object]:
+    """What the status page shows as its main thing, as predicates (templates hold no status
+    literals): the confirmed booking when there is one, the offers to choose from, and whether
+    the page is only informational (no slot to show)."""
+    booking = next((x for x in s.slots if x.status == "booked"), None)
+    offered = [x for x in s.slots if x.status == "offered" and x.offer_id]
+    return {"booking": booking, "offered": offered, "cancelled": s.status == RequestStatus.CANCELLED}
