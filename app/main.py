@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -15,7 +17,7 @@ from app.db import get_engine
 from app.i18n import LANG_COOKIE, LANGUAGES, translate
 from app.wiring import lifespan
 from app.web import STATIC_DIR, render, request_language
-from visits.errors import DomainError, Unauthenticated
+from visits.errors import DomainError, PayloadTooLarge, Unauthenticated
 
 log = logging.getLogger("jemput")
 
@@ -34,7 +36,7 @@ async def domain_error_handler(request: Request, exc: DomainError) -> Response:
         return JSONResponse(body, status_code=exc.status_code)
     if isinstance(exc, Unauthenticated):
         return RedirectResponse("/login", status_code=303)
-    return render(request, "error.html", {"status": exc.status_code, "message": message, "field": exc.field}, exc.status_code)
+    return render(request, "error.html", {"status": exc.status_code, "message": message, "field": exc.field, "too_large": isinstance(exc, PayloadTooLarge)}, exc.status_code)
 
 
 async def validation_error_handler(request: Request, exc: RequestValidationError) -> Response:
@@ -49,11 +51,28 @@ async def validation_error_handler(request: Request, exc: RequestValidationError
     return render(request, "error.html", {"status": 422, "message": translate("error.invalid", lang), "errors": errors}, 422)
 
 
+async def http_error_handler(request: Request, exc: StarletteHTTPException) -> Response:
+    """404, 405...: JSON under /api/ (or when asked for), else a page in the user's language."""
+    headers = getattr(exc, "headers", None)
+    if _wants_json(request):
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+    lang = request_language(request)
+    key = "public.error.not_found" if exc.status_code == 404 else "public.error.other"
+    return render(request, "error.html", {"status": exc.status_code, "message": translate(key, lang), "not_found": exc.status_code == 404}, exc.status_code)
+
+
 def create_app() -> FastAPI:
-    app = FastAPI(title="Jemput", version="0.1.0", description="Door-to-door E-KTP recording visits", lifespan=lifespan)
+    # /docs and /redoc with Swagger UI and ReDoc from the installed fastapi-offline package
+    # (served under /static-offline-docs): nothing loads from a CDN
+    app = FastAPIOffline(title="Jemput", version="0.1.0", description="Door-to-door E-KTP recording visits", lifespan=lifespan, favicon_url="/favicon.ico")
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_exception_handler(DomainError, domain_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)  # type: ignore[arg-type]
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/x-icon", headers={"Cache-Control": "public, max-age=86400"})
 
     @app.get("/healthz", tags=["ops"], responses={503: {"description": "the database is unreachable"}})
     def healthz() -> Response:

@@ -94,6 +94,10 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset({
     ("POST", "/api/v1/track/{token}/offers"),
     ("POST", "/api/v1/track/{token}/confirm"),
     ("POST", "/api/v1/track/{token}/cancel"),
+    # public pages (issue 12): the "are you sure?" page before cancelling, offline docs assets, the icon
+    ("GET", "/track/{token}/cancel"),
+    ("*", "/static-offline-docs"),
+    ("GET", "/favicon.ico"),
 })
 
 PATH_PARAM_VALUES = {int: "999999"}  # harmless: matches no row
