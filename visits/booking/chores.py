@@ -46,6 +46,10 @@ class ChaseRow:
     reference: str
     due_at: datetime
     offers_expire_at: datetime | None  # None: every offer has lapsed (the family must be called)
+    companion_name: str = ""
+    companion_relation: str = ""
+    companion_phone: str = ""  # E.164, for the call link
+    resident_id: int | None = None  # for the audit of the page showing the phone
 
 
 def chase_list(session: Session, now: datetime) -> list[ChaseRow]:
@@ -56,5 +60,5 @@ def chase_list(session: Session, now: datetime) -> list[ChaseRow]:
         expiry = session.exec(
             select(SlotHold.expires_at).where(SlotHold.request_id == r.id, SlotHold.status == HoldStatus.HELD, SlotHold.expires_at > now).order_by(SlotHold.expires_at.desc())  # type: ignore[attr-defined]
         ).first()
-        out.append(ChaseRow(r.id, r.reference, r.due_at, expiry))  # type: ignore[arg-type]
+        out.append(ChaseRow(r.id, r.reference, r.due_at, expiry, r.companion_name, r.companion_relation, r.companion_phone, r.resident_id))  # type: ignore[arg-type]
     return out
