@@ -33,7 +33,7 @@ from visits.models import Channel, VisitRequest
 from visits.intake.schemas import SubmitAnswer, TrackSummary
 from visits.intake.tracking import find_by_token, mint_link, page_view, summary, tracking_link
 
-from app.intake_forms import Parsed, answer, form_context, localise, parse_submission, store_submission
+from app.intake_forms import Parsed, answer, form_again, localise, parse_form_submission, parse_submission, store_submission, too_large_error
 from app.deps import Now
 from app.deps import WriteDB
 from app.limits import KnownToken, ReferenceLookup, limit_intake
@@ -77,16 +77,19 @@ def api_track_reference(request: Request, now: Now, request_id: ReferenceLookup,
 
 @router.get("/request", response_class=HTMLResponse, include_in_schema=False)
 def request_form(request: Request, session: Session = ReadSession) -> HTMLResponse:
+    from app.intake_forms import form_context
+
     return render(request, "intake/form.html", form_context(session, {}, [], phone=False))
 
 
 @router.post("/request", response_class=HTMLResponse, include_in_schema=False)
-def request_form_submit(request: Request, now: Now, _limit: None = Depends(limit_intake), parsed: Parsed = Depends(parse_submission), session: Session = ReadSession) -> HTMLResponse:
+def request_form_submit(request: Request, now: Now, _limit: None = Depends(limit_intake), parsed: Parsed = Depends(parse_form_submission), session: Session = ReadSession) -> HTMLResponse:
     lang = request_language(request)
+    if parsed.too_large:
+        return form_again(request, session, parsed, [too_large_error(lang)], phone=False)
     result, errors = store_submission(parsed, now, channel=Channel.WEB, language=lang, idempotency_key=None)
     if result is None:
-        values = dict(parsed.raw) | {"idempotency_key": parsed.form_key}
-        return render(request, "intake/form.html", form_context(session, values, localise(errors, lang), phone=False), 422)
+        return form_again(request, session, parsed, localise(errors, lang), phone=False)
     settings = get_settings()
     response = render(request, "intake/submitted.html", {"answer": answer(result, lang), "link": tracking_link(settings.public_base_url, result.tracking_token), "tz": ZoneInfo(settings.timezone)}, 201)
     response.headers["Cache-Control"] = "no-store"  # the page holds the tracking link

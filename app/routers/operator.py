@@ -26,7 +26,7 @@ from starlette.datastructures import FormData
 from app.auth import Principal, audit_read, audit_read_many, require_roles
 from app.db import ReadSession, WriteSession
 from app.deps import Now
-from app.intake_forms import WEEKDAYS, Parsed, body_limit, domain_field_error, form_context, localise, parse_submission, store_submission
+from app.intake_forms import WEEKDAYS, Parsed, domain_field_error, form_again, form_body_limit, form_context, localise, parse_form_submission, store_submission, too_large_error
 from app.settings import get_settings
 from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body
 from app.web import render, request_language, small_form
@@ -51,7 +51,7 @@ READERS = DESK_READERS
 
 def intake_body_guard(request: Request) -> None:
     """Declared before the role guard: its CSRF check reads the (multipart) form first."""
-    guard_body(request, body_limit())
+    guard_body(request, form_body_limit())
 
 
 def small_body_guard(request: Request) -> None:
@@ -72,14 +72,15 @@ def phone_intake_submit(
     now: Now,
     _guard: None = Depends(intake_body_guard),
     principal: Principal = Depends(require_roles(*WRITERS)),
-    parsed: Parsed = Depends(parse_submission),
+    parsed: Parsed = Depends(parse_form_submission),
     session: Session = ReadSession,
 ) -> HTMLResponse:
     lang = request_language(request)
+    if parsed.too_large:
+        return form_again(request, session, parsed, [too_large_error(lang)], phone=True)
     result, errors = store_submission(parsed, now, channel=Channel.PHONE, language=lang, idempotency_key=None, created_by_id=principal.user_id)
     if result is None:
-        values = dict(parsed.raw) | {"idempotency_key": parsed.form_key}
-        return render(request, "intake/form.html", form_context(session, values, localise(errors, lang), phone=True), 422)
+        return form_again(request, session, parsed, localise(errors, lang), phone=True)
     row = session.get(VisitRequest, result.request.id)
     assert row is not None
     audit_read(session, request, principal, entity="visit_request", entity_id=row.id, resident_id=row.resident_id, action="create")
