@@ -61,6 +61,10 @@ async def http_error_handler(request: Request, exc: StarletteHTTPException) -> R
     return render(request, "error.html", {"status": exc.status_code, "message": translate(key, lang), "not_found": exc.status_code == 404}, exc.status_code)
 
 
+DOCS_PATHS = ("/docs", "/redoc", "/docs/oauth2-redirect")
+DOCS_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; connect-src 'self'; font-src 'self' data:"
+
+
 def create_app() -> FastAPI:
     # /docs and /redoc with Swagger UI and ReDoc from the installed fastapi-offline package
     # (served under /static-offline-docs): nothing loads from a CDN
@@ -69,6 +73,15 @@ def create_app() -> FastAPI:
     app.add_exception_handler(DomainError, domain_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error_handler)  # type: ignore[arg-type]
+
+    @app.middleware("http")
+    async def docs_stay_local(request: Request, call_next):  # noqa: ANN001, ANN202
+        """The API docs load only this server's assets: ReDoc's bundle would fetch its logo from
+        a CDN, which this policy stops in the browser before any request leaves."""
+        response = await call_next(request)
+        if request.url.path in DOCS_PATHS:
+            response.headers["Content-Security-Policy"] = DOCS_CSP
+        return response
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:

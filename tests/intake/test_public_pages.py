@@ -23,7 +23,7 @@ from app.db import session_scope
 from app.settings import get_settings
 from tests.browser import browser, document_fits, live  # noqa: F401
 from tests.conftest import NOW
-from visits.intake.tracking import hash_token, new_token
+from visits.intake.tracking import hash_token, new_reference, new_token
 from visits.models import Booking, BookingStatus, Channel, Notification, RequestStatus, VisitRequest
 
 pytestmark = pytest.mark.slow
@@ -52,6 +52,7 @@ def _request(status: str = RequestStatus.ELIGIBLE, channel: str = Channel.WEB, r
         setup_area(s)
         row = make_request(s, WEEKDAYS_8_TO_2, channel=channel, status=status)
         row.tracking_token_hash = hash_token(token)
+        row.reference = new_reference()  # the real shape (the builder's "T0000001" is not one)
         row.reasons = reasons or []
         s.flush()
         return row.id, token  # type: ignore[return-value]
@@ -105,7 +106,7 @@ def states(live) -> States:  # noqa: ANN001, F811
 
 
 def _public_paths(states: States) -> list[str]:
-    return ["/", "/info", "/info/flyer", "/request", "/request#errors", "/track", "/track?ref=T0000001", "/nowhere"] + [
+    return ["/", "/info", "/info/flyer", "/request", "/request#errors", "/track", "/track?ref=K7QM-2XHD", "/nowhere"] + [
         f"/track/{t}" for t in states.tokens.values()
     ] + [f"/track/{states.tokens['booked']}/cancel"]
 
