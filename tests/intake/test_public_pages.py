@@ -294,15 +294,14 @@ def test_reference_link_is_prefilled_and_opens_the_status_page_with_actions(live
 # ---------------------------------------------------------------- a 6 MB photo
 
 
-def test_six_mb_photo_keeps_every_typed_field(live) -> None:  # noqa: ANN001, F811
+def _fill_request_form(page, live) -> dict[str, str]:  # noqa: ANN001, F811
+    """Fill in the request form as a family would; the typed values by selector."""
     from tests.visits.intake_fixtures import form
+    from tests.visits.slot_support import setup_area
 
     with session_scope(write=True) as s:
-        from tests.visits.slot_support import setup_area
-
         setup_area(s)
     data = form()
-    page = live.new_page(*PHONE)
     page.goto(live.url + "/request")
     typed = {
         "#f-nik": data["nik"], "#f-full_name": data["full_name"], "#f-birth_date": data["birth_date"], "#f-rt": "3", "#f-rw": "2",
@@ -318,6 +317,15 @@ def test_six_mb_photo_keeps_every_typed_field(live) -> None:  # noqa: ANN001, F8
     page.check("input[name=avail_5]")
     page.fill("input[name=avail_5_start]", "09:30")
     page.check("input[name=consent]")
+    return typed | {"kelurahan": data["kelurahan_code"]}
+
+
+def test_six_mb_photo_keeps_every_typed_field(live) -> None:  # noqa: ANN001, F811
+    """A file the browser cannot shrink (not a readable image) goes to the server, which
+    refuses it on the form again with everything typed kept."""
+    page = live.new_page(*PHONE)
+    typed = _fill_request_form(page, live)
+    kelurahan = typed.pop("kelurahan")
     page.set_input_files("#f-kk_file", files=[{"name": "kk.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8\xff" + b"\x00" * (6 * 1024 * 1024)}])
     with page.expect_navigation():
         page.click("form.intake button[type=submit]")
@@ -326,11 +334,27 @@ def test_six_mb_photo_keeps_every_typed_field(live) -> None:  # noqa: ANN001, F8
     for selector, value in typed.items():
         assert page.input_value(selector) == value, selector
     assert page.is_checked("input[name=sex][value=F]") and page.is_checked("input[name=groups][value=elderly]") and page.is_checked("input[name=consent]")
-    assert page.input_value("#f-marital_status") == "widowed" and page.input_value("#f-kelurahan_code") == data["kelurahan_code"]
+    assert page.input_value("#f-marital_status") == "widowed" and page.input_value("#f-kelurahan_code") == kelurahan
     assert page.is_checked("input[name=avail_5]") and page.input_value("input[name=avail_5_start]") == "09:30"
     assert document_fits(page)
     with session_scope() as s:
         assert s.exec(select(VisitRequest)).all() == []
+
+
+def test_a_large_photo_is_shrunk_in_the_browser_and_sent(live, tmp_path) -> None:  # noqa: ANN001, F811
+    from PIL import Image
+
+    big = tmp_path / "kk.png"
+    Image.frombytes("RGB", (1500, 1500), os.urandom(1500 * 1500 * 3)).save(big, compress_level=0)
+    assert big.stat().st_size > get_settings().upload_max_bytes
+    page = live.new_page(*PHONE)
+    _fill_request_form(page, live)
+    page.set_input_files("#f-kk_file", str(big))
+    page.wait_for_selector("#kk-shrunk:not([hidden])", timeout=20000)
+    with page.expect_navigation():
+        page.click("form.intake button[type=submit]")
+    with session_scope() as s:
+        assert len(s.exec(select(VisitRequest)).all()) == 1
 
 
 # ---------------------------------------------------------------- the flyer's QR code
