@@ -89,5 +89,10 @@ KnownToken = Annotated[None, Depends(known_token)]
 ReferenceLookup = Annotated[int | None, Depends(reference_lookup)]
 
 
+def limit_tracking(request: Request) -> None:
+    """Counts EVERY hit (the old behaviour), kept for callers outside the family's token routes."""
+    rate_limit(request, "track")
+
+
 def limit_intake(request: Request) -> None:
     rate_limit(request, "intake")

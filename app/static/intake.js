@@ -1,3 +1,10 @@
+// The error summary (when the page came back with errors) takes the focus, so a screen reader
+// reads it first and a keyboard user starts there.
+(function () {
+  var summary = document.querySelector(".error-summary");
+  if (summary) { summary.focus(); }
+})();
+
 // Optional enhancement: fill latitude/longitude from the phone's location. The form works without it.
 (function () {
   var button = document.getElementById("use-location");
