@@ -42,9 +42,16 @@ def body_limit() -> int:
     return get_settings().upload_max_bytes + FORM_OVERHEAD_BYTES
 
 
-async def read_form(request: Request) -> FormData:
+def form_body_limit() -> int:
+    """What the HTML forms read: more than the upload limit, so a too-large photo is judged
+    after the other fields were read (and the form comes back with them filled in)."""
+    settings = get_settings()
+    return max(settings.upload_form_max_bytes, settings.upload_max_bytes) + FORM_OVERHEAD_BYTES
+
+
+async def read_form(request: Request, limit: int | None = None) -> FormData:
     """The multipart/urlencoded body, read through the size guard (413 when too large)."""
-    guard_body(request, body_limit())
+    guard_body(request, limit or body_limit())
     return await request.form(max_files=2, max_fields=200)
 
 
@@ -154,21 +161,53 @@ class Parsed:
     raw: dict[str, Any]
     kk: bytes | None
     form_key: str | None
+    too_large: bool = False  # the KK file was over the upload limit (nothing of it kept)
 
 
-async def parse_submission(request: Request, now: Now) -> Parsed:
-    """Read (size-guarded) and validate the submitted form. Touches no database."""
-    form = await read_form(request)
+async def _parse(request: Request, now: datetime, limit: int) -> Parsed:
+    form = await read_form(request, limit)
     raw = raw_submission(form)
     cfg = intake_config()
     data, errors = validate_request(raw, office_today(cfg.timezone, now))
+    too_large = False
     try:
         kk = await kk_bytes(form, cfg.upload_max_bytes)
     except PayloadTooLarge:
-        raise
+        kk, too_large = None, True
     except Exception:  # noqa: BLE001 - unreadable part
         kk, errors = None, [*errors, FieldError("kk_file", "kk_file.unreadable")]
-    return Parsed(data, errors, raw, kk, text_field(form, "idempotency_key"))
+    return Parsed(data, errors, raw, kk, text_field(form, "idempotency_key"), too_large)
+
+
+async def parse_submission(request: Request, now: Now) -> Parsed:
+    """Read (size-guarded at the upload limit) and validate the submitted form (the API): 413
+    for a KK file over the limit. Touches no database."""
+    parsed = await _parse(request, now, body_limit())
+    if parsed.too_large:
+        raise PayloadTooLarge(field="kk_file")
+    return parsed
+
+
+async def parse_form_submission(request: Request, now: Now) -> Parsed:
+    """The same for the HTML forms, which read up to ``form_body_limit()``: a KK file over the
+    upload limit comes back as ``too_large`` so the page can keep everything typed."""
+    return await _parse(request, now, form_body_limit())
+
+
+def form_again(request: Request, session: Session, parsed: Parsed, errors: list[dict[str, str]], *, phone: bool) -> Any:
+    """The form again with everything typed (never the file: it must be attached again), the
+    errors on top; 413 for a too-large KK file (JSON clients get the plain 413), else 422."""
+    from app.web import render
+
+    too_large = any(e["code"] == "too_large" for e in errors)
+    if too_large and "application/json" in request.headers.get("accept", ""):
+        raise PayloadTooLarge(field="kk_file")
+    values = dict(parsed.raw) | {"idempotency_key": parsed.form_key}
+    return render(request, "intake/form.html", form_context(session, values, errors, phone=phone), 413 if too_large else 422)
+
+
+def too_large_error(lang: str) -> dict[str, str]:
+    return {"field": "kk_file", "code": "too_large", "reason": translate("public.upload.too_large", lang, mb=get_settings().upload_max_bytes // (1024 * 1024))}
 
 
 def store_submission(parsed: Parsed, now: datetime, *, channel: Channel, language: str, idempotency_key: str | None, created_by_id: int | None = None) -> tuple[SubmitResult | None, list[FieldError]]:

@@ -6,8 +6,10 @@ import logging
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,7 +21,7 @@ from app.settings import get_settings
 from app.uploadguard import BodySizeLimit
 from app.wiring import lifespan
 from app.web import STATIC_DIR, render, request_language, secure_cookies
-from visits.errors import DomainError, Unauthenticated
+from visits.errors import DomainError, PayloadTooLarge, Unauthenticated
 
 log = logging.getLogger("jemput")
 TRACK_BODY_LIMIT = 16 * 1024  # bytes: an offer, a confirmation, 42 availability rows
@@ -49,7 +51,7 @@ async def domain_error_handler(request: Request, exc: DomainError) -> Response:
         return JSONResponse(body, status_code=exc.status_code)
     if isinstance(exc, Unauthenticated):
         return RedirectResponse("/login", status_code=303)
-    return render(request, "error.html", {"status": exc.status_code, "message": message, "field": exc.field}, exc.status_code)
+    return render(request, "error.html", {"status": exc.status_code, "message": message, "field": exc.field, "too_large": isinstance(exc, PayloadTooLarge)}, exc.status_code)
 
 
 async def validation_error_handler(request: Request, exc: RequestValidationError) -> Response:
@@ -64,8 +66,44 @@ async def validation_error_handler(request: Request, exc: RequestValidationError
     return render(request, "error.html", {"status": 422, "message": translate("error.invalid", lang), "errors": errors}, 422)
 
 
+async def http_error_handler(request: Request, exc: StarletteHTTPException) -> Response:
+    """404, 405...: JSON under /api/ (or when asked for), else a page in the user's language."""
+    headers = getattr(exc, "headers", None)
+    if _wants_json(request):
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+    lang = request_language(request)
+    key = "public.error.not_found" if exc.status_code == 404 else "public.error.other"
+    return render(request, "error.html", {"status": exc.status_code, "message": translate(key, lang), "not_found": exc.status_code == 404}, exc.status_code)
+
+
+DOCS_PATHS = ("/docs", "/redoc", "/docs/oauth2-redirect")
+DOCS_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; connect-src 'self'; font-src 'self' data:"
+
+
+class DocsStayLocal:
+    """ASGI middleware: the API docs pages get a policy that loads only this server's assets
+    (ReDoc's bundle would fetch its logo from a CDN; the browser now never asks for it)."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        if scope["type"] != "http" or scope["path"] not in DOCS_PATHS:
+            await self.app(scope, receive, send)
+            return
+
+        async def with_policy(message) -> None:  # noqa: ANN001
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"content-security-policy", DOCS_CSP.encode())]
+            await send(message)
+
+        await self.app(scope, receive, with_policy)
+
+
 def create_app() -> FastAPI:
-    app = FastAPI(title="Jemput", version="0.1.0", description="Door-to-door E-KTP recording visits", lifespan=lifespan)
+    # /docs and /redoc with Swagger UI and ReDoc from the installed fastapi-offline package
+    # (served under /static-offline-docs): nothing loads from a CDN
+    app = FastAPIOffline(title="Jemput", version="0.1.0", description="Door-to-door E-KTP recording visits", lifespan=lifespan, favicon_url="/favicon.ico")
     app.mount("/static/vendor/leaflet", StaticFiles(directory=leaflet_dir()), name="leaflet")  # before /static, which would shadow it
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     # The family's anonymous tracking calls carry a few hundred bytes: anything bigger is refused
@@ -74,6 +112,13 @@ def create_app() -> FastAPI:
     app.add_middleware(SecurityHeaders, csp=content_security_policy(get_settings().map_tile_url))
     app.add_exception_handler(DomainError, domain_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)  # type: ignore[arg-type]
+
+    app.add_middleware(DocsStayLocal)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/x-icon", headers={"Cache-Control": "public, max-age=86400"})
 
     @app.get("/healthz", tags=["ops"], responses={503: {"description": "the database is unreachable"}})
     def healthz() -> Response:

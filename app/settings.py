@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     notify_max_attempts: int = 5
     notify_backoff_seconds: float = 30.0
     upload_max_bytes: int = 5 * 1024 * 1024
+    upload_form_max_bytes: int = Field(default=25 * 1024 * 1024, description="Largest body the request FORMS read (so an over-limit photo is refused on a page that keeps what was typed).")
     kk_retention_days: int = 90
     track_rate_limit: int = 20
     track_rate_window_seconds: int = 60

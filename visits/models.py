@@ -25,6 +25,7 @@ from visits.intake.models import (  # noqa: F401
     Resident,
     KkDocument,
     VisitRequest,
+    TrackingLink,
 )
 from visits.teams.models import (  # noqa: F401
     KitState,

@@ -190,8 +190,8 @@ def _staff_pages(request: Request, role: str) -> list[tuple[str, str]]:
             continue
         roles = route_roles(route)
         if roles and role in roles:
-            key = f"page.{route.name}"
-            pages.append((route.path, translate(key, lang) if key in catalog("id") else route.path))
+            key = next((k for k in (f"page.{route.name}", f"public.page.{route.name}") if k in catalog("id")), None)
+            pages.append((route.path, translate(key, lang) if key else route.path))
     return pages
 
 

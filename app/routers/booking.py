@@ -20,7 +20,7 @@ from app.auth import Principal, audit_read, require_roles
 from app.deps import Now, OfficeInfo, Policy, Travel, WriteDB
 from app.i18n import translate
 from app.intake_forms import availability_from_form
-from app.limits import limit_tracking
+from app.limits import KnownToken
 from app.web import request_language, small_form
 from visits.booking import slots
 from visits.booking import service as booking
@@ -99,7 +99,7 @@ def _taken(exc: slots.SlotTaken, lang: str) -> JSONResponse:
 
 
 @router.post("/api/v1/track/{token}/offers", response_model=OffersOut)
-def api_offers(token: str, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, body: OffersIn | None = Body(default=None), _limit: None = Depends(limit_tracking)) -> OffersOut:
+def api_offers(token: str, _known: KnownToken, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, body: OffersIn | None = Body(default=None)) -> OffersOut:
     row = _request_for(session, token)
     availability = [a.as_json() for a in body.availability] if body and body.availability else None
     result = booking.offer(session, row, now, travel, policy, office, availability=availability, link_token=token)
@@ -107,7 +107,7 @@ def api_offers(token: str, request: Request, session: WriteDB, now: Now, travel:
 
 
 @router.post("/api/v1/track/{token}/confirm", responses={409: {"description": "the slot was taken; fresh offers"}})
-def api_confirm(token: str, body: ConfirmIn, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, _limit: None = Depends(limit_tracking)) -> Response:
+def api_confirm(token: str, _known: KnownToken, body: ConfirmIn, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo) -> Response:
     row = _request_for(session, token)
     try:
         booked = booking.confirm(session, row, body.offer_id, now, travel, policy, office, link_token=token)
@@ -118,7 +118,7 @@ def api_confirm(token: str, body: ConfirmIn, request: Request, session: WriteDB,
 
 
 @router.post("/api/v1/track/{token}/cancel")
-def api_cancel(token: str, session: WriteDB, now: Now, policy: Policy, office: OfficeInfo, _limit: None = Depends(limit_tracking)) -> dict:
+def api_cancel(token: str, _known: KnownToken, session: WriteDB, now: Now, policy: Policy, office: OfficeInfo) -> dict:
     row = _request_for(session, token)
     booking.cancel(session, row, now, policy, office, link_token=token)
     return {"status": "cancelled"}
@@ -132,14 +132,14 @@ def _back_to_track(token: str, note: str) -> RedirectResponse:
 
 
 @router.post("/track/{token}/offers", include_in_schema=False)
-def form_offers(token: str, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, form: FormData = Depends(FORM), _limit: None = Depends(limit_tracking)) -> Response:
+def form_offers(token: str, _known: KnownToken, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, form: FormData = Depends(FORM)) -> Response:
     row = _request_for(session, token)
     result = booking.offer(session, row, now, travel, policy, office, availability=form_availability(form), link_token=token)
     return _back_to_track(token, "offers" if result.offers else "no_offers")
 
 
 @router.post("/track/{token}/confirm", include_in_schema=False)
-def form_confirm(token: str, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, form: FormData = Depends(FORM), _limit: None = Depends(limit_tracking)) -> Response:
+def form_confirm(token: str, _known: KnownToken, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, form: FormData = Depends(FORM)) -> Response:
     row = _request_for(session, token)
     try:
         booking.confirm(session, row, str(form.get("offer_id") or ""), now, travel, policy, office, link_token=token)
@@ -149,7 +149,10 @@ def form_confirm(token: str, session: WriteDB, now: Now, travel: Travel, policy:
 
 
 @router.post("/track/{token}/cancel", include_in_schema=False)
-def form_cancel(token: str, session: WriteDB, now: Now, policy: Policy, office: OfficeInfo, _limit: None = Depends(limit_tracking)) -> Response:
+def form_cancel(token: str, _known: KnownToken, session: WriteDB, now: Now, policy: Policy, office: OfficeInfo, form: FormData = Depends(FORM)) -> Response:
+    """Cancels only with ``confirm=yes`` (sent by the "are you sure?" page); otherwise that page."""
+    if form.get("confirm") != "yes":
+        return RedirectResponse(f"/track/{token}/cancel", status_code=303)
     row = _request_for(session, token)
     booking.cancel(session, row, now, policy, office, link_token=token)
     return _back_to_track(token, "cancelled")
@@ -196,7 +199,10 @@ def operator_confirm(request_id: int, request: Request, session: WriteDB, now: N
 
 
 @router.post("/operator/requests/{request_id}/cancel", include_in_schema=False)
-def operator_cancel(request_id: int, request: Request, session: WriteDB, now: Now, policy: Policy, office: OfficeInfo, principal: Principal = Depends(operator_only)) -> Response:
+def operator_cancel(request_id: int, request: Request, session: WriteDB, now: Now, policy: Policy, office: OfficeInfo, principal: Principal = Depends(operator_only), form: FormData = Depends(FORM)) -> Response:
+    """Cancels only with the "yes, cancel" box ticked (``confirm=yes``); otherwise back, asking."""
+    if form.get("confirm") != "yes":
+        return _to_detail(request_id, "confirm_cancel")
     row = _staff_request(session, request_id)
     booking.cancel(session, row, now, policy, office, staff=True)
     _audit(session, request, principal, row, "cancel")

@@ -27,10 +27,11 @@ def form_url() -> str:
 
 
 def qr_svg(url: str, scale: int = 8) -> str:
-    """An SVG QR code (error correction M), made locally without any network access."""
+    """An SVG QR code (error correction M), made locally without any network access. It has a
+    viewBox and no fixed size, so CSS scales it whole (the flyer prints it 60 mm wide)."""
     out = io.BytesIO()
-    segno.make(url, error="m", micro=False).save(out, kind="svg", scale=scale, border=2, xmldecl=False, svgns=True, title="QR")
-    return out.getvalue().decode()
+    segno.make(url, error="m", micro=False).save(out, kind="svg", scale=scale, border=4, xmldecl=False, svgns=True, title=f"QR: {url}", omitsize=True)
+    return out.getvalue().decode().replace("<svg ", '<svg role="img" ', 1)
 
 
 @router.get("/info", response_class=HTMLResponse)

@@ -16,12 +16,13 @@ No staff routes here (phone intake and the inbox are in ``app/routers/operator.p
 
 from __future__ import annotations
 
+import re
+
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlmodel import Session
-from starlette.datastructures import FormData
 
 from app.db import ReadSession
 from app.settings import get_settings
@@ -30,11 +31,12 @@ from visits.errors import NotFound
 from visits.intake.models import request_actions
 from visits.models import Channel, VisitRequest
 from visits.intake.schemas import SubmitAnswer, TrackSummary
-from visits.intake.tracking import public_status, summary, tracking_link
+from visits.intake.tracking import find_by_token, mint_link, page_view, public_status, summary, tracking_link
 
-from app.intake_forms import Parsed, answer, form_context, localise, parse_submission, reference_form, store_submission, text_field
+from app.intake_forms import Parsed, answer, form_again, localise, parse_form_submission, parse_submission, store_submission, too_large_error
 from app.deps import Now
-from app.limits import limit_intake, limit_tracking
+from app.deps import WriteDB
+from app.limits import KnownToken, ReferenceLookup, limit_intake
 
 router = APIRouter()
 
@@ -52,10 +54,10 @@ def api_submit(request: Request, now: Now, _limit: None = Depends(limit_intake),
     return JSONResponse(answer(result, lang).model_dump(mode="json"), status_code=201)
 
 
-@router.get("/api/v1/track/{token}", response_model=TrackSummary, tags=["intake"])
-def api_track(token: str, request: Request, now: Now, _limit: None = Depends(limit_tracking), session: Session = ReadSession) -> TrackSummary:
-    from visits.intake.tracking import find_by_token
-
+@router.get("/api/v1/track/{token}", response_model=TrackSummary, tags=["intake"], responses={404: {"description": "unknown token (counted against the address's budget)"}, 429: {"description": "too many failed lookups from this address"}})
+def api_track(token: str, _known: KnownToken, request: Request, now: Now, session: Session = ReadSession) -> TrackSummary:
+    """The status of a request. A valid token is never rate-limited; unknown tokens count
+    against the client address's budget of failed lookups."""
     row = find_by_token(session, token)
     if row is None:
         raise NotFound()
@@ -63,10 +65,8 @@ def api_track(token: str, request: Request, now: Now, _limit: None = Depends(lim
 
 
 @router.post("/api/v1/track", response_model=TrackSummary, tags=["intake"])
-def api_track_reference(request: Request, now: Now, _limit: None = Depends(limit_tracking), form: FormData = Depends(reference_form), session: Session = ReadSession) -> TrackSummary:
-    from visits.intake.tracking import find_by_reference
-
-    row = find_by_reference(session, text_field(form, "reference") or "", text_field(form, "phone") or "")
+def api_track_reference(request: Request, now: Now, request_id: ReferenceLookup, session: Session = ReadSession) -> TrackSummary:
+    row = session.get(VisitRequest, request_id) if request_id is not None else None
     if row is None:
         raise NotFound()
     return summary(session, row, request_language(request), now)
@@ -77,16 +77,19 @@ def api_track_reference(request: Request, now: Now, _limit: None = Depends(limit
 
 @router.get("/request", response_class=HTMLResponse, include_in_schema=False)
 def request_form(request: Request, session: Session = ReadSession) -> HTMLResponse:
+    from app.intake_forms import form_context
+
     return render(request, "intake/form.html", form_context(session, {}, [], phone=False))
 
 
 @router.post("/request", response_class=HTMLResponse, include_in_schema=False)
-def request_form_submit(request: Request, now: Now, _limit: None = Depends(limit_intake), parsed: Parsed = Depends(parse_submission), session: Session = ReadSession) -> HTMLResponse:
+def request_form_submit(request: Request, now: Now, _limit: None = Depends(limit_intake), parsed: Parsed = Depends(parse_form_submission), session: Session = ReadSession) -> HTMLResponse:
     lang = request_language(request)
+    if parsed.too_large:
+        return form_again(request, session, parsed, [too_large_error(lang)], phone=False)
     result, errors = store_submission(parsed, now, channel=Channel.WEB, language=lang, idempotency_key=None)
     if result is None:
-        values = dict(parsed.raw) | {"idempotency_key": parsed.form_key}
-        return render(request, "intake/form.html", form_context(session, values, localise(errors, lang), phone=False), 422)
+        return form_again(request, session, parsed, localise(errors, lang), phone=False)
     settings = get_settings()
     response = render(request, "intake/submitted.html", {"answer": answer(result, lang), "link": tracking_link(settings.public_base_url, result.tracking_token), "tz": ZoneInfo(settings.timezone)}, 201)
     response.headers["Cache-Control"] = "no-store"  # the page holds the tracking link
@@ -94,34 +97,55 @@ def request_form_submit(request: Request, now: Now, _limit: None = Depends(limit
     return response
 
 
+REFERENCE_SHAPE = re.compile(r"^[A-Za-z0-9-]{4,12}$")
+
+
 @router.get("/track", response_class=HTMLResponse, include_in_schema=False)
-def track_lookup_form(request: Request) -> HTMLResponse:
-    return render(request, "intake/track_lookup.html", {"not_found": False})
+def track_lookup_form(request: Request, ref: str = "") -> HTMLResponse:
+    """The lookup form; ``?ref=`` (the link in older messages) fills in the reference."""
+    return render(request, "intake/track_lookup.html", {"not_found": False, "reference": ref if REFERENCE_SHAPE.match(ref) else ""})
 
 
 @router.post("/track", response_class=HTMLResponse, include_in_schema=False)
-def track_lookup(request: Request, now: Now, _limit: None = Depends(limit_tracking), form: FormData = Depends(reference_form), session: Session = ReadSession) -> HTMLResponse:
-    from visits.intake.tracking import find_by_reference
-
-    row = find_by_reference(session, text_field(form, "reference") or "", text_field(form, "phone") or "")
-    if row is None:
-        return render(request, "intake/track_lookup.html", {"not_found": True}, 404)
-    return render(request, "intake/track.html", {"s": summary(session, row, request_language(request), now), "actions": request_actions(public_status(row))})
+def track_lookup(request: Request, now: Now, request_id: ReferenceLookup, session: WriteDB) -> Response:
+    """Reference + phone: on a match, a fresh tracking link (only its hash is stored) opens the
+    status page with its actions (choose, change, cancel)."""
+    if request_id is None:
+        return render(request, "intake/track_lookup.html", {"not_found": True, "reference": ""}, 404)
+    token = mint_link(session, request_id, now)
+    response = RedirectResponse(f"/track/{token}", status_code=303)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 TRACK_NOTES = ("offers", "no_offers", "booked", "taken", "cancelled")
+BAD_NOTES = ("no_offers", "taken")
+
+
+def _private(response: Response) -> Response:
+    response.headers["Referrer-Policy"] = "no-referrer"  # the token is in this page's URL
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.get("/track/{token}", response_class=HTMLResponse, include_in_schema=False)
-def track_page(token: str, request: Request, now: Now, _limit: None = Depends(limit_tracking), session: Session = ReadSession) -> HTMLResponse:
-    from visits.intake.tracking import find_by_token
-
+def track_page(token: str, _known: KnownToken, request: Request, now: Now, session: Session = ReadSession) -> Response:
     row: VisitRequest | None = find_by_token(session, token)
     if row is None:
         raise NotFound()
     note = request.query_params.get("note", "")
-    context = {"s": summary(session, row, request_language(request), now), "actions": request_actions(public_status(row)), "token": token, "note": note if note in TRACK_NOTES else ""}
-    response = render(request, "intake/track.html", context)
-    response.headers["Referrer-Policy"] = "no-referrer"  # the token is in this page's URL
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    note = note if note in TRACK_NOTES else ""
+    s = summary(session, row, request_language(request), now)
+    context = {"s": s, "view": page_view(s), "actions": request_actions(public_status(row)), "token": token, "note": note, "note_bad": note in BAD_NOTES}
+    return _private(render(request, "intake/track.html", context))
+
+
+@router.get("/track/{token}/cancel", response_class=HTMLResponse, include_in_schema=False)
+def track_cancel_confirm(token: str, _known: KnownToken, request: Request, now: Now, session: Session = ReadSession) -> Response:
+    """"Are you sure?" before cancelling (a page, so it works without JavaScript)."""
+    row = find_by_token(session, token)
+    if row is None:
+        raise NotFound()
+    s = summary(session, row, request_language(request), now)
+    return _private(render(request, "intake/cancel_confirm.html", {"s": s, "view": page_view(s), "actions": request_actions(public_status(row)), "token": token}))

@@ -26,13 +26,14 @@ from starlette.datastructures import FormData
 from app.auth import Principal, audit_read, audit_read_many, require_roles
 from app.db import ReadSession, WriteSession
 from app.deps import Now
-from app.intake_forms import WEEKDAYS, Parsed, body_limit, domain_field_error, form_context, localise, parse_submission, store_submission
+from app.intake_forms import WEEKDAYS, Parsed, domain_field_error, form_again, form_body_limit, form_context, localise, parse_form_submission, store_submission, too_large_error
 from app.settings import get_settings
 from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body
 from app.web import render, request_language, small_form
 from visits.clock import is_overdue
 from visits.errors import InvalidInput, NotFound
 from visits.staff.roles import CASE_WORKERS, DESK_READERS
+from visits.intake.eligibility import REASONS
 from visits.intake.queries import INBOX_VIEWS as VIEWS, inbox_rows, kelurahan_list, kk_document, load_case
 from visits.intake.service import DECLINE_CODES, decline, override
 from visits.intake.models import request_actions
@@ -51,7 +52,7 @@ READERS = DESK_READERS
 
 def intake_body_guard(request: Request) -> None:
     """Declared before the role guard: its CSRF check reads the (multipart) form first."""
-    guard_body(request, body_limit())
+    guard_body(request, form_body_limit())
 
 
 def small_body_guard(request: Request) -> None:
@@ -72,14 +73,15 @@ def phone_intake_submit(
     now: Now,
     _guard: None = Depends(intake_body_guard),
     principal: Principal = Depends(require_roles(*WRITERS)),
-    parsed: Parsed = Depends(parse_submission),
+    parsed: Parsed = Depends(parse_form_submission),
     session: Session = ReadSession,
 ) -> HTMLResponse:
     lang = request_language(request)
+    if parsed.too_large:
+        return form_again(request, session, parsed, [too_large_error(lang)], phone=True)
     result, errors = store_submission(parsed, now, channel=Channel.PHONE, language=lang, idempotency_key=None, created_by_id=principal.user_id)
     if result is None:
-        values = dict(parsed.raw) | {"idempotency_key": parsed.form_key}
-        return render(request, "intake/form.html", form_context(session, values, localise(errors, lang), phone=True), 422)
+        return form_again(request, session, parsed, localise(errors, lang), phone=True)
     row = session.get(VisitRequest, result.request.id)
     assert row is not None
     audit_read(session, request, principal, entity="visit_request", entity_id=row.id, resident_id=row.resident_id, action="create")
@@ -140,14 +142,16 @@ def _detail_context(session: Session, row: VisitRequest, lang: str, now: datetim
         "overdue": is_overdue(row.due_at, row.first_answer_at, now),
         "tz": ZoneInfo(get_settings().timezone),
         "nik_masked": mask(resident.nik),
-        "decline_codes": DECLINE_CODES,
+        "decline_codes": [(code, REASONS[code].message(lang)) for code in DECLINE_CODES],
         "actions": request_actions(row.status),
         "weekdays": list(WEEKDAYS),
         "visits": visit_proofs(session, row.id),  # type: ignore[arg-type]
     }
 
 
-BOOKING_NOTES = ("offers", "no_offers", "booked", "taken", "cancelled")  # set by the booking actions' redirects
+BOOKING_NOTES = ("offers", "no_offers", "booked", "taken", "cancelled", "confirm_cancel")
+PUBLIC_NOTES = ("confirm_cancel",)  # its message is in public.json
+BAD_NOTES = ("no_offers", "taken", "confirm_cancel")  # set by the booking actions' redirects
 
 
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
@@ -158,6 +162,8 @@ def request_detail(request: Request, request_id: int, now: Now, principal: Princ
     context["can_write"] = principal.role in WRITERS
     note = request.query_params.get("note", "")
     context["note"] = note if note in BOOKING_NOTES else ""
+    context["note_key"] = ("public.note." if note in PUBLIC_NOTES else "booking.note.") + note
+    context["note_bad"] = note in BAD_NOTES
     return render(request, "operator/detail.html", context)
 
 

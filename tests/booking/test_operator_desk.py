@@ -77,6 +77,10 @@ def test_the_detail_page_offers_confirms_and_cancels_for_the_family(client) -> N
     r = client.post(f"/operator/requests/{request_id}/confirm", data={"csrf_token": staff.csrf_token, "offer_id": holds[0][0].offer_id}, follow_redirects=False)
     assert r.headers["location"].endswith("note=booked")
     r = client.post(f"/operator/requests/{request_id}/cancel", data={"csrf_token": staff.csrf_token}, follow_redirects=False)
+    assert r.headers["location"].endswith("note=confirm_cancel")  # the "yes, cancel" box was not ticked: nothing cancelled
+    with session_scope() as s:
+        assert s.get(VisitRequest, request_id).status == "booked"
+    r = client.post(f"/operator/requests/{request_id}/cancel", data={"csrf_token": staff.csrf_token, "confirm": "yes"}, follow_redirects=False)
     assert r.headers["location"].endswith("note=cancelled")
     with session_scope() as s:
         assert s.exec(select(Booking).where(Booking.request_id == request_id, Booking.status == BookingStatus.CONFIRMED)).all() == []

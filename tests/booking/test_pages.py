@@ -34,7 +34,14 @@ def test_family_asks_chooses_and_cancels_on_the_page(client) -> None:
     assert r.status_code == 200 and "kunjungan sudah dijadwalkan" in r.text
     with session_scope() as s:
         assert len(s.exec(select(Booking).where(Booking.status == BookingStatus.CONFIRMED)).all()) == 1
-    r = client.post(f"/track/{token}/cancel")
+    booked = client.get(f"/track/{token}")
+    assert "Kunjungan Anda sudah dijadwalkan" in booked.text and "Minta jadwal kunjungan" not in booked.text  # the booking is the main thing
+    r = client.post(f"/track/{token}/cancel")  # without the confirmation: the "are you sure?" page, nothing cancelled
+    assert r.status_code == 200 and "Yakin ingin membatalkan" in r.text and 'name="confirm" value="yes"' in r.text
+    with session_scope() as s:
+        assert s.exec(select(VisitRequest)).one().status == "booked"
+    assert 'href="/track/' + token + '/cancel"' in booked.text
+    r = client.post(f"/track/{token}/cancel", data={"confirm": "yes"})
     assert r.status_code == 200 and "sudah dibatalkan" in r.text
     with session_scope() as s:
         assert s.exec(select(VisitRequest)).one().status == "cancelled"
@@ -47,4 +54,4 @@ def test_counter_proposal_from_the_page(client) -> None:
     with session_scope() as s:
         assert s.exec(select(VisitRequest)).one().availability == [{"weekday": 3, "start": "13:00", "end": "15:00"}]
     r = client.post(f"/track/{token}/offers", data={"avail_2": "1", "avail_2_start": "15:00", "avail_2_end": "13:00"})
-    assert r.status_code == 422 and "availability" in r.text
+    assert r.status_code == 422 and "Waktu pendamping di rumah" in r.text  # the field by its label, not its raw name

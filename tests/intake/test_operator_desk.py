@@ -93,7 +93,8 @@ def test_detail_override_and_kk_view_are_audited(api) -> None:
         row = s.exec(select(VisitRequest)).one()
     staff = login_as(api, "operator")
     page = api.get(f"/operator/requests/{row.id}")
-    assert page.status_code == 200 and "OUTSIDE_SERVICE_AREA" in page.text and "Siti Rahayu" in page.text
+    assert page.status_code == 200 and _outside_message() in page.text and "Siti Rahayu" in page.text
+    assert "OUTSIDE_SERVICE_AREA" not in page.text.replace('value="OUTSIDE_SERVICE_AREA"', "")  # reasons are translated, not codes
     reads = _audit("read")
     assert len(reads) == 1 and reads[0].route == "/operator/requests/{request_id}" and reads[0].user_id == staff.user_id
 
@@ -208,6 +209,14 @@ def test_outside_area_request_is_visible_to_the_operator(api) -> None:
     with session_scope() as s:
         row = s.exec(select(VisitRequest).where(VisitRequest.reference == outside)).one()
     page = api.get(f"/operator/requests/{row.id}")
-    assert page.status_code == 200 and "35.16.01.2001" in page.text and "OUTSIDE_SERVICE_AREA" in page.text
+    assert page.status_code == 200 and "35.16.01.2001" in page.text and _outside_message() in page.text
     record = api.get(f"/api/v1/residents/{row.resident_id}")
     assert record.status_code == 200 and record.json()["kelurahan_id"] is None and record.json()["outside_kelurahan_code"] == "35.16.01.2001"
+
+
+def _outside_message() -> str:
+    from markupsafe import escape
+
+    from visits.intake.eligibility import REASONS
+
+    return str(escape(REASONS["OUTSIDE_SERVICE_AREA"].message("id")))

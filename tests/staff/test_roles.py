@@ -137,6 +137,10 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset({
     # field UI: the service worker script (no personal data) and Leaflet from the xstatic-leaflet package
     ("GET", "/field/sw.js"),
     ("*", "/static/vendor/leaflet"),
+    # public pages (issue 12): the "are you sure?" page before cancelling, offline docs assets, the icon
+    ("GET", "/track/{token}/cancel"),
+    ("*", "/static-offline-docs"),
+    ("GET", "/favicon.ico"),
 })
 
 PATH_PARAM_VALUES = {int: "999999"}  # harmless: matches no row

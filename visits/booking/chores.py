@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from visits.booking import slots
 from visits.booking.notices import Office, family_link, notify
 from visits.booking.service import auto_book
+from visits.intake.tracking import mint_link
 from visits.models import Booking, BookingStatus, HoldStatus, RequestStatus, SlotHold, TeamDay, VisitRequest
 from visits.planning.travel import TravelService
 
@@ -33,7 +34,7 @@ def send_reminders(session: Session, now: datetime, tz: str, office: Office) -> 
         .where(Booking.status == BookingStatus.CONFIRMED, TeamDay.day == tomorrow, Booking.reminder_sent_at.is_(None))  # type: ignore[union-attr]
     ).all()
     for booking, td, request in rows:
-        notify(session, request, "reminder", office=office.name, link=family_link(office.base_url, request, None), slots=[(td.day, booking.window_start, booking.window_end)])
+        notify(session, request, "reminder", office=office.name, link=family_link(office.base_url, request, mint_link(session, request.id, now)), slots=[(td.day, booking.window_start, booking.window_end)])  # type: ignore[arg-type]
         booking.reminder_sent_at = now
     session.flush()
     return len(rows)
@@ -45,6 +46,10 @@ class ChaseRow:
     reference: str
     due_at: datetime
     offers_expire_at: datetime | None  # None: every offer has lapsed (the family must be called)
+    companion_name: str = ""
+    companion_relation: str = ""
+    companion_phone: str = ""  # E.164, for the call link
+    resident_id: int | None = None  # for the audit of the page showing the phone
 
 
 def chase_list(session: Session, now: datetime) -> list[ChaseRow]:
@@ -55,5 +60,5 @@ def chase_list(session: Session, now: datetime) -> list[ChaseRow]:
         expiry = session.exec(
             select(SlotHold.expires_at).where(SlotHold.request_id == r.id, SlotHold.status == HoldStatus.HELD, SlotHold.expires_at > now).order_by(SlotHold.expires_at.desc())  # type: ignore[attr-defined]
         ).first()
-        out.append(ChaseRow(r.id, r.reference, r.due_at, expiry))  # type: ignore[arg-type]
+        out.append(ChaseRow(r.id, r.reference, r.due_at, expiry, r.companion_name, r.companion_relation, r.companion_phone, r.resident_id))  # type: ignore[arg-type]
     return out

@@ -33,6 +33,10 @@ TEMPLATES = {
         "id": "{office}: jadwal kunjungan perekaman KTP-el untuk permohonan {reference}: {slots}. Pilih salah satu di {link}",
         "en": "{office}: home-visit times for E-KTP recording, request {reference}: {slots}. Choose one at {link}",
     },
+    "offers_short": {
+        "id": "{office}: jadwal kunjungan perekaman KTP-el yang ditawarkan lewat telepon untuk permohonan {reference}: {slots}. Jadwal ini hanya ditahan {minutes} menit, selama Anda memilih bersama petugas kami di telepon. Status, ubah atau batal: {link}",
+        "en": "{office}: home-visit times for E-KTP recording offered on the phone, request {reference}: {slots}. They are held for only {minutes} minutes, while you choose with our operator on the phone. Status, change or cancel: {link}",
+    },
     "booked": {
         "id": "{office}: kunjungan perekaman KTP-el {reference} dijadwalkan {slot}. Pastikan pendamping ada di rumah. Ubah/batal: {link}",
         "en": "{office}: E-KTP recording visit {reference} is booked for {slot}. Please have the companion at home. Change/cancel: {link}",
@@ -72,8 +76,8 @@ def family_link(base_url: str, request: VisitRequest, token: str | None) -> str:
     return f"{base}/track/{token}" if token else f"{base}/track?ref={request.reference}"
 
 
-def notify(session: Session, request: VisitRequest, template: str, *, office: str, link: str, slots: list[tuple[date, time, time]]) -> Notification:
+def notify(session: Session, request: VisitRequest, template: str, *, office: str, link: str, slots: list[tuple[date, time, time]], minutes: int = 0) -> Notification:
     lang = family_language(session, request.id)  # type: ignore[arg-type]
     texts = [slot_text(lang, *s) for s in slots]
-    body = TEMPLATES[template][lang].format(office=office, reference=request.reference, link=link, slots="; ".join(texts), slot=texts[0] if texts else "")
+    body = TEMPLATES[template][lang].format(office=office, reference=request.reference, link=link, slots="; ".join(texts), slot=texts[0] if texts else "", minutes=minutes)
     return enqueue(session, recipient=request.companion_phone, language=lang, template=f"booking_{template}", body=body, request_id=request.id)

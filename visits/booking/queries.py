@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from visits.models import Booking, BookingStatus, Team, TeamDay, VisitRequest
+from visits.models import Booking, BookingStatus, Kelurahan, Resident, Team, TeamDay, VisitRequest
 
 
 def bookings_by_team(session: Session, day: date) -> dict[str, list[tuple[Booking, VisitRequest]]]:
@@ -23,3 +24,43 @@ def bookings_by_team(session: Session, day: date) -> dict[str, list[tuple[Bookin
     for booking, _, team, req in rows:
         teams.setdefault(team.name, []).append((booking, req))
     return teams
+
+
+@dataclass(frozen=True)
+class BookedVisit:
+    """One row of the operator's bookings page: the booking, its request and where to go."""
+
+    booking: Booking
+    request: VisitRequest
+    resident: Resident
+    kelurahan: Kelurahan | None
+
+
+def visits_by_team(session: Session, day: date) -> dict[str, list[BookedVisit]]:
+    """Confirmed bookings of ``day`` by team name with the address, each team's in window order."""
+    rows = session.exec(
+        select(Booking, TeamDay, Team, VisitRequest, Resident, Kelurahan)
+        .join(TeamDay, Booking.team_day_id == TeamDay.id)  # type: ignore[arg-type]
+        .join(Team, TeamDay.team_id == Team.id)  # type: ignore[arg-type]
+        .join(VisitRequest, Booking.request_id == VisitRequest.id)  # type: ignore[arg-type]
+        .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
+        .join(Kelurahan, Resident.kelurahan_id == Kelurahan.id, isouter=True)  # type: ignore[arg-type]
+        .where(TeamDay.day == day, Booking.status == BookingStatus.CONFIRMED)
+        .order_by(Team.name, Booking.window_start)
+    ).all()
+    teams: dict[str, list[BookedVisit]] = {}
+    for booking, _, team, req, res, kel in rows:
+        teams.setdefault(team.name, []).append(BookedVisit(booking, req, res, kel))
+    return teams
+
+
+def default_bookings_day(session: Session, today: date) -> date:
+    """The day the bookings page opens on: today when it has bookings, else the next day that
+    has any (what the desk prepares for), else today."""
+    first = session.exec(
+        select(TeamDay.day)
+        .join(Booking, Booking.team_day_id == TeamDay.id)  # type: ignore[arg-type]
+        .where(TeamDay.day >= today, Booking.status == BookingStatus.CONFIRMED)
+        .order_by(TeamDay.day)
+    ).first()
+    return first or today

@@ -18,6 +18,7 @@ from visits.booking import slots
 from visits.booking.models import Booking
 from visits.booking.notices import Office, family_link, notify
 from visits.intake.models import VisitRequest
+from visits.intake.tracking import mint_link
 from visits.planning.models import TeamDay
 from visits.planning.travel import TravelService
 from visits.transactions import changed_team_days
@@ -34,6 +35,16 @@ class Booked:
     changed: list[int] = field(default_factory=list)
 
 
+def _link(session: Session, office: Office, request: VisitRequest, link_token: str | None, now: datetime) -> str:
+    """The family's link in a message: their own token when at hand (their own action), else a
+    freshly minted one (only its hash is stored), so every message opens the status page with
+    its actions (choose, change, cancel)."""
+    return family_link(office.base_url, request, link_token or mint_link(session, request.id, now))  # type: ignore[arg-type]
+
+
+SHORT_HOLD_MINUTES = 60  # offers held shorter than this are chosen now (on the phone), not later
+
+
 def _slots_of(result: slots.OfferResult) -> list:
     return [(o.day, o.start, o.end) for o in result.offers]
 
@@ -43,7 +54,9 @@ def offer(session: Session, request: VisitRequest, now: datetime, travel: Travel
     counter-proposal)."""
     result = slots.make_offers(session, request.id, now, travel, policy, availability=availability, staff=staff, k=k)  # type: ignore[arg-type]
     if result.offers:
-        notify(session, request, "offers", office=office.name, link=family_link(office.base_url, request, link_token), slots=_slots_of(result))
+        minutes = int(policy.hold_for(request.channel).total_seconds() // 60)
+        template = "offers_short" if minutes < SHORT_HOLD_MINUTES else "offers"
+        notify(session, request, template, office=office.name, link=_link(session, office, request, link_token, now), slots=_slots_of(result), minutes=minutes)
     return result
 
 
@@ -54,14 +67,14 @@ def confirm(session: Session, request: VisitRequest, offer_id: str, now: datetim
     current = slots.booking_of(session, request.id)  # type: ignore[arg-type]
     assert current is not None
     team_day = current[1]
-    notify(session, request, "rescheduled" if before else "booked", office=office.name, link=family_link(office.base_url, request, link_token), slots=[(team_day.day, booking.window_start, booking.window_end)])
+    notify(session, request, "rescheduled" if before else "booked", office=office.name, link=_link(session, office, request, link_token, now), slots=[(team_day.day, booking.window_start, booking.window_end)])
     return Booked(booking, team_day, before is not None, changed_team_days(session))
 
 
 def cancel(session: Session, request: VisitRequest, now: datetime, policy: slots.SlotPolicy, office: Office, *, link_token: str | None = None, staff: bool = False) -> list[int]:
     """Cancel the request and its booking, tell the family; the team-days that changed."""
     changed = slots.cancel(session, request.id, now, policy, staff=staff)  # type: ignore[arg-type]
-    notify(session, request, "cancelled", office=office.name, link=family_link(office.base_url, request, link_token), slots=[])
+    notify(session, request, "cancelled", office=office.name, link=_link(session, office, request, link_token, now), slots=[])
     return changed
 
 

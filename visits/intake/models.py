@@ -223,3 +223,15 @@ class VisitRequest(SQLModel, table=True):
     due_at: datetime = utc_column(nullable=False)
     updated_at: datetime = created_column()
     version: int = 1
+
+
+class TrackingLink(SQLModel, table=True):
+    """An extra tracking token for a request, minted when a message goes out without the
+    family's own token at hand (an operator's action, a reminder) or after a reference + phone
+    lookup. Only the token's SHA-256 is stored; each works like the request's own token."""
+
+    __tablename__ = "tracking_link"
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="visit_request.id", index=True)
+    token_hash: str = str_column(64, unique=True)
+    created_at: datetime = created_column()

@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from visits.intake.eligibility import REASONS
-from visits.models import Booking, BookingStatus, HoldStatus, RequestStatus, SlotHold, TeamDay, VisitRequest
+from visits.models import Booking, BookingStatus, HoldStatus, RequestStatus, SlotHold, TeamDay, TrackingLink, VisitRequest
 from visits.intake.schemas import ReasonOut, SlotOut, TrackSummary, try_normalise_phone
 from visits.types import utcnow
 
@@ -79,7 +79,20 @@ def find_by_token(session: Session, token: str) -> VisitRequest | None:
     """The request for a tracking token, or None (also for anything that cannot be a token)."""
     if not (TOKEN_MIN_LENGTH <= len(token) <= 128) or not token.replace("-", "").replace("_", "").isalnum():
         return None
-    return session.exec(select(VisitRequest).where(VisitRequest.tracking_token_hash == hash_token(token))).first()
+    digest = hash_token(token)
+    row = session.exec(select(VisitRequest).where(VisitRequest.tracking_token_hash == digest)).first()
+    if row is None:
+        row = session.exec(select(VisitRequest).join(TrackingLink, TrackingLink.request_id == VisitRequest.id).where(TrackingLink.token_hash == digest)).first()  # type: ignore[arg-type]
+    return row
+
+
+def mint_link(session: Session, request_id: int, now: datetime) -> str:
+    """A fresh tracking token for the request (for a message sent without the family's own
+    token, or after a reference + phone lookup); only its hash is stored. Flushes."""
+    token = new_token()
+    session.add(TrackingLink(request_id=request_id, token_hash=hash_token(token), created_at=now))
+    session.flush()
+    return token
 
 
 def find_by_reference(session: Session, reference: str, phone: str) -> VisitRequest | None:
@@ -162,3 +175,12 @@ def summary(session: Session, row: VisitRequest, lang: str, now: datetime | None
         first_answer_due=row.due_at,
         slots=_slots(session, row.id, now or utcnow()) if row.id is not None else [],
     )
+
+
+def page_view(s: TrackSummary) -> dict[str, object]:
+    """What the status page shows as its main thing, as predicates (templates hold no status
+    literals): the confirmed booking when there is one, the offers to choose from, and whether
+    the page is only informational (no slot to show)."""
+    booking = next((x for x in s.slots if x.status == "booked"), None)
+    offered = [x for x in s.slots if x.status == "offered" and x.offer_id]
+    return {"booking": booking, "offered": offered, "cancelled": s.status == RequestStatus.CANCELLED}

@@ -50,3 +50,10 @@ def purge_old(session: Session, older_than: timedelta = timedelta(days=1), now: 
         session.delete(row)
     session.flush()
     return len(rows)
+
+
+def current_count(session: Session, bucket: str, window_seconds: int, now: datetime | None = None) -> int:
+    """The hits already counted in ``bucket``'s current window (counts nothing)."""
+    start = window_start(now or utcnow(), window_seconds)
+    row = session.exec(select(RateLimitHit.count).where(RateLimitHit.bucket == bucket, RateLimitHit.window_start == start)).first()
+    return int(row or 0)
