@@ -28,7 +28,7 @@ from visits.errors import InvalidInput
 from visits.booking.notices import Office
 from visits.booking.slots import SlotPolicy
 from visits.field import service
-from visits.field.queries import day_route
+from visits.field.queries import day_route, stop_actions
 from visits.planning.travel import TravelService
 from visits.staff.roles import FIELD
 
@@ -69,7 +69,7 @@ def field_day(
         audit_read_many(session, request, principal, entity="visit_request", items=found.residents)
     context = {
         "route": route, "day": day, "today": today, "yesterday": day - timedelta(days=1), "tomorrow": day + timedelta(days=1),
-        "is_today": day == today, "unfinished_yesterday": unfinished, "offset": _offset(day), "outcomes": OUTCOMES, "saved": saved,
+        "is_today": day == today, "unfinished_yesterday": unfinished, "offset": _offset(day), "outcomes": OUTCOMES, "saved": saved, "stop_actions": stop_actions,
         "tile_url": get_settings().map_tile_url, "form_ids": {s["visit_id"]: str(uuid.uuid4()) for s in route["stops"]},
         "day_ends_in": int((datetime.combine(today + timedelta(days=1), time(0), _tz()) - local).total_seconds()),
         "cache_days": [today.isoformat(), (today + timedelta(days=1)).isoformat()],

@@ -15,6 +15,7 @@ resident shown (:attr:`DayRoute.residents`). Cancelled or moved visits show no p
 
 from __future__ import annotations
 
+from enum import StrEnum
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -75,12 +76,24 @@ def _links(phone: str | None, lat: float | None, lon: float | None) -> dict[str,
     return links
 
 
+class StopState(StrEnum):
+    PLANNED = "planned"  # still to visit
+    DONE = "done"  # recorded
+    FAILED = "failed"  # visited without recording
+    CANCELLED = "cancelled"  # no longer this team's visit (cancelled or moved)
+
+
+def stop_actions(state: str) -> dict[str, bool]:
+    """What a stop in ``state`` allows on the tablet, by name (for pages)."""
+    return {"record": state == StopState.PLANNED, "gone": state == StopState.CANCELLED}
+
+
 def state_of(booking: Booking, visit: Visit | None) -> str:
     if booking.status == BookingStatus.CONFIRMED:
-        return "planned"
+        return StopState.PLANNED
     if booking.status == BookingStatus.DONE:
-        return "done" if visit is not None and visit.outcome == VisitOutcome.RECORDED else "failed"
-    return "cancelled"
+        return StopState.DONE if visit is not None and visit.outcome == VisitOutcome.RECORDED else StopState.FAILED
+    return StopState.CANCELLED
 
 
 @dataclass
