@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
+from app.deps import MAX_ID, DbId
 from app.auth import Principal, audit_read, require_roles
 from app.db import ReadSession, WriteSession
 from app.web import render
@@ -67,7 +68,7 @@ def admin_create_user(
     _: Principal = Depends(ADMIN),
     username: str = Form(""),
     role: str = Form(""),
-    team_id: int | None = Form(None),
+    team_id: int | None = Form(None, ge=1, le=MAX_ID),
     full_name: str = Form(""),
     password: str = Form(""),
     session: Session = WriteSession,
@@ -80,7 +81,7 @@ def admin_create_user(
 
 
 @router.post("/admin/users/{user_id}/disable", include_in_schema=False)
-def admin_disable_user(user_id: int, principal: Principal = Depends(ADMIN), session: Session = WriteSession) -> Response:
+def admin_disable_user(user_id: DbId, principal: Principal = Depends(ADMIN), session: Session = WriteSession) -> Response:
     if user_id == principal.user_id:
         raise Conflict("auth.cannot_disable_self")
     set_active(session, user_id, False)
@@ -88,14 +89,14 @@ def admin_disable_user(user_id: int, principal: Principal = Depends(ADMIN), sess
 
 
 @router.post("/admin/users/{user_id}/enable", include_in_schema=False)
-def admin_enable_user(user_id: int, _: Principal = Depends(ADMIN), session: Session = WriteSession) -> Response:
+def admin_enable_user(user_id: DbId, _: Principal = Depends(ADMIN), session: Session = WriteSession) -> Response:
     set_active(session, user_id, True)
     return RedirectResponse("/admin/users", status_code=303)
 
 
 @router.get("/api/v1/residents/{resident_id}", response_model=ResidentOut, tags=["residents"])
 def read_resident(
-    resident_id: int, request: Request, principal: Principal = Depends(CASE_WORKER), session: Session = ReadSession
+    resident_id: DbId, request: Request, principal: Principal = Depends(CASE_WORKER), session: Session = ReadSession
 ) -> ResidentOut:
     resident = session.get(Resident, resident_id)
     if resident is None:
