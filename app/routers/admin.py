@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
@@ -16,6 +16,7 @@ from app.web import render
 from visits.staff.roles import ADMINS, CASE_WORKERS
 from visits.errors import Conflict, DomainError, NotFound
 from visits.models import Resident, Role, Team, User
+from visits.intake.export import resident_export
 from visits.staff.users import create_user, set_active
 
 router = APIRouter()
@@ -103,3 +104,12 @@ def read_resident(
         raise NotFound()
     audit_read(session, request, principal, entity="resident", entity_id=resident_id, resident_id=resident_id)
     return ResidentOut(**resident.model_dump(), groups=[g.value for g in resident.groups])
+
+
+@router.get("/api/v1/residents/{resident_id}/export", tags=["residents"])
+def export_resident(resident_id: DbId, request: Request, principal: Principal = Depends(CASE_WORKER), session: Session = ReadSession) -> Response:
+    """Everything held about one resident (the data subject's right of access), as a JSON
+    download for the resident or their guardian; audited as an ``export``."""
+    data = resident_export(session, resident_id)
+    audit_read(session, request, principal, entity="resident", entity_id=resident_id, resident_id=resident_id, action="export")
+    return JSONResponse(data, headers={"Content-Disposition": f'attachment; filename="resident-{resident_id}.json"', "Cache-Control": "no-store"})

@@ -59,6 +59,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/plans"): ALL_STAFF,
     # hardening: a bearer token revoked on its own
     ("DELETE", "/api/v1/auth/token"): ALL_STAFF,
+    ("GET", "/api/v1/residents/{resident_id}/export"): DESK,
 }
 
 PUBLIC: frozenset[tuple[str, str]] = frozenset({
