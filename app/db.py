@@ -10,13 +10,15 @@ lock the rows they depend on (``SELECT ... FOR UPDATE``).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from pathlib import Path
 
 from fastapi import Depends
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 from app.settings import get_settings
@@ -76,10 +78,25 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         _release(record.info)
 
 
+def _private_sqlite_file(url: str) -> None:
+    """The database file is readable by its owner only (0600), created so before SQLite opens it;
+    SQLite gives its ``-wal`` and ``-shm`` files the database file's permissions."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if file.exists() and file.stat().st_mode & 0o077:
+                file.chmod(0o600)
+
+
 def make_engine(url: str, busy_timeout_ms: int = 5000) -> Engine:
     """``hide_parameters``: a failing statement's error (and so any log line or traceback) never
     holds its parameters, where NIK, KK numbers, names, streets and phones would be."""
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000}, hide_parameters=True)
         _configure_sqlite(engine, busy_timeout_ms)
         return engine

@@ -12,7 +12,7 @@ from datetime import datetime, time
 from functools import lru_cache
 from typing import Annotated
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Path
 from sqlmodel import Session
 
 from app.db import ReadSession, WriteSession
@@ -61,6 +61,9 @@ def office_info() -> Office:
 def _policy() -> SlotPolicy:
     return slot_policy()
 
+
+MAX_ID = 2**31 - 1  # the largest id a table holds (PostgreSQL integer): a bigger one is a 422, never an overflow
+DbId = Annotated[int, Path(ge=1, le=MAX_ID)]  # an id in a route's path
 
 Now = Annotated[datetime, Depends(get_now)]
 ReadDB = Annotated[Session, ReadSession]

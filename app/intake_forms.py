@@ -69,7 +69,7 @@ def availability_from_form(form: FormData) -> Any:
     if raw is not None:
         try:
             return json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser allows
             return "not-json"
     rows = []
     for d in WEEKDAYS:

@@ -140,6 +140,7 @@ def create_app() -> FastAPI:
 
     for router in _routers():
         app.include_router(router)
+    _declare_error_bodies(app)
     return app
 
 
@@ -148,6 +149,48 @@ def leaflet_dir() -> str:
     import xstatic.pkg.leaflet
 
     return str(xstatic.pkg.leaflet.BASE_DIR)
+
+
+FIELD_ERROR_SCHEMA = {
+    "title": "FieldError",
+    "type": "object",
+    "required": ["field", "reason"],
+    "properties": {"field": {"type": "string"}, "reason": {"type": "string"}, "code": {"type": "string"}},
+}
+ERROR_BODY_SCHEMA = {
+    "title": "ErrorBody",
+    "type": "object",
+    "required": ["detail"],
+    "properties": {
+        "detail": {"anyOf": [{"type": "array", "items": {"$ref": "#/components/schemas/ValidationError"}}, {"type": "string"}]},
+        "code": {"type": "string"},
+        "field": {"type": "string"},
+    },
+}
+
+
+def _declare_error_bodies(app: FastAPI) -> None:
+    """The OpenAPI document declares the 422 bodies this app really answers: a list of
+    ``{field, reason}`` (``validation_error_handler``, never echoing the value) or, for a domain
+    refusal, ``{detail, code, field}`` (``domain_error_handler``)."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            spec = build()
+            schemas = spec.get("components", {}).get("schemas", {})
+            schemas["ValidationError"] = FIELD_ERROR_SCHEMA
+            schemas["HTTPValidationError"] = ERROR_BODY_SCHEMA
+            spec.setdefault("components", {})["schemas"] = schemas
+            body = {"description": "Validation Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}}}
+            for path, operations in spec.get("paths", {}).items():
+                for operation in operations.values():
+                    if path.startswith("/api/") and isinstance(operation, dict):
+                        operation.setdefault("responses", {}).setdefault("422", body)  # every API call may answer 422
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _routers() -> list[APIRouter]:

@@ -35,7 +35,7 @@ def declared_length(headers: Any) -> int | None:
     if value is None:
         return None
     value = value.strip()
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise PayloadTooLarge(field="kk_file")
     return int(value)
 

@@ -425,3 +425,96 @@ def _match_breaks(breaks: tuple[Break, ...], planned: list[PlannedBreak]) -> lis
         if not problems_of(order):
             return []
     return first
+
+
+EXACT_ORDER_MAX_STOPS = 15  # a team-day holds at most about this many visits
+
+
+def find_feasible_order(shift: Shift, stops: Sequence[Stop], durations: Durations, *, max_stops: int = EXACT_ORDER_MAX_STOPS, max_labels: int = 300_000) -> list[Stop] | None:
+    """An order of ``stops`` that :func:`schedule_route` accepts, found by exact search, or None
+    when there is none (or more than ``max_stops`` stops, or the search passes ``max_labels``).
+
+    Dynamic programming over (set of stops visited, last stop): each label keeps the earliest time
+    the last stop can be left *per set of breaks taken* (the vector :func:`schedule_route` keeps),
+    and only labels no other label of the same state beats in every component survive. All steps
+    are monotone, so a dominated label can never complete where its dominator fails: when a
+    feasible order exists this finds one. The answer is re-checked with :func:`schedule_route`.
+    """
+    stops = list(stops)
+    n = len(stops)
+    if n == 0:
+        return []
+    if n > max_stops or not fits_shift(shift, stops):
+        return None
+    plan = shift_breaks(shift)
+    windows = [ordered_windows(s) for s in stops]
+    last_start = [max(w.end for w in ws) if ws else -INF for ws in windows]
+    full_mask = (1 << n) - 1
+
+    def leave_from(ready: Times, i: int) -> Times:
+        return [earliest_start(windows[i], t) + stops[i].service for t in ready]
+
+    def dominated(vector: Times, others: list[tuple[Times, object]]) -> bool:
+        return any(all(o <= v for o, v in zip(other, vector)) for other, _ in others)
+
+    # labels[(mask, last)] = [(leave vector, parent label or None), ...]
+    Label = tuple  # (vector, parent) with parent = (mask, last, index) or None
+    layer: dict[tuple[int, int], list[Label]] = {}
+    start = plan.start(shift.start)
+    for i, stop in enumerate(stops):
+        ready, _ = plan.cross(start, durations[shift.start_location][stop.location])
+        leave = leave_from(ready, i)
+        if min(leave) < INF:
+            layer[(1 << i, i)] = [(leave, None)]
+    history: list[dict[tuple[int, int], list[Label]]] = [layer]
+    labels = len(layer)
+    for _size in range(1, n):
+        nxt: dict[tuple[int, int], list[Label]] = {}
+        for (mask, last), entries in layer.items():
+            for k, (vector, _parent) in enumerate(entries):
+                earliest = min(vector)
+                if any(not mask >> j & 1 and last_start[j] < earliest for j in range(n)):
+                    continue  # some stop can no longer be reached in time
+                for j in range(n):
+                    if mask >> j & 1:
+                        continue
+                    ready, _ = plan.cross(vector, durations[stops[last].location][stops[j].location])
+                    leave = leave_from(ready, j)
+                    if min(leave) == INF:
+                        continue
+                    key = (mask | 1 << j, j)
+                    bucket = nxt.setdefault(key, [])
+                    if dominated(leave, bucket):
+                        continue
+                    bucket[:] = [e for e in bucket if not all(v <= o for v, o in zip(leave, e[0]))]
+                    bucket.append((leave, (mask, last, k)))
+                    labels += 1
+                    if labels > max_labels:
+                        return None
+        if not nxt:
+            return None
+        history.append(nxt)
+        layer = nxt
+    for (mask, last), entries in layer.items():
+        if mask != full_mask:
+            continue
+        for k, (vector, _parent) in enumerate(entries):
+            ready, _ = plan.cross(vector, durations[stops[last].location][shift.end_location])
+            if ready[plan.full] <= shift.end:
+                order = _unwind(history, (mask, last, k))
+                chosen = [stops[i] for i in order]
+                if schedule_route(shift, chosen, durations) is not None:
+                    return chosen
+    return None
+
+
+def _unwind(history: list, label: tuple[int, int, int]) -> list[int]:
+    order: list[int] = []
+    size = len(history) - 1
+    current: tuple[int, int, int] | None = label
+    while current is not None:
+        mask, last, k = current
+        order.append(last)
+        current = history[size][(mask, last)][k][1]
+        size -= 1
+    return order[::-1]

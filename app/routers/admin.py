@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
 from app.auth import Principal, audit_read, require_roles, route_template
+from app.deps import MAX_ID, DbId
 from app.db import ReadSession, WriteSession
 from app.web import render
 from visits.staff.roles import ADMINS, CASE_WORKERS
 from visits.errors import Conflict, DomainError, NotFound
 from visits.models import Resident, Role, Team, User
+from visits.intake.export import resident_export
 from visits.staff import audit
 from visits.staff.users import change_role_and_team, create_user, set_active
 
@@ -68,7 +70,7 @@ def admin_create_user(
     principal: Principal = Depends(ADMIN),
     username: str = Form(""),
     role: str = Form(""),
-    team_id: int | None = Form(None),
+    team_id: int | None = Form(None, ge=1, le=MAX_ID),
     full_name: str = Form(""),
     password: str = Form(""),
     session: Session = WriteSession,
@@ -83,7 +85,7 @@ def admin_create_user(
 
 @router.post("/admin/users/{user_id}", response_class=HTMLResponse, include_in_schema=False)
 def admin_change_user(
-    user_id: int, request: Request, principal: Principal = Depends(ADMIN), role: str = Form(""), team_id: int | None = Form(None), session: Session = WriteSession
+    user_id: DbId, request: Request, principal: Principal = Depends(ADMIN), role: str = Form(""), team_id: int | None = Form(None, ge=1, le=MAX_ID), session: Session = WriteSession
 ) -> Response:
     """Another role or team for a user (audited with before and after)."""
     if user_id == principal.user_id and role != principal.role:
@@ -99,7 +101,7 @@ def admin_change_user(
 
 
 @router.post("/admin/users/{user_id}/disable", include_in_schema=False)
-def admin_disable_user(user_id: int, request: Request, principal: Principal = Depends(ADMIN), session: Session = WriteSession) -> Response:
+def admin_disable_user(user_id: DbId, request: Request, principal: Principal = Depends(ADMIN), session: Session = WriteSession) -> Response:
     if user_id == principal.user_id:
         raise Conflict("auth.cannot_disable_self")
     set_active(session, user_id, False)
@@ -108,7 +110,7 @@ def admin_disable_user(user_id: int, request: Request, principal: Principal = De
 
 
 @router.post("/admin/users/{user_id}/enable", include_in_schema=False)
-def admin_enable_user(user_id: int, request: Request, principal: Principal = Depends(ADMIN), session: Session = WriteSession) -> Response:
+def admin_enable_user(user_id: DbId, request: Request, principal: Principal = Depends(ADMIN), session: Session = WriteSession) -> Response:
     set_active(session, user_id, True)
     audit.record_change(session, user_id=principal.user_id, action="activate", entity="app_user", entity_id=user_id, before={"active": False}, after={"active": True}, route=route_template(request))
     return RedirectResponse("/admin/users", status_code=303)
@@ -116,10 +118,19 @@ def admin_enable_user(user_id: int, request: Request, principal: Principal = Dep
 
 @router.get("/api/v1/residents/{resident_id}", response_model=ResidentOut, tags=["residents"])
 def read_resident(
-    resident_id: int, request: Request, principal: Principal = Depends(CASE_WORKER), session: Session = ReadSession
+    resident_id: DbId, request: Request, principal: Principal = Depends(CASE_WORKER), session: Session = ReadSession
 ) -> ResidentOut:
     resident = session.get(Resident, resident_id)
     if resident is None:
         raise NotFound()
     audit_read(session, request, principal, entity="resident", entity_id=resident_id, resident_id=resident_id)
     return ResidentOut(**resident.model_dump(), groups=[g.value for g in resident.groups])
+
+
+@router.get("/api/v1/residents/{resident_id}/export", tags=["residents"])
+def export_resident(resident_id: DbId, request: Request, principal: Principal = Depends(CASE_WORKER), session: Session = ReadSession) -> Response:
+    """Everything held about one resident (the data subject's right of access), as a JSON
+    download for the resident or their guardian; audited as an ``export``."""
+    data = resident_export(session, resident_id)
+    audit_read(session, request, principal, entity="resident", entity_id=resident_id, resident_id=resident_id, action="export")
+    return JSONResponse(data, headers={"Content-Disposition": f'attachment; filename="resident-{resident_id}.json"', "Cache-Control": "no-store"})

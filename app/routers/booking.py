@@ -17,7 +17,7 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from app.auth import Principal, audit_read, require_roles
-from app.deps import Now, OfficeInfo, Policy, Travel, WriteDB
+from app.deps import DbId, Now, OfficeInfo, Policy, Travel, WriteDB
 from app.i18n import translate
 from app.intake_forms import availability_from_form
 from app.limits import KnownToken
@@ -178,7 +178,7 @@ def _audit(session: Session, request: Request, principal: Principal, row: VisitR
 
 
 @router.post("/operator/requests/{request_id}/offers", include_in_schema=False)
-def operator_offers(request_id: int, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(operator_only), form: FormData = Depends(FORM)) -> Response:
+def operator_offers(request_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(operator_only), form: FormData = Depends(FORM)) -> Response:
     """Offer slots on the family's behalf; availability rows in the form (a counter-proposal on
     the phone) replace the family's availability first."""
     row = _staff_request(session, request_id)
@@ -188,7 +188,7 @@ def operator_offers(request_id: int, request: Request, session: WriteDB, now: No
 
 
 @router.post("/operator/requests/{request_id}/confirm", include_in_schema=False)
-def operator_confirm(request_id: int, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(operator_only), form: FormData = Depends(FORM)) -> Response:
+def operator_confirm(request_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(operator_only), form: FormData = Depends(FORM)) -> Response:
     row = _staff_request(session, request_id)
     _audit(session, request, principal, row, "book")
     try:
@@ -199,7 +199,7 @@ def operator_confirm(request_id: int, request: Request, session: WriteDB, now: N
 
 
 @router.post("/operator/requests/{request_id}/cancel", include_in_schema=False)
-def operator_cancel(request_id: int, request: Request, session: WriteDB, now: Now, policy: Policy, office: OfficeInfo, principal: Principal = Depends(operator_only), form: FormData = Depends(FORM)) -> Response:
+def operator_cancel(request_id: DbId, request: Request, session: WriteDB, now: Now, policy: Policy, office: OfficeInfo, principal: Principal = Depends(operator_only), form: FormData = Depends(FORM)) -> Response:
     """Cancels only with the "yes, cancel" box ticked (``confirm=yes``); otherwise back, asking."""
     if form.get("confirm") != "yes":
         return _to_detail(request_id, "confirm_cancel")

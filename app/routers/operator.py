@@ -25,7 +25,7 @@ from starlette.datastructures import FormData
 
 from app.auth import Principal, audit_read, audit_read_many, require_roles
 from app.db import ReadSession, WriteSession
-from app.deps import Now
+from app.deps import DbId, Now
 from app.intake_forms import WEEKDAYS, Parsed, domain_field_error, form_again, form_body_limit, form_context, localise, parse_form_submission, store_submission, too_large_error
 from app.settings import get_settings
 from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body
@@ -103,7 +103,7 @@ def inbox_page(
     session: Session = ReadSession,
 ) -> HTMLResponse:
     view = view if view in VIEWS else "open"
-    kelurahan_id = int(kelurahan) if kelurahan.isdigit() else None
+    kelurahan_id = int(kelurahan) if kelurahan.isascii() and kelurahan.isdigit() and len(kelurahan) <= 9 else None
     rows = inbox_rows(session, view, kelurahan_id, group or None, now)
     items = [
         {"r": r, "kelurahan": k.name if k else res.outside_kelurahan_code, "groups": res.groups, "overdue": is_overdue(r.due_at, r.first_answer_at, now)}
@@ -155,7 +155,7 @@ BAD_NOTES = ("no_offers", "taken", "confirm_cancel")  # set by the booking actio
 
 
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
-def request_detail(request: Request, request_id: int, now: Now, principal: Principal = Depends(require_roles(*READERS)), session: Session = ReadSession) -> HTMLResponse:
+def request_detail(request: Request, request_id: DbId, now: Now, principal: Principal = Depends(require_roles(*READERS)), session: Session = ReadSession) -> HTMLResponse:
     context = _detail_context(session, VisitRequest(id=request_id), request_language(request), now)  # type: ignore[call-arg]
     row = context["r"]
     audit_read(session, request, principal, entity="visit_request", entity_id=row.id, resident_id=row.resident_id)
@@ -188,7 +188,7 @@ def _text_field(form: FormData, name: str) -> str:
 @router.post("/requests/{request_id}/override", response_class=HTMLResponse)
 def request_override(
     request: Request,
-    request_id: int,
+    request_id: DbId,
     now: Now,
     _guard: None = Depends(small_body_guard),
     principal: Principal = Depends(require_roles(*WRITERS)),
@@ -202,7 +202,7 @@ def request_override(
 @router.post("/requests/{request_id}/decline", response_class=HTMLResponse)
 def request_decline(
     request: Request,
-    request_id: int,
+    request_id: DbId,
     now: Now,
     _guard: None = Depends(small_body_guard),
     principal: Principal = Depends(require_roles(*WRITERS)),
@@ -219,7 +219,7 @@ def _field_error(exc: InvalidInput):  # noqa: ANN202
 
 
 @router.get("/requests/{request_id}/kk")
-def request_kk(request: Request, request_id: int, principal: Principal = Depends(require_roles(*WRITERS)), session: Session = ReadSession) -> Response:
+def request_kk(request: Request, request_id: DbId, principal: Principal = Depends(require_roles(*WRITERS)), session: Session = ReadSession) -> Response:
     row, _resident, _kel = load_case(session, request_id)
     doc = kk_document(session, row)
     if doc is None:

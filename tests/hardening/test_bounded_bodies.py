@@ -41,3 +41,22 @@ def test_a_chunked_body_without_length_is_cut_off_at_the_limit(client) -> None:
 def test_a_small_body_still_reaches_the_route(client) -> None:
     r = client.post("/api/v1/track/not-a-token/confirm", json={"offer_id": "abcdefgh12"})
     assert r.status_code == 404
+
+
+def test_over_http_the_413_comes_before_the_body_is_sent(db, app) -> None:
+    """A real server answers a 10 MB Content-Length at once, having read none of the body."""
+    import socket
+
+    from app.liveserver import LiveServer
+
+    with LiveServer(app) as base:
+        port = int(base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(
+                b"POST /api/v1/track/some-token/confirm HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {TEN_MB}\r\n\r\n".encode()
+                + b'{"offer_id": "'  # and nothing more: the server must not wait for the rest
+            )
+            answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 413")
+    assert _hits() == 0

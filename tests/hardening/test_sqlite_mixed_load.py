@@ -1,6 +1,6 @@
 """Finding 1: staff case pages and the inbox never answer 500 while families are writing.
 
-Families loop offers/confirm over real HTTP (uvicorn in a thread) while staff load case pages
+Twenty families loop offers/confirm over real HTTP (uvicorn in a thread) while staff load case pages
 and the inbox with bearer tokens. Before the fix, the audit rows were written inside the read
 transaction and SQLite refused the upgrade to a write ("database is locked") once another write
 had committed. SQLite only: PostgreSQL never refused these.
@@ -24,9 +24,9 @@ from visits.models import AuditLog
 from sqlmodel import func, select
 
 ANY_WEEKDAY = [{"weekday": d, "start": "08:00", "end": "14:00"} for d in range(5)]
-FAMILIES = 8
+FAMILIES = 20
 STAFF = 4
-DURATION = 20.0
+DURATION = 25.0
 
 
 @pytest.fixture

@@ -97,6 +97,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/admin/office"): ADMIN,
     ("GET", "/admin/audit"): ADMIN,
     ("POST", "/admin/users/{user_id}"): ADMIN,
+    ("GET", "/api/v1/residents/{resident_id}/export"): DESK,
 }
 
 PUBLIC: frozenset[tuple[str, str]] = frozenset({

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 
 import routing
 from routing.insertion import CommittedRoutes, Insertion
-from routing.schedule import schedule_route
+from routing.schedule import find_feasible_order, schedule_route
 from visits.planning.calendar import TeamShift, team_shifts, working_days
 from visits.errors import Conflict, NotFound
 from visits.models import (
@@ -252,14 +252,18 @@ def _planned_then_inserted(shift: routing.Shift, stops: list[routing.Stop], orde
 
 
 def _feasible_order(shift: routing.Shift, stops: list[routing.Stop], matrix) -> list[routing.Stop]:  # noqa: ANN001
-    """Keep the plan/window order when it is feasible; otherwise rebuild it by cheapest insertion."""
+    """Keep the plan/window order when it is feasible; otherwise rebuild it by cheapest insertion,
+    and when that fails too, by exact search (``routing.schedule.find_feasible_order``, up to 15
+    stops): a day whose visits can all be kept is never called infeasible (it would refuse every
+    further booking until its re-plan)."""
     if not stops or schedule_route(shift, stops, matrix) is not None:
         return stops
     rebuilt = CommittedRoutes(matrix, [(shift, [])])
     for stop in sorted(stops, key=lambda s: (s.windows[0].start, s.id)):
         found = rebuilt.recommend(stop, list(stop.windows), k=1)
         if not found:
-            return stops  # not repairable cheaply: leave as is (insertions into it are refused)
+            exact = find_feasible_order(shift, stops, matrix)
+            return exact if exact is not None else stops  # no order keeps them all: leave as is (insertions are refused)
         rebuilt.commit(found[0], stop)
     return list(rebuilt.route(shift.id).stops)
 

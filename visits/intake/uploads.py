@@ -4,6 +4,9 @@
   content type are ignored); HTML, SVG, scripts and files that are two formats at once
   (polyglots) are refused.
 - Images are decoded and re-encoded with Pillow, so EXIF/GPS and any trailing data are gone.
+- PDFs are rasterised (pypdfium2, no JavaScript engine) and stored as a PNG of their first
+  pages: no script, attachment, metadata (``/Author``) or hidden object survives, however its
+  names are escaped or its objects compressed.
 - Files get a random name in ``settings.upload_dir`` (mode 0600); the client's file name is
   never used. A file written in a transaction that rolls back is removed again.
 - Files are deleted after ``kk_retention_days`` (:func:`purge_expired`).
@@ -115,6 +118,43 @@ def _check_pdf(data: bytes) -> bytes:
     return data
 
 
+PDF_MAX_PAGES = 2  # a KK is one page (front and back at most)
+PDF_MAX_SIDE = (1654, 2339)  # pixels: A4 at 200 dpi
+
+
+def _rasterise_pdf(data: bytes) -> bytes:
+    """The PDF's first pages as one PNG (pages stacked), at most A4 at 200 dpi each."""
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    try:
+        document = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError:
+        raise _refuse("unreadable") from None
+    try:
+        if len(document) == 0:
+            raise _refuse("unreadable")
+        pages = []
+        for index in range(min(len(document), PDF_MAX_PAGES)):
+            page = document[index]
+            width, height = page.get_size()
+            if width <= 0 or height <= 0:
+                raise _refuse("unreadable")
+            scale = min(200 / 72, PDF_MAX_SIDE[0] / width, PDF_MAX_SIDE[1] / height)
+            pages.append(page.render(scale=scale).to_pil().convert("RGB"))
+            page.close()
+    finally:
+        document.close()
+    sheet = Image.new("RGB", (max(p.width for p in pages), sum(p.height for p in pages)), "white")
+    top = 0
+    for image in pages:
+        sheet.paste(image, (0, top))
+        top += image.height
+    out = io.BytesIO()
+    sheet.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
 def clean_upload(data: bytes, max_bytes: int) -> CleanFile:
     """Check and clean an uploaded KK file, or raise InvalidInput naming ``kk_file``
     (PayloadTooLarge, 413, when it is over ``max_bytes``)."""
@@ -128,7 +168,7 @@ def clean_upload(data: bytes, max_bytes: int) -> CleanFile:
     if _ACTIVE_MARKERS.search(data):
         raise _refuse("polyglot")  # markup or script inside: would render as a web page somewhere
     if kind == PDF:
-        return CleanFile(PDF, _check_pdf(data))
+        return CleanFile(PNG, _rasterise_pdf(_check_pdf(data)))
     if b"%PDF-" in data:
         raise _refuse("polyglot")  # an image that is also a PDF
     return CleanFile(kind, _reencode_image(data, kind))

@@ -34,7 +34,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -307,7 +307,13 @@ class ProcessSolver:
                 process.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
 
-    def shutdown(self, wait: bool = True) -> None:
+    def shutdown(self, wait: bool = True, *, terminate: bool = False) -> None:
+        """Stop the solver process; with ``terminate``, at once (a solve under way is refused)."""
+        with self._lock:
+            pool = self._pool
+        if pool is not None and terminate:
+            self._discard(pool, terminate=True)
+            return
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
@@ -375,6 +381,7 @@ class ReplanQueue:
         self._solver: Solver = solver or ProcessSolver()
         self._lock = threading.Condition()
         self._pending: set[int] = set()
+        self._futures: set[Future] = set()
         self._running = 0
         self.results: list[ReplanResult] = []  # the latest results (bounded), for tests and diagnostics
         self.outcomes: Counter[str] = Counter()  # every job's outcome ("kept:dropped", "written", "error"...)
@@ -391,7 +398,10 @@ class ReplanQueue:
                 queued.append(tid)
         for tid in queued:
             try:
-                self._executor.submit(self._run, tid)
+                future = self._executor.submit(self._run, tid)
+                with self._lock:
+                    self._futures.add(future)
+                future.add_done_callback(self._forget)
             except RuntimeError:  # shut down
                 with self._lock:
                     self._pending.discard(tid)
@@ -431,7 +441,23 @@ class ReplanQueue:
         with self._lock:
             return self._lock.wait_for(lambda: self._running == 0, timeout)
 
+    def _forget(self, future: Future) -> None:
+        with self._lock:
+            self._futures.discard(future)
+
     def shutdown(self, wait: bool = True) -> None:
+        """Stop: jobs not started yet are dropped and solves under way abandoned (their team-days
+        stay stale, and the next start-up's sweep re-plans them, see ``app.wiring``); a job
+        writing its plan finishes when ``wait``."""
+        with self._lock:
+            waiting = list(self._futures)
+        for future in waiting:
+            if future.cancel():
+                with self._lock:
+                    self._running -= 1
+                    self._lock.notify_all()
+        if isinstance(self._solver, ProcessSolver):  # a solve under way is abandoned, not awaited
+            self._solver.shutdown(wait=False, terminate=True)
         self._executor.shutdown(wait=wait)
         if isinstance(self._solver, ProcessSolver):
             self._solver.shutdown(wait=wait)
