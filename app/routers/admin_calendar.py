@@ -9,7 +9,7 @@ from starlette.datastructures import FormData
 
 from app.admin_flow import CONFIRM_FIELD, form_dict, submit
 from app.auth import Principal, require_roles
-from app.deps import Now, OfficeInfo, Policy, ReadDB, Travel, WriteDB
+from app.deps import DbId, MAX_ID, Now, OfficeInfo, Policy, ReadDB, Travel, WriteDB
 from app.web import render, small_form
 from visits.clock import collective_leave_enabled
 from visits.staff.roles import ADMINS
@@ -39,7 +39,7 @@ def shift_save(request: Request, session: WriteDB, now: Now, travel: Travel, pol
 
 
 @router.post("/admin/shifts/{shift_id}/delete")
-def shift_delete(shift_id: int, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
+def shift_delete(shift_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
     return submit(request, principal, session, lambda: admin.shift_delete_change(session, shift_id), form={}, confirmed=raw.get(CONFIRM_FIELD) == "1", back="/admin/shifts",
                   on_error=lambda e: _shifts_page(request, session, status=422), now=now, travel=travel, policy=policy, office=office)
 
@@ -63,7 +63,7 @@ def closure_add(request: Request, session: WriteDB, now: Now, travel: Travel, po
 
 
 @router.post("/admin/closures/{closure_id}/delete")
-def closure_delete(closure_id: int, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN)) -> Response:
+def closure_delete(closure_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN)) -> Response:
     return submit(request, principal, session, lambda: admin.closure_delete_change(session, closure_id), form={}, confirmed=True, back="/admin/closures",
                   on_error=lambda e: _closures_page(request, session, now, policy, status=422), now=now, travel=travel, policy=policy, office=office)
 
@@ -77,7 +77,7 @@ def _calendar_page(request: Request, session, now, policy, team_id: int | None, 
 
 
 @router.get("/admin/calendar", response_class=HTMLResponse)
-def calendar_page(request: Request, session: ReadDB, now: Now, policy: Policy, team_id: int | None = Query(default=None), _: Principal = Depends(ADMIN)) -> HTMLResponse:
+def calendar_page(request: Request, session: ReadDB, now: Now, policy: Policy, team_id: int | None = Query(default=None, ge=1, le=MAX_ID), _: Principal = Depends(ADMIN)) -> HTMLResponse:
     return _calendar_page(request, session, now, policy, team_id)
 
 
@@ -90,6 +90,6 @@ def override_add(request: Request, session: WriteDB, now: Now, travel: Travel, p
 
 
 @router.post("/admin/calendar/overrides/{override_id}/delete")
-def override_delete(override_id: int, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
+def override_delete(override_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
     return submit(request, principal, session, lambda: admin.override_delete_change(session, override_id), form={}, confirmed=raw.get(CONFIRM_FIELD) == "1", back="/admin/calendar",
                   on_error=lambda e: _calendar_page(request, session, now, policy, None, status=422), now=now, travel=travel, policy=policy, office=office)

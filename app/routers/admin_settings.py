@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 
 from app.admin_flow import CONFIRM_FIELD, form_dict, submit
 from app.auth import Principal, require_roles
-from app.deps import Now, OfficeInfo, Policy, ReadDB, Travel, WriteDB
+from app.deps import MAX_ID, Now, OfficeInfo, Policy, ReadDB, Travel, WriteDB
 from app.web import render, small_form
 from visits.models import Group
 from visits.staff.roles import ADMINS
@@ -62,10 +62,10 @@ def audit_page(
     request: Request,
     session: ReadDB,
     policy: Policy,
-    user_id: int | None = Query(default=None),
+    user_id: int | None = Query(default=None, ge=1, le=MAX_ID),
     entity: str | None = Query(default=None, max_length=30),
     action: str | None = Query(default=None, max_length=30),
-    resident_id: int | None = Query(default=None),
+    resident_id: int | None = Query(default=None, ge=1, le=MAX_ID),
     since: date | None = Query(default=None),
     until: date | None = Query(default=None),
     _: Principal = Depends(ADMIN),

@@ -8,7 +8,7 @@ from starlette.datastructures import FormData
 
 from app.admin_flow import CONFIRM_FIELD, form_dict, submit
 from app.auth import Principal, require_roles
-from app.deps import Now, OfficeInfo, Policy, ReadDB, Travel, WriteDB
+from app.deps import DbId, Now, OfficeInfo, Policy, ReadDB, Travel, WriteDB
 from app.web import render, small_form
 from visits.errors import NotFound
 from visits.staff.roles import ADMINS
@@ -45,38 +45,38 @@ def team_create(request: Request, session: WriteDB, now: Now, travel: Travel, po
 
 
 @router.get("/admin/teams/{team_id}", response_class=HTMLResponse)
-def team_page(team_id: int, request: Request, session: ReadDB, _: Principal = Depends(ADMIN)) -> HTMLResponse:
+def team_page(team_id: DbId, request: Request, session: ReadDB, _: Principal = Depends(ADMIN)) -> HTMLResponse:
     return _team_page(request, session, team_id)
 
 
 @router.post("/admin/teams/{team_id}")
-def team_edit(team_id: int, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
+def team_edit(team_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
     form = form_dict(raw)
     return submit(request, principal, session, lambda: admin.team_change(session, form, team_id), form=form, confirmed=raw.get(CONFIRM_FIELD) == "1", back=f"/admin/teams/{team_id}",
                   on_error=lambda e: _team_page(request, session, team_id, form, e, status=422), now=now, travel=travel, policy=policy, office=office)
 
 
 @router.post("/admin/teams/{team_id}/deactivate")
-def team_deactivate(team_id: int, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
+def team_deactivate(team_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
     return submit(request, principal, session, lambda: admin.team_active_change(session, team_id, False), form={}, confirmed=raw.get(CONFIRM_FIELD) == "1", back="/admin/teams",
                   on_error=lambda e: _team_page(request, session, team_id, status=422), now=now, travel=travel, policy=policy, office=office)
 
 
 @router.post("/admin/teams/{team_id}/activate")
-def team_activate(team_id: int, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN)) -> Response:
+def team_activate(team_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN)) -> Response:
     return submit(request, principal, session, lambda: admin.team_active_change(session, team_id, True), form={}, confirmed=True, back="/admin/teams",
                   on_error=lambda e: _team_page(request, session, team_id, status=422), now=now, travel=travel, policy=policy, office=office)
 
 
 @router.post("/admin/teams/{team_id}/members")
-def member_add(team_id: int, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
+def member_add(team_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
     form = form_dict(raw)
     return submit(request, principal, session, lambda: admin.member_change(session, team_id, form), form=form, confirmed=True, back=f"/admin/teams/{team_id}",
                   on_error=lambda e: _team_page(request, session, team_id, member_form=form, member_errors=e, status=422), now=now, travel=travel, policy=policy, office=office)
 
 
 @router.post("/admin/teams/{team_id}/members/{member_id}/leave")
-def member_leave(team_id: int, member_id: int, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
+def member_leave(team_id: DbId, member_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
     form = form_dict(raw)
     return submit(request, principal, session, lambda: admin.member_leave_change(session, member_id, form, now, policy.timezone), form=form, confirmed=raw.get(CONFIRM_FIELD) == "1",
                   back=f"/admin/teams/{team_id}", on_error=lambda e: _team_page(request, session, team_id, member_errors={f"left_{member_id}": next(iter(e.values()))}, status=422),
@@ -115,18 +115,18 @@ def kit_create(request: Request, session: WriteDB, now: Now, travel: Travel, pol
 
 
 @router.get("/admin/kits/{kit_id}", response_class=HTMLResponse)
-def kit_page(kit_id: int, request: Request, session: ReadDB, _: Principal = Depends(ADMIN)) -> HTMLResponse:
+def kit_page(kit_id: DbId, request: Request, session: ReadDB, _: Principal = Depends(ADMIN)) -> HTMLResponse:
     return _kits_page(request, session, kit_id=kit_id)
 
 
 @router.post("/admin/kits/{kit_id}")
-def kit_edit(kit_id: int, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
+def kit_edit(kit_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
     form = form_dict(raw)
     return submit(request, principal, session, lambda: admin.kit_change(session, form, now, kit_id), form=form, confirmed=raw.get(CONFIRM_FIELD) == "1", back="/admin/kits",
                   on_error=lambda e: _kits_page(request, session, form, e, 422, kit_id=kit_id), now=now, travel=travel, policy=policy, office=office)
 
 
 @router.post("/admin/kits/{kit_id}/retire")
-def kit_retire(kit_id: int, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
+def kit_retire(kit_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
     return submit(request, principal, session, lambda: admin.kit_retire_change(session, kit_id, now), form={}, confirmed=raw.get(CONFIRM_FIELD) == "1", back="/admin/kits",
                   on_error=lambda e: _kits_page(request, session, status=422), now=now, travel=travel, policy=policy, office=office)

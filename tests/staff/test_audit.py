@@ -34,6 +34,8 @@ PERSONAL: dict[str, tuple[str, str]] = {
     # field (visits/field): the officer's route (an officer of the booked team reads it)
     "/api/v1/field/day": ("/api/v1/field/day?date={day}", "case"),
     "/field": ("/field?date={day}", "case"),  # the tablet page of the same route
+    # the data subject's right of access: everything held about the resident
+    "/api/v1/residents/{resident_id}/export": ("/api/v1/residents/{resident_id}/export", "case"),
     # issue 12: the chase list has the companion and phone to call; the bookings page the addresses
     "/operator/chase": ("/operator/chase", "other"),
     "/operator/bookings": ("/operator/bookings?date={day}", "case"),
