@@ -65,4 +65,8 @@ from visits.outbox import (  # noqa: F401
     NotificationStatus,
     Notification,
 )
+from visits.reporting.models import (  # noqa: F401
+    CoverageBaseline,
+    CoverageBaselineRow,
+)
 from visits.tables import metadata  # noqa: F401

@@ -1,0 +1,58 @@
+"""Reporting: coverage baselines (one per date, rows per kelurahan) and the indexes the head's reports need.
+
+Revision ID: 0003_reporting
+Revises: 0002
+"""
+from __future__ import annotations
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0003_reporting'
+down_revision = '0002'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'coverage_baseline',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('as_of', sa.Date(), nullable=False),
+        sa.Column('source_name', sa.String(length=200), nullable=False),
+        sa.Column('sha256', sa.String(length=64), nullable=False),
+        sa.Column('imported_by_id', sa.Integer(), nullable=True),
+        sa.Column('imported_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['imported_by_id'], ['app_user.id'], name=op.f('fk_coverage_baseline_imported_by_id_app_user')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_coverage_baseline')),
+        sa.UniqueConstraint('as_of', name=op.f('uq_coverage_baseline_as_of')),
+    )
+    op.create_table(
+        'coverage_baseline_row',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('baseline_id', sa.Integer(), nullable=False),
+        sa.Column('kelurahan_id', sa.Integer(), nullable=False),
+        sa.Column('required', sa.Integer(), nullable=False),
+        sa.Column('recorded', sa.Integer(), nullable=False),
+        sa.CheckConstraint('required >= 0 AND recorded >= 0 AND recorded <= required', name=op.f('ck_coverage_baseline_row_consistent')),
+        sa.ForeignKeyConstraint(['baseline_id'], ['coverage_baseline.id'], name=op.f('fk_coverage_baseline_row_baseline_id_coverage_baseline')),
+        sa.ForeignKeyConstraint(['kelurahan_id'], ['kelurahan.id'], name=op.f('fk_coverage_baseline_row_kelurahan_id_kelurahan')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_coverage_baseline_row')),
+        sa.UniqueConstraint('baseline_id', 'kelurahan_id', name=op.f('uq_coverage_baseline_row_baseline_id_kelurahan_id')),
+    )
+    with op.batch_alter_table('coverage_baseline_row', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_coverage_baseline_row_baseline_id'), ['baseline_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_coverage_baseline_row_kelurahan_id'), ['kelurahan_id'], unique=False)
+    op.create_index('ix_visit_request_received_at', 'visit_request', ['received_at'], unique=False)
+    op.create_index('ix_visit_outcome_recorded_on_device_at', 'visit', ['outcome', 'recorded_on_device_at'], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index('ix_visit_outcome_recorded_on_device_at', table_name='visit')
+    op.drop_index('ix_visit_request_received_at', table_name='visit_request')
+    with op.batch_alter_table('coverage_baseline_row', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_coverage_baseline_row_kelurahan_id'))
+        batch_op.drop_index(batch_op.f('ix_coverage_baseline_row_baseline_id'))
+    op.drop_table('coverage_baseline_row')
+    op.drop_table('coverage_baseline')

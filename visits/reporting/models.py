@@ -1,0 +1,48 @@
+"""Coverage baselines imported from the population system. (SQLModel tables; see ``visits.tables``).
+
+A baseline is the office's recap on one date: per kelurahan, the residents required to hold an
+E-KTP and those already recorded. One baseline per date (importing the same recap again replaces
+its rows, so the same file twice gives one baseline); older baselines are kept, so the head sees
+coverage over time.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from visits.field.models import Visit
+from visits.intake.models import VisitRequest
+from visits.tables import created_column, str_column
+
+
+class CoverageBaseline(SQLModel, table=True):
+    __tablename__ = "coverage_baseline"
+    id: int | None = Field(default=None, primary_key=True)
+    as_of: date = Field(unique=True)  # the recap's date: one baseline per date
+    source_name: str = str_column(200)  # the uploaded file's name (no personal data: aggregates only)
+    sha256: str = str_column(64)
+    imported_by_id: int | None = Field(default=None, foreign_key="app_user.id", nullable=True)
+    imported_at: datetime = created_column()
+
+
+class CoverageBaselineRow(SQLModel, table=True):
+    __tablename__ = "coverage_baseline_row"
+    __table_args__ = (
+        UniqueConstraint("baseline_id", "kelurahan_id"),
+        CheckConstraint("required >= 0 AND recorded >= 0 AND recorded <= required", name="consistent"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    baseline_id: int = Field(foreign_key="coverage_baseline.id", index=True)
+    kelurahan_id: int = Field(foreign_key="kelurahan.id", index=True)
+    required: int  # residents required to hold an E-KTP
+    recorded: int  # of those, already recorded
+
+
+# Indexes the reports need on other domains' tables (declared here, created by migration 0003_reporting).
+REPORT_INDEXES = (
+    Index("ix_visit_request_received_at", VisitRequest.received_at),  # type: ignore[arg-type]
+    Index("ix_visit_outcome_recorded_on_device_at", Visit.outcome, Visit.recorded_on_device_at),  # type: ignore[arg-type]
+)
