@@ -139,6 +139,7 @@ def _detail_context(session: Session, row: VisitRequest, lang: str, now: datetim
         "overdue": is_overdue(row.due_at, row.first_answer_at, now),
         "tz": ZoneInfo(get_settings().timezone),
         "nik_masked": mask(resident.nik),
+        "kk_masked": mask(row.kk_number),
         "decline_codes": DECLINE_CODES,
         "actions": request_actions(row.status),
         "weekdays": list(WEEKDAYS),
