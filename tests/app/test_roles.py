@@ -30,6 +30,7 @@ ALL_STAFF = frozenset(ROLES)
 ADMIN = frozenset({"admin"})
 DESK = frozenset({"operator", "admin"})  # acts on a case on the family's behalf
 DESK_READERS = frozenset({"operator", "admin", "head"})  # reads the pipeline and a case
+HEADS = frozenset({"head", "admin"})  # the division head's dashboard
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/staff"): ALL_STAFF,
@@ -57,6 +58,19 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/operator/bookings"): DESK_READERS,
     # the day's routes (an officer gets only their own team's)
     ("GET", "/api/v1/plans"): ALL_STAFF,
+    # reporting: the division head's dashboard, its exports, the coverage baseline import and the report API
+    ("GET", "/head"): HEADS,
+    ("GET", "/head/pipeline"): HEADS,
+    ("GET", "/head/clock"): HEADS,
+    ("GET", "/head/criteria"): HEADS,
+    ("GET", "/head/monthly"): HEADS,
+    ("GET", "/head/baseline"): HEADS,
+    ("POST", "/head/baseline"): HEADS,
+    ("GET", "/head/export/{table}.{fmt}"): HEADS,
+    ("GET", "/api/v1/reports/coverage"): HEADS,
+    ("GET", "/api/v1/reports/pipeline"): HEADS,
+    ("GET", "/api/v1/reports/clock"): HEADS,
+    ("GET", "/api/v1/reports/criteria"): HEADS,
 }
 
 PUBLIC: frozenset[tuple[str, str]] = frozenset({

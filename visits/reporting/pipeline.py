@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import distinct
 from sqlmodel import Session, select
 
 from visits.booking.models import Booking, SlotHold
@@ -86,7 +85,7 @@ def pipeline_report(session: Session, start: date, end: date, tz: str, dimension
     ).all()
 
     def stage_ids(model) -> set[int]:  # noqa: ANN001
-        return _ids(session, select(distinct(model.request_id)).join(VisitRequest, model.request_id == VisitRequest.id).where(*in_period))
+        return _ids(session, select(model.request_id).join(VisitRequest, model.request_id == VisitRequest.id).where(*in_period).distinct())
 
     offered, booked = stage_ids(SlotHold), stage_ids(Booking)
     outcomes: dict[int, list[str]] = defaultdict(list)
