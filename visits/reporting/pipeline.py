@@ -16,11 +16,13 @@ A resident in two groups counts in both group rows.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import exists, func
 from sqlmodel import Session, select
 
 from visits.booking.models import Booking, SlotHold
@@ -69,63 +71,75 @@ class PipelineReport:
                 "total": self.total.as_dict(), "rows": [r.as_dict() for r in self.rows]}
 
 
-def _ids(session: Session, stmt) -> set[int]:  # noqa: ANN001
-    return set(session.exec(stmt).all())
-
-
 def pipeline_report(session: Session, start: date, end: date, tz: str, dimension: str = "total") -> PipelineReport:
+    """Counted in the database: one grouped query for the stages, one for the failed outcomes, one for the reasons."""
     dimension = dimension if dimension in DIMENSIONS else "total"
     lo, hi = local_bounds(start, end, ZoneInfo(tz))
     in_period = (VisitRequest.received_at >= lo, VisitRequest.received_at < hi)
-    requests = session.exec(
-        select(VisitRequest.id, VisitRequest.channel, VisitRequest.status, VisitRequest.reasons, Resident.kelurahan_id,
-               Resident.group_elderly, Resident.group_disabled, Resident.group_mental, Resident.group_bedridden)
-        .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
-        .where(*in_period)
+    flags = (Resident.group_elderly, Resident.group_disabled, Resident.group_mental, Resident.group_bedridden)
+    dim_cols: tuple = {"channel": (VisitRequest.channel,), "group": flags, "kelurahan": (Resident.kelurahan_id,)}.get(dimension, ())
+
+    def has(model, *where) -> Any:  # noqa: ANN001
+        return exists().where(model.request_id == VisitRequest.id, *where)
+
+    offered = has(SlotHold).label("offered")
+    booked = has(Booking).label("booked")
+    visited = has(Visit).label("visited")
+    recorded = has(Visit, Visit.outcome == RECORDED).label("recorded")
+    stage_rows = session.exec(
+        select(*dim_cols, VisitRequest.status, offered, booked, visited, recorded, func.count())
+        .select_from(VisitRequest).join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
+        .where(*in_period).group_by(*dim_cols, VisitRequest.status, offered, booked, visited, recorded)
     ).all()
-
-    def stage_ids(model) -> set[int]:  # noqa: ANN001
-        return _ids(session, select(model.request_id).join(VisitRequest, model.request_id == VisitRequest.id).where(*in_period).distinct())
-
-    offered, booked = stage_ids(SlotHold), stage_ids(Booking)
-    outcomes: dict[int, list[str]] = defaultdict(list)
-    for request_id, outcome in session.exec(
-        select(Visit.request_id, Visit.outcome).join(VisitRequest, Visit.request_id == VisitRequest.id).where(*in_period)  # type: ignore[arg-type]
-    ).all():
-        outcomes[request_id].append(outcome)
-    names = {k.id: k.name for k in session.exec(select(Kelurahan)).all()}
+    outcome_rows = session.exec(
+        select(*dim_cols, Visit.outcome, func.count())
+        .select_from(Visit).join(VisitRequest, Visit.request_id == VisitRequest.id).join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
+        .where(*in_period, Visit.outcome != RECORDED).group_by(*dim_cols, Visit.outcome)
+    ).all()
+    reason_rows = session.exec(
+        select(*dim_cols, VisitRequest.reasons)
+        .select_from(VisitRequest).join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
+        .where(*in_period, VisitRequest.status == RequestStatus.INELIGIBLE)
+    ).all()
+    names = {k.id: k.name for k in session.exec(select(Kelurahan)).all()} if dimension == "kelurahan" else {}
+    groups = [g.value for g in Group]
     total = PipelineRow("total", "total")
     rows: dict[str, PipelineRow] = {}
-    groups = [g.value for g in Group]
-    for rid, channel, status, reasons, kel_id, *flags in requests:
+    width = len(dim_cols)
+
+    def targets(dims: tuple) -> list[PipelineRow]:
         if dimension == "channel":
-            keys = [(channel, channel)]
+            keys = [(dims[0], dims[0])]
         elif dimension == "group":
-            keys = [(g, g) for g, on in zip(groups, flags, strict=True) if on]
+            keys = [(g, g) for g, on in zip(groups, dims, strict=True) if on]
         elif dimension == "kelurahan":
-            keys = [(str(kel_id), names.get(kel_id, "")) if kel_id else (OUTSIDE, OUTSIDE)]
+            keys = [(str(dims[0]), names.get(dims[0], "")) if dims[0] else (OUTSIDE, OUTSIDE)]
         else:
             keys = []
+        return [total] + [rows.setdefault(k, PipelineRow(k, label)) for k, label in keys]
+
+    for row in stage_rows:
+        dims, (status, was_offered, was_booked, was_visited, was_recorded, n) = tuple(row[:width]), row[width:]
         stages = ["received"]
         if status == RequestStatus.INELIGIBLE:
             stages.append("ineligible")
         elif status in UNDECIDED:
             stages.append("awaiting")
-        elif status == RequestStatus.CANCELLED and rid not in offered:
+        elif status == RequestStatus.CANCELLED and not was_offered:
             stages.append("withdrawn")
         else:
             stages.append("eligible")
-        stages += [s for s, ids in (("offered", offered), ("booked", booked)) if rid in ids]
-        visits = outcomes.get(rid, [])
-        if visits:
-            stages.append("visited")
-        if RECORDED in visits:
-            stages.append("recorded")
-        failed = [o for o in visits if o != RECORDED]
-        why = list(reasons or []) if status == RequestStatus.INELIGIBLE else []
-        for row in [total] + [rows.setdefault(k, PipelineRow(k, label)) for k, label in keys]:
-            row.counts.update(stages)
-            row.reasons.update(why)
-            row.failed.update(failed)
+        stages += [s for s, on in (("offered", was_offered), ("booked", was_booked), ("visited", was_visited), ("recorded", was_recorded)) if on]
+        for target in targets(dims):
+            for s in stages:
+                target.counts[s] += n
+    for row in outcome_rows:
+        dims, (outcome, n) = tuple(row[:width]), row[width:]
+        for target in targets(dims):
+            target.failed[outcome] += n
+    for row in reason_rows:
+        dims, reasons = tuple(row[:width]), row[width]
+        for target in targets(dims):
+            target.reasons.update(reasons or [])
     ordered = sorted(rows.values(), key=lambda r: (-r.counts["received"], r.label))
     return PipelineReport(start, end, dimension, ordered, total)
