@@ -73,7 +73,7 @@ def column_chart(items: list[tuple[str, float | None]], title: str, target: floa
     col, chart_h, top = 34, 140, 10
     width = max(200, col * len(items) + 40)
     height = chart_h + 50
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
+    parts = [f'<svg class="chart columns" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
              f"<title>{escape(title)}</title>",
              f'<line x1="30" y1="{top + chart_h}" x2="{width}" y2="{top + chart_h}" stroke="#57606a"/>']
     for i, (label, value) in enumerate(items):

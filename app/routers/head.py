@@ -118,7 +118,7 @@ def clock_page(request: Request, now: Now, start: str = "", end: str = "", princ
     report = clock_report(session, d_start, d_end, now, _tz())
     ctx = _ctx(request, report=report, page="clock")
     lang = request_language(request)
-    ctx["chart"] = column_chart([(ctx["f"].short_day(w.week_start)[:6], w.within_share) for w in report.weeks], translate("reporting.chart.clock", lang), 1.0, ctx["f"])
+    ctx["chart"] = column_chart([(f"{w.week_start.day}/{w.week_start.month}", w.within_share) for w in report.weeks], translate("reporting.chart.clock", lang), 1.0, ctx["f"])
     return render(request, "head/clock.html", ctx)
 
 
