@@ -4,13 +4,21 @@ charts drawn on the server as inline SVG (readable without JavaScript and in pri
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from html import escape
 
+from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.numbers import parse_pattern
 from markupsafe import Markup
 
 LOCALES = {"id": "id_ID", "en": "en_GB"}
+_PATTERNS = {digits: parse_pattern("#,##0" + ("." + "0" * digits if digits else "")) for digits in range(4)}
+
+
+@lru_cache(maxsize=4096)
+def _date(d: date, pattern: str, locale: str) -> str:
+    return format_date(d, pattern, locale=locale)
 
 
 class Fmt:
@@ -18,12 +26,13 @@ class Fmt:
 
     def __init__(self, lang: str) -> None:
         self.locale = LOCALES.get(lang, "id_ID")
+        self._babel = Locale.parse(self.locale)  # patterns parsed once: a page formats thousands of figures
 
     def num(self, n: float | int | None) -> str:
-        return "—" if n is None else format_decimal(n, "#,##0", locale=self.locale)
+        return "—" if n is None else _PATTERNS[0].apply(n, self._babel)
 
     def dec(self, n: float | None, digits: int = 1) -> str:
-        return "—" if n is None else format_decimal(n, "#,##0." + "0" * digits, locale=self.locale)
+        return "—" if n is None else _PATTERNS[digits].apply(n, self._babel)
 
     def pct(self, share: float | None, digits: int = 1) -> str:
         """``0.995`` -> ``99,5 %`` (Indonesian) or ``99.5 %``."""
@@ -31,13 +40,13 @@ class Fmt:
 
     def day(self, d: date | None) -> str:
         """``Selasa, 1 Desember 2026``."""
-        return "—" if d is None else format_date(d, "EEEE, d MMMM y", locale=self.locale)
+        return "—" if d is None else _date(d, "EEEE, d MMMM y", self.locale)
 
     def short_day(self, d: date | None) -> str:
-        return "—" if d is None else format_date(d, "d MMM y", locale=self.locale)
+        return "—" if d is None else _date(d, "d MMM y", self.locale)
 
     def month(self, d: date) -> str:
-        return format_date(d, "MMMM y", locale=self.locale)
+        return _date(d, "MMMM y", self.locale)
 
 
 def bar_chart(items: list[tuple[str, float | None]], target: float | None, title: str, lo: float = 0.9, fmt: Fmt | None = None) -> Markup:
