@@ -1,4 +1,5 @@
-"""Reporting: coverage baselines (one per date, rows per kelurahan) and the indexes the head's reports need.
+"""Reporting: coverage baselines (one per date, rows per kelurahan), the indexes the head's reports need, and
+visit_request.heard_via (the optional "how did you hear of the service" answer; socialisation).
 
 Revision ID: 0003_reporting
 Revises: 0002
@@ -44,6 +45,7 @@ def upgrade() -> None:
     with op.batch_alter_table('coverage_baseline_row', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_coverage_baseline_row_baseline_id'), ['baseline_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_coverage_baseline_row_kelurahan_id'), ['kelurahan_id'], unique=False)
+    op.add_column('visit_request', sa.Column('heard_via', sa.String(length=20), nullable=True))  # in place on both backends
     op.create_index('ix_visit_request_received_at', 'visit_request', ['received_at'], unique=False)
     op.create_index('ix_visit_outcome_recorded_on_device_at', 'visit', ['outcome', 'recorded_on_device_at'], unique=False)
 
@@ -51,6 +53,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_visit_outcome_recorded_on_device_at', table_name='visit')
     op.drop_index('ix_visit_request_received_at', table_name='visit_request')
+    op.drop_column('visit_request', 'heard_via')  # in place (SQLite >= 3.35 drops a plain column without a rebuild)
     with op.batch_alter_table('coverage_baseline_row', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_coverage_baseline_row_kelurahan_id'))
         batch_op.drop_index(batch_op.f('ix_coverage_baseline_row_baseline_id'))

@@ -3,8 +3,9 @@
 - target accuracy: of the requests visited, the share whose resident is in a served group and was
   not found ineligible; and the visits whose outcome signals mis-targeting (``MISTARGET_OUTCOMES``);
 - socialisation: of the requests that answered the question, the share that still came with the
-  obsolete kelurahan letter (overall and per month); the channel mix; the kelurahan without any
-  request, with their share of the residents required to hold an E-KTP;
+  obsolete kelurahan letter (overall and per month); the channel mix; how families heard of the
+  service (the optional intake question); the kelurahan without any request, with their share of
+  the residents required to hold an E-KTP;
 - goal attainment: the city's coverage against the target, and the kelurahan at the target;
 - monitoring: of the visits that did not record, the share followed up (a later booking or a later
   visit for the same request). The satisfaction survey and card delivery are not measured yet.
@@ -46,6 +47,7 @@ class Criteria:
     letter_yes: int = 0
     letter_by_month: list[tuple[str, int, int]] = field(default_factory=list)  # (YYYY-MM, answered, with letter)
     channels: Counter = field(default_factory=Counter)
+    heard_via: Counter = field(default_factory=Counter)  # answers to "how did you hear of the service" (unanswered not counted)
     silent_kelurahan: list[tuple[str, str, float | None]] = field(default_factory=list)  # (code, name, share of required)
     kelurahan_total: int = 0
     # goal attainment
@@ -76,6 +78,9 @@ class Criteria:
     def channel_share(self, channel: str) -> float | None:
         return share(self.channels[channel], sum(self.channels.values()))
 
+    def heard_share(self, source: str) -> float | None:
+        return share(self.heard_via[source], sum(self.heard_via.values()))
+
     def as_dict(self) -> dict:
         return {
             "start": self.start.isoformat(), "end": self.end.isoformat(),
@@ -83,7 +88,7 @@ class Criteria:
                                 "visits": self.visits, "mistargeted_visits": dict(self.mistargeted_visits), "mistarget_share": self.mistarget_share},
             "socialisation": {"letter_answered": self.letter_answered, "with_letter": self.letter_yes, "letter_share": self.letter_share,
                               "letter_by_month": [{"month": m, "answered": a, "with_letter": y} for m, a, y in self.letter_by_month],
-                              "channels": dict(self.channels),
+                              "channels": dict(self.channels), "heard_via": dict(self.heard_via),
                               "kelurahan_without_request": [{"code": c, "name": n, "share_of_required": s} for c, n, s in self.silent_kelurahan],
                               "kelurahan_total": self.kelurahan_total},
             "goal_attainment": {"coverage": self.coverage, "target": self.target, "kelurahan_at_target": self.kelurahan_at_target,
@@ -98,7 +103,7 @@ def criteria_report(session: Session, start: date, end: date, tz: str, coverage:
     lo, hi = local_bounds(start, end, zone)
     c = Criteria(start, end, target=coverage.target)
     requests = session.exec(
-        select(VisitRequest.id, VisitRequest.channel, VisitRequest.status, VisitRequest.kelurahan_letter, VisitRequest.received_at,
+        select(VisitRequest.id, VisitRequest.channel, VisitRequest.status, VisitRequest.kelurahan_letter, VisitRequest.heard_via, VisitRequest.received_at,
                Resident.kelurahan_id, Resident.group_elderly, Resident.group_disabled, Resident.group_mental, Resident.group_bedridden)
         .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
         .where(VisitRequest.received_at >= lo, VisitRequest.received_at < hi)
@@ -119,8 +124,10 @@ def criteria_report(session: Session, start: date, end: date, tz: str, coverage:
         bookings[rid].append(at)
     months: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     asked: set[int] = set()
-    for rid, channel, status, letter, received_at, kel_id, *groups in requests:
+    for rid, channel, status, letter, heard, received_at, kel_id, *groups in requests:
         c.channels[channel] += 1
+        if heard:
+            c.heard_via[heard] += 1
         if kel_id is not None:
             asked.add(kel_id)
         if letter is not None:

@@ -55,6 +55,7 @@ def criteria_table(c: Criteria) -> Table:
         ("socialisation", "letter_share", c.letter_share),
         ("socialisation", "letter_answered", c.letter_answered),
         *(("socialisation", f"channel:{ch}", c.channel_share(ch)) for ch in sorted(c.channels)),
+        *(("socialisation", f"heard_via:{h}", c.heard_share(h)) for h in sorted(c.heard_via)),
         ("socialisation", "kelurahan_without_request", len(c.silent_kelurahan)),
         ("goal_attainment", "coverage", c.coverage),
         ("goal_attainment", "target", c.target),
