@@ -155,6 +155,19 @@ def cmd_import_baseline(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_send_surveys(_: argparse.Namespace) -> int:
+    """Queue the follow-up survey a day after each recorded visit (run daily or hourly)."""
+    from app.db import session_scope
+    from visits.reporting.followup import send_surveys
+    from visits.types import utcnow
+
+    settings = get_settings()
+    with session_scope(write=True) as session:
+        count = send_surveys(session, utcnow(), office=settings.office_name, base_url=settings.public_base_url)
+    print(f"follow-up surveys queued: {count}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -178,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("purge-uploads", help="delete KK files past their retention period").set_defaults(func=cmd_purge_uploads)
     sub.add_parser("send-reminders", help="queue the day-before reminders for tomorrow's visits").set_defaults(func=cmd_send_reminders)
     sub.add_parser("auto-book", help="book the best slot for families who accept any time in their availability").set_defaults(func=cmd_auto_book)
+    sub.add_parser("send-surveys", help="queue the follow-up survey a day after each recorded visit").set_defaults(func=cmd_send_surveys)
     ib = sub.add_parser("import-baseline", help="import the coverage baseline per kelurahan (CSV or XLSX)")
     ib.add_argument("file")
     ib.set_defaults(func=cmd_import_baseline)

@@ -68,5 +68,6 @@ from visits.outbox import (  # noqa: F401
 from visits.reporting.models import (  # noqa: F401
     CoverageBaseline,
     CoverageBaselineRow,
+    FollowUpSurvey,
 )
 from visits.tables import metadata  # noqa: F401

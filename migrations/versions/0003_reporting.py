@@ -1,5 +1,6 @@
 """Reporting: coverage baselines (one per date, rows per kelurahan), the indexes the head's reports need, and
-visit_request.heard_via (the optional "how did you hear of the service" answer; socialisation).
+visit_request.heard_via (the optional "how did you hear of the service" answer; socialisation), and the
+follow-up survey after a recorded visit (monitoring).
 
 Revision ID: 0003_reporting
 Revises: 0002
@@ -45,6 +46,25 @@ def upgrade() -> None:
     with op.batch_alter_table('coverage_baseline_row', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_coverage_baseline_row_baseline_id'), ['baseline_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_coverage_baseline_row_kelurahan_id'), ['kelurahan_id'], unique=False)
+    op.create_table(
+        'follow_up_survey',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('visit_id', sa.Integer(), nullable=False),
+        sa.Column('request_id', sa.Integer(), nullable=False),
+        sa.Column('token_hash', sa.String(length=64), nullable=False),
+        sa.Column('sent_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('satisfaction', sa.Integer(), nullable=True),
+        sa.Column('comment', sa.Text(), nullable=True),
+        sa.CheckConstraint('satisfaction IS NULL OR (satisfaction >= 1 AND satisfaction <= 5)', name=op.f('ck_follow_up_survey_satisfaction_range')),
+        sa.ForeignKeyConstraint(['request_id'], ['visit_request.id'], name=op.f('fk_follow_up_survey_request_id_visit_request')),
+        sa.ForeignKeyConstraint(['visit_id'], ['visit.id'], name=op.f('fk_follow_up_survey_visit_id_visit')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_follow_up_survey')),
+        sa.UniqueConstraint('token_hash', name=op.f('uq_follow_up_survey_token_hash')),
+        sa.UniqueConstraint('visit_id', name=op.f('uq_follow_up_survey_visit_id')),
+    )
+    with op.batch_alter_table('follow_up_survey', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_follow_up_survey_request_id'), ['request_id'], unique=False)
     op.add_column('visit_request', sa.Column('heard_via', sa.String(length=20), nullable=True))  # in place on both backends
     op.create_index('ix_visit_request_received_at', 'visit_request', ['received_at'], unique=False)
     op.create_index('ix_visit_outcome_recorded_on_device_at', 'visit', ['outcome', 'recorded_on_device_at'], unique=False)
@@ -54,6 +74,9 @@ def downgrade() -> None:
     op.drop_index('ix_visit_outcome_recorded_on_device_at', table_name='visit')
     op.drop_index('ix_visit_request_received_at', table_name='visit_request')
     op.drop_column('visit_request', 'heard_via')  # in place (SQLite >= 3.35 drops a plain column without a rebuild)
+    with op.batch_alter_table('follow_up_survey', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_follow_up_survey_request_id'))
+    op.drop_table('follow_up_survey')
     with op.batch_alter_table('coverage_baseline_row', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_coverage_baseline_row_kelurahan_id'))
         batch_op.drop_index(batch_op.f('ix_coverage_baseline_row_baseline_id'))

@@ -108,6 +108,9 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset({
     ("POST", "/api/v1/track/{token}/offers"),
     ("POST", "/api/v1/track/{token}/confirm"),
     ("POST", "/api/v1/track/{token}/cancel"),
+    # reporting: the follow-up survey after a recorded visit (its link's token authorises; no personal data)
+    ("GET", "/survey/{token}"),
+    ("POST", "/survey/{token}"),
 })
 
 PATH_PARAM_VALUES = {int: "999999"}  # harmless: matches no row

@@ -8,7 +8,8 @@
   the residents required to hold an E-KTP;
 - goal attainment: the city's coverage against the target, and the kelurahan at the target;
 - monitoring: of the visits that did not record, the share followed up (a later booking or a later
-  visit for the same request). The satisfaction survey and card delivery are not measured yet.
+  visit for the same request); the follow-up surveys sent a day after a recorded visit, answered,
+  and the satisfaction (1–5). Card delivery is not measured yet.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from visits.field.models import Visit
 from visits.intake.models import Kelurahan, RequestStatus, Resident, VisitRequest
 from visits.reporting.clock_report import local_bounds
 from visits.reporting.coverage import RECORDED, CoverageReport
+from visits.reporting.followup import SurveyFigures, survey_figures
 
 MISTARGET_OUTCOMES = ("already_recorded", "could_come_to_office")
 
@@ -58,6 +60,7 @@ class Criteria:
     # monitoring
     failed_visits: int = 0
     followed_up: int = 0
+    surveys: SurveyFigures = field(default_factory=lambda: SurveyFigures(0, 0, None, 0))
 
     @property
     def target_accuracy(self) -> float | None:
@@ -94,7 +97,9 @@ class Criteria:
             "goal_attainment": {"coverage": self.coverage, "target": self.target, "kelurahan_at_target": self.kelurahan_at_target,
                                 "kelurahan_with_baseline": self.kelurahan_with_baseline},
             "monitoring": {"failed_visits": self.failed_visits, "followed_up": self.followed_up, "follow_up_share": self.follow_up_share,
-                           "survey": None, "cards_delivered_in_time": None},
+                           "surveys_sent": self.surveys.sent, "surveys_answered": self.surveys.answered,
+                           "answer_share": self.surveys.answer_share, "mean_satisfaction": self.surveys.mean_satisfaction,
+                           "satisfied_share": self.surveys.satisfied_share, "cards_delivered_in_time": None},
         }
 
 
@@ -149,6 +154,7 @@ def criteria_report(session: Session, start: date, end: date, tz: str, coverage:
                 c.failed_visits += 1
                 later = any(b > at for b in bookings.get(rid, [])) or any(v_at > at for _o, v_at in done)
                 c.followed_up += int(later)
+    c.surveys = survey_figures(session, lo, hi)
     c.letter_by_month = [(m, a, y) for m, (a, y) in sorted(months.items())]
     city_required = coverage.city.required
     by_code = {a.code: a for a in coverage.kelurahan}

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from visits.field.models import Visit
 from visits.intake.models import VisitRequest
-from visits.tables import created_column, str_column
+from visits.tables import created_column, str_column, utc_column
 
 
 class CoverageBaseline(SQLModel, table=True):
@@ -46,3 +46,21 @@ REPORT_INDEXES = (
     Index("ix_visit_request_received_at", VisitRequest.received_at),  # type: ignore[arg-type]
     Index("ix_visit_outcome_recorded_on_device_at", Visit.outcome, Visit.recorded_on_device_at),  # type: ignore[arg-type]
 )
+
+
+class FollowUpSurvey(SQLModel, table=True):
+    """The two-question survey a day after a ``recorded`` visit (monitoring): one per visit, answered once.
+
+    Reached by an unguessable link (only the token's SHA-256 is stored); it holds no personal data.
+    """
+
+    __tablename__ = "follow_up_survey"
+    __table_args__ = (CheckConstraint("satisfaction IS NULL OR (satisfaction >= 1 AND satisfaction <= 5)", name="satisfaction_range"),)
+    id: int | None = Field(default=None, primary_key=True)
+    visit_id: int = Field(foreign_key="visit.id", unique=True)
+    request_id: int = Field(foreign_key="visit_request.id", index=True)
+    token_hash: str = str_column(64, unique=True)
+    sent_at: datetime = utc_column(nullable=False)
+    answered_at: datetime | None = utc_column()
+    satisfaction: int | None = None  # 1 (very dissatisfied) .. 5 (very satisfied)
+    comment: str | None = Field(default=None, sa_type=Text, nullable=True)

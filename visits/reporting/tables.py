@@ -62,6 +62,10 @@ def criteria_table(c: Criteria) -> Table:
         ("goal_attainment", "kelurahan_at_target", c.kelurahan_at_target),
         ("monitoring", "follow_up_share", c.follow_up_share),
         ("monitoring", "failed_visits", c.failed_visits),
+        ("monitoring", "surveys_sent", c.surveys.sent),
+        ("monitoring", "survey_answer_share", c.surveys.answer_share),
+        ("monitoring", "mean_satisfaction", c.surveys.mean_satisfaction),
+        ("monitoring", "satisfied_share", c.surveys.satisfied_share),
     ]
     return Table("criteria", ("criterion", "measure", "value"), rows)
 
