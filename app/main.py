@@ -81,9 +81,9 @@ def create_app() -> FastAPI:
 
 def _routers() -> list[APIRouter]:
     """Every router of the application, listed explicitly."""
-    from app.routers import admin, auth, booking, head, info, intake, operator, operator_booking, pages, plans, survey
+    from app.routers import admin, auth, booking, card, head, info, intake, operator, operator_booking, pages, plans, survey
 
-    return [admin.router, auth.router, booking.router, info.router, intake.router, operator.router, operator_booking.router, pages.router, plans.router, head.router, head.api, survey.router]
+    return [admin.router, auth.router, booking.router, info.router, intake.router, operator.router, operator_booking.router, pages.router, plans.router, head.router, head.api, survey.router, card.router]
 
 
 app = create_app()

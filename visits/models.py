@@ -69,5 +69,6 @@ from visits.reporting.models import (  # noqa: F401
     CoverageBaseline,
     CoverageBaselineRow,
     FollowUpSurvey,
+    CardDelivery,
 )
 from visits.tables import metadata  # noqa: F401

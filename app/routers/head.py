@@ -36,6 +36,7 @@ from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body
 from app.web import render, request_language
 from visits.errors import InvalidInput, NotFound
 from visits.reporting.baseline import BaselineRejected, baselines, import_baseline
+from visits.reporting.cards import overdue_cards
 from visits.reporting.clock_report import clock_report, default_period
 from visits.reporting.coverage import coverage_report
 from visits.reporting.criteria import criteria_report
@@ -82,6 +83,10 @@ def _coverage(session: Session, now: datetime):  # noqa: ANN202
     return coverage_report(session, now, _tz(), get_settings().coverage_target)
 
 
+def _criteria(session: Session, start: date, end: date, now: datetime, coverage):  # noqa: ANN001, ANN202
+    return criteria_report(session, start, end, _tz(), coverage, now=now, card_days=get_settings().card_delivery_days)
+
+
 def _ctx(request: Request, **extra: Any) -> dict[str, Any]:
     lang = request_language(request)
     return {"f": Fmt(lang), "tz": ZoneInfo(_tz()), **extra}
@@ -125,8 +130,8 @@ def clock_page(request: Request, now: Now, start: str = "", end: str = "", princ
 @router.get("/head/criteria", response_class=HTMLResponse)
 def criteria_page(request: Request, now: Now, start: str = "", end: str = "", principal: Principal = Depends(heads), session: Session = ReadSession) -> HTMLResponse:
     d_start, d_end = _period(start, end, now)
-    c = criteria_report(session, d_start, d_end, _tz(), _coverage(session, now))
-    ctx = _ctx(request, c=c, report=c, page="criteria")
+    c = _criteria(session, d_start, d_end, now, _coverage(session, now))
+    ctx = _ctx(request, c=c, report=c, page="criteria", overdue_cards=overdue_cards(session, now, get_settings().card_delivery_days))
     letter = [(m[2:], (y / a) if a else None) for m, a, y in c.letter_by_month]
     ctx["chart"] = column_chart(letter, translate("reporting.chart.letter", request_language(request)), None, ctx["f"])
     return render(request, "head/criteria.html", ctx)
@@ -140,7 +145,7 @@ def monthly_page(request: Request, now: Now, month: str = "", principal: Princip
         request, month=first, last=last, coverage=cov, page="monthly",
         clock=clock_report(session, first, last, now, _tz()),
         pipeline=pipeline_report(session, first, last, _tz(), "channel"),
-        c=criteria_report(session, first, last, _tz(), cov), stages=STAGES,
+        c=_criteria(session, first, last, now, cov), stages=STAGES,
     )
     ctx["chart"] = _coverage_charts(cov, ctx["f"], request_language(request))
     return render(request, "head/monthly.html", ctx)
@@ -200,7 +205,7 @@ def _table(session: Session, name: str, now: datetime, start: str, end: str, by:
         return pipeline_table(pipeline_report(session, d_start, d_end, _tz(), by))
     if name == "clock":
         return clock_table(clock_report(session, d_start, d_end, now, _tz()))
-    return criteria_table(criteria_report(session, d_start, d_end, _tz(), _coverage(session, now)))
+    return criteria_table(_criteria(session, d_start, d_end, now, _coverage(session, now)))
 
 
 def column_label(column: str, lang: str) -> str:
@@ -250,4 +255,4 @@ def api_clock(now: Now, start: str = "", end: str = "", principal: Principal = D
 def api_criteria(now: Now, start: str = "", end: str = "", principal: Principal = Depends(heads), session: Session = ReadSession) -> dict:
     """The four effectiveness criteria for a period."""
     d_start, d_end = _period(start, end, now)
-    return criteria_report(session, d_start, d_end, _tz(), _coverage(session, now)).as_dict()
+    return _criteria(session, d_start, d_end, now, _coverage(session, now)).as_dict()

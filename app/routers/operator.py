@@ -40,6 +40,7 @@ from visits.models import Channel, Group, Kelurahan, KkDocument, VisitRequest
 from visits.intake.nik import mask
 from visits.intake.tracking import summary
 from visits.intake.uploads import read_kk
+from visits.reporting.cards import card_state
 
 router = APIRouter(prefix="/operator", include_in_schema=False)
 SMALL_FORM = small_form(10)
@@ -143,10 +144,11 @@ def _detail_context(session: Session, row: VisitRequest, lang: str, now: datetim
         "decline_codes": DECLINE_CODES,
         "actions": request_actions(row.status),
         "weekdays": list(WEEKDAYS),
+        "card": card_state(session, row.id, now, get_settings().card_delivery_days),  # type: ignore[arg-type]
     }
 
 
-BOOKING_NOTES = ("offers", "no_offers", "booked", "taken", "cancelled")  # set by the booking actions' redirects
+BOOKING_NOTES = ("offers", "no_offers", "booked", "taken", "cancelled", "card_printed", "card_delivered", "card_refused")  # set by the booking and card actions' redirects
 
 
 @router.get("/requests/{request_id}", response_class=HTMLResponse)

@@ -1,6 +1,6 @@
 """Reporting: coverage baselines (one per date, rows per kelurahan), the indexes the head's reports need, and
 visit_request.heard_via (the optional "how did you hear of the service" answer; socialisation), and the
-follow-up survey after a recorded visit (monitoring).
+follow-up survey after a recorded visit and the card delivery record (monitoring).
 
 Revision ID: 0003_reporting
 Revises: 0002
@@ -65,6 +65,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('follow_up_survey', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_follow_up_survey_request_id'), ['request_id'], unique=False)
+    op.create_table(
+        'card_delivery',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('request_id', sa.Integer(), nullable=False),
+        sa.Column('printed_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('updated_by_id', sa.Integer(), nullable=True),
+        sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint('delivered_at IS NULL OR printed_at IS NOT NULL', name=op.f('ck_card_delivery_printed_before_delivered')),
+        sa.ForeignKeyConstraint(['request_id'], ['visit_request.id'], name=op.f('fk_card_delivery_request_id_visit_request')),
+        sa.ForeignKeyConstraint(['updated_by_id'], ['app_user.id'], name=op.f('fk_card_delivery_updated_by_id_app_user')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_card_delivery')),
+        sa.UniqueConstraint('request_id', name=op.f('uq_card_delivery_request_id')),
+    )
     op.add_column('visit_request', sa.Column('heard_via', sa.String(length=20), nullable=True))  # in place on both backends
     op.create_index('ix_visit_request_received_at', 'visit_request', ['received_at'], unique=False)
     op.create_index('ix_visit_outcome_recorded_on_device_at', 'visit', ['outcome', 'recorded_on_device_at'], unique=False)
@@ -74,6 +88,7 @@ def downgrade() -> None:
     op.drop_index('ix_visit_outcome_recorded_on_device_at', table_name='visit')
     op.drop_index('ix_visit_request_received_at', table_name='visit_request')
     op.drop_column('visit_request', 'heard_via')  # in place (SQLite >= 3.35 drops a plain column without a rebuild)
+    op.drop_table('card_delivery')
     with op.batch_alter_table('follow_up_survey', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_follow_up_survey_request_id'))
     op.drop_table('follow_up_survey')

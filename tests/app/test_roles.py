@@ -71,6 +71,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/reports/pipeline"): HEADS,
     ("GET", "/api/v1/reports/clock"): HEADS,
     ("GET", "/api/v1/reports/criteria"): HEADS,
+    ("POST", "/operator/requests/{request_id}/card"): DESK,  # the card's delivery after a recorded visit
 }
 
 PUBLIC: frozenset[tuple[str, str]] = frozenset({

@@ -9,7 +9,7 @@
 - goal attainment: the city's coverage against the target, and the kelurahan at the target;
 - monitoring: of the visits that did not record, the share followed up (a later booking or a later
   visit for the same request); the follow-up surveys sent a day after a recorded visit, answered,
-  and the satisfaction (1–5). Card delivery is not measured yet.
+  and the satisfaction (1–5); the E-KTP cards handed over within the delivery target (the rest flagged).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from visits.field.models import Visit
 from visits.intake.models import Kelurahan, RequestStatus, Resident, VisitRequest
 from visits.reporting.clock_report import local_bounds
 from visits.reporting.coverage import RECORDED, CoverageReport
+from visits.reporting.cards import CardFigures, card_figures
 from visits.reporting.followup import SurveyFigures, survey_figures
 
 MISTARGET_OUTCOMES = ("already_recorded", "could_come_to_office")
@@ -61,6 +62,7 @@ class Criteria:
     failed_visits: int = 0
     followed_up: int = 0
     surveys: SurveyFigures = field(default_factory=lambda: SurveyFigures(0, 0, None, 0))
+    cards: CardFigures = field(default_factory=lambda: CardFigures(0, 0, 0, 0, 14))
 
     @property
     def target_accuracy(self) -> float | None:
@@ -99,11 +101,15 @@ class Criteria:
             "monitoring": {"failed_visits": self.failed_visits, "followed_up": self.followed_up, "follow_up_share": self.follow_up_share,
                            "surveys_sent": self.surveys.sent, "surveys_answered": self.surveys.answered,
                            "answer_share": self.surveys.answer_share, "mean_satisfaction": self.surveys.mean_satisfaction,
-                           "satisfied_share": self.surveys.satisfied_share, "cards_delivered_in_time": None},
+                           "satisfied_share": self.surveys.satisfied_share,
+                           "cards": {"recorded": self.cards.recorded, "delivered_in_time": self.cards.delivered_in_time,
+                                     "delivered_late": self.cards.delivered_late, "overdue": self.cards.overdue,
+                                     "target_days": self.cards.target_days, "in_time_share": self.cards.in_time_share}},
         }
 
 
-def criteria_report(session: Session, start: date, end: date, tz: str, coverage: CoverageReport) -> Criteria:
+def criteria_report(session: Session, start: date, end: date, tz: str, coverage: CoverageReport, *, now: datetime | None = None, card_days: int = 14) -> Criteria:
+    """``now`` (default: the end of the period) decides which cards are past the delivery target."""
     zone = ZoneInfo(tz)
     lo, hi = local_bounds(start, end, zone)
     c = Criteria(start, end, target=coverage.target)
@@ -155,6 +161,7 @@ def criteria_report(session: Session, start: date, end: date, tz: str, coverage:
                 later = any(b > at for b in bookings.get(rid, [])) or any(v_at > at for _o, v_at in done)
                 c.followed_up += int(later)
     c.surveys = survey_figures(session, lo, hi)
+    c.cards = card_figures(session, lo, hi, now or hi, card_days)
     c.letter_by_month = [(m, a, y) for m, (a, y) in sorted(months.items())]
     city_required = coverage.city.required
     by_code = {a.code: a for a in coverage.kelurahan}

@@ -64,3 +64,16 @@ class FollowUpSurvey(SQLModel, table=True):
     answered_at: datetime | None = utc_column()
     satisfaction: int | None = None  # 1 (very dissatisfied) .. 5 (very satisfied)
     comment: str | None = Field(default=None, sa_type=Text, nullable=True)
+
+
+class CardDelivery(SQLModel, table=True):
+    """The E-KTP card of a recorded resident: printed, then handed over (monitoring; the operator records it)."""
+
+    __tablename__ = "card_delivery"
+    __table_args__ = (CheckConstraint("delivered_at IS NULL OR printed_at IS NOT NULL", name="printed_before_delivered"),)
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="visit_request.id", unique=True)
+    printed_at: datetime | None = utc_column()
+    delivered_at: datetime | None = utc_column()
+    updated_by_id: int | None = Field(default=None, foreign_key="app_user.id", nullable=True)
+    updated_at: datetime = created_column()

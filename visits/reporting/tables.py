@@ -66,6 +66,8 @@ def criteria_table(c: Criteria) -> Table:
         ("monitoring", "survey_answer_share", c.surveys.answer_share),
         ("monitoring", "mean_satisfaction", c.surveys.mean_satisfaction),
         ("monitoring", "satisfied_share", c.surveys.satisfied_share),
+        ("monitoring", "cards_in_time_share", c.cards.in_time_share),
+        ("monitoring", "cards_overdue", c.cards.overdue),
     ]
     return Table("criteria", ("criterion", "measure", "value"), rows)
 
