@@ -16,6 +16,7 @@ import argparse
 import os
 import platform
 import random
+import shutil
 import sys
 import tempfile
 import time as clock
@@ -130,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     from fastapi.testclient import TestClient
 
     from app.auth import SESSION_COOKIE
-    from app.db import session_scope
+    from app.db import reset_engines, session_scope
     from app.deps import get_now
     from app.main import create_app
     from app.migrate import upgrade
@@ -164,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
             p95 = percentile(times, 95)
             worst = max(worst, p95)
             print(f"  {path:62s} p50 {percentile(times, 50):7.1f} ms  p95 {p95:7.1f} ms  max {max(times):7.1f} ms  (CPU p95 {percentile(cpu, 95):7.1f} ms)")
+    reset_engines()
+    shutil.rmtree(folder, ignore_errors=True)  # the SQLite file and the data folder of this run
     print(f"load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPU (wall times grow with the machine's load; CPU times less so)")
     print(f"worst p95: {worst:.1f} ms (target ≤ {target:.0f} ms on {backend}): {'OK' if worst <= target else 'MISSED'}")
     return 0 if worst <= target else 1

@@ -166,3 +166,13 @@ def test_an_operator_still_sees_the_contact_details(client, data) -> None:
     login_as(client, "operator")
     case = client.get(f"/operator/requests/{data['planted']}").text
     assert PLANTED_PHONE in case and PLANTED_STREET in case and PLANTED_NIK in case and PLANTED_KK in case
+
+
+def test_pipeline_page_names_its_rows(client, data) -> None:
+    login_as(client, "head")
+    page = client.get("/head/pipeline", params={"by": "channel"}).text
+    row = re.search(r"<tr><td><strong>Jumlah</strong></td>(.*?)</tr>", page, re.S)
+    assert row and [int(x) for x in re.findall(r'class="num">(\d+)<', row.group(1))][:2] == [2, 0]  # received 2, ineligible 0
+    assert "<tr><td>Web</td>" in page
+    by_group = client.get("/head/pipeline", params={"by": "group"}).text
+    assert "<tr><td>Lansia (60 tahun ke atas)</td>" in by_group

@@ -77,6 +77,23 @@ class Area:
     children: list[Area] = field(default_factory=list)
 
     @property
+    def on_pace(self) -> bool:
+        """The target is reached on ``reaches_on`` at the last 4 weeks' pace (pages show the date)."""
+        return self.status == Projection.ON_PACE
+
+    @property
+    def is_city(self) -> bool:
+        return self.level == "city"
+
+    @property
+    def is_kecamatan(self) -> bool:
+        return self.level == "kecamatan"
+
+    @property
+    def behind(self) -> bool:
+        return self.has_baseline and self.still_to_record > 0
+
+    @property
     def recorded(self) -> int:
         return self.baseline_recorded + self.jemput_recorded
 

@@ -41,6 +41,7 @@ OUTSIDE = "outside"  # the kelurahan row of requests from outside the service ar
 class PipelineRow:
     key: str
     label: str
+    label_key: str = ""  # a catalog key naming the row (channels, groups, the total), else ``label`` is shown
     counts: Counter = field(default_factory=Counter)
     reasons: Counter = field(default_factory=Counter)
     failed: Counter = field(default_factory=Counter)
@@ -103,20 +104,20 @@ def pipeline_report(session: Session, start: date, end: date, tz: str, dimension
     ).all()
     names = {k.id: k.name for k in session.exec(select(Kelurahan)).all()} if dimension == "kelurahan" else {}
     groups = [g.value for g in Group]
-    total = PipelineRow("total", "total")
+    total = PipelineRow("total", "total", "reporting.total")
     rows: dict[str, PipelineRow] = {}
     width = len(dim_cols)
 
     def targets(dims: tuple) -> list[PipelineRow]:
         if dimension == "channel":
-            keys = [(dims[0], dims[0])]
+            keys = [(dims[0], dims[0], f"intake.op.channel.{dims[0]}")]
         elif dimension == "group":
-            keys = [(g, g) for g, on in zip(groups, dims, strict=True) if on]
+            keys = [(g, g, f"intake.group.{g}") for g, on in zip(groups, dims, strict=True) if on]
         elif dimension == "kelurahan":
-            keys = [(str(dims[0]), names.get(dims[0], "")) if dims[0] else (OUTSIDE, OUTSIDE)]
+            keys = [(str(dims[0]), names.get(dims[0], ""), "") if dims[0] else (OUTSIDE, OUTSIDE, "reporting.outside")]
         else:
             keys = []
-        return [total] + [rows.setdefault(k, PipelineRow(k, label)) for k, label in keys]
+        return [total] + [rows.setdefault(k, PipelineRow(k, label, label_key)) for k, label, label_key in keys]
 
     for row in stage_rows:
         dims, (status, was_offered, was_booked, was_visited, was_recorded, n) = tuple(row[:width]), row[width:]
