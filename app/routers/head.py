@@ -36,7 +36,6 @@ from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body
 from app.web import render, request_language
 from visits.errors import InvalidInput, NotFound
 from visits.reporting.baseline import BaselineRejected, baselines, import_baseline
-from visits.reporting.cards import overdue_cards
 from visits.reporting.clock_report import clock_report, default_period
 from visits.reporting.coverage import coverage_report
 from visits.reporting.criteria import criteria_report
@@ -131,7 +130,7 @@ def clock_page(request: Request, now: Now, start: str = "", end: str = "", princ
 def criteria_page(request: Request, now: Now, start: str = "", end: str = "", principal: Principal = Depends(heads), session: Session = ReadSession) -> HTMLResponse:
     d_start, d_end = _period(start, end, now)
     c = _criteria(session, d_start, d_end, now, _coverage(session, now))
-    ctx = _ctx(request, c=c, report=c, page="criteria", overdue_cards=overdue_cards(session, now, get_settings().card_delivery_days))
+    ctx = _ctx(request, c=c, report=c, page="criteria", overdue_cards=c.cards.overdue_list)
     letter = [(m[2:], (y / a) if a else None) for m, a, y in c.letter_by_month]
     ctx["chart"] = column_chart(letter, translate("reporting.chart.letter", request_language(request)), None, ctx["f"])
     return render(request, "head/criteria.html", ctx)

@@ -13,7 +13,7 @@ from app.db import session_scope
 from tests.app.helpers import login_as
 from tests.reporting.support import NOW, TZ, area, request, visit
 from visits.errors import InvalidInput
-from visits.reporting.cards import card_figures, card_state, mark_card, overdue_cards
+from visits.reporting.cards import card_figures, card_state, mark_card
 from visits.reporting.clock_report import local_bounds
 from zoneinfo import ZoneInfo
 
@@ -44,7 +44,7 @@ def test_a_delivery_past_the_target_is_flagged(session) -> None:
     f = card_figures(session, lo, hi, NOW, 14)
     assert (f.recorded, f.delivered_in_time, f.delivered_late, f.overdue) == (4, 1, 1, 1)
     assert f.in_time_share == 1 / 3
-    assert [rid for rid, _ref, _at in overdue_cards(session, NOW, 14)] == [overdue.id]
+    assert [rid for rid, _ref, _at in f.overdue_list] == [overdue.id]
 
 
 def test_delivery_needs_a_recording_and_a_print(session) -> None:

@@ -79,6 +79,7 @@ class CardFigures:
     delivered_late: int
     overdue: int  # not handed over, past the target: flagged
     target_days: int
+    overdue_list: tuple[tuple[int, str, datetime], ...] = ()  # (request id, reference, recorded at), oldest first, at most 200
 
     @property
     def in_time_share(self) -> float | None:
@@ -86,41 +87,23 @@ class CardFigures:
         return self.delivered_in_time / due if due else None
 
 
-def card_figures(session: Session, received_from: datetime, received_before: datetime, now: datetime, target_days: int) -> CardFigures:
-    """Cards of the requests received in ``[received_from, received_before)`` that a visit recorded."""
-    first = (
-        select(Visit.request_id, func.min(Visit.recorded_on_device_at).label("at"))
-        .join(VisitRequest, Visit.request_id == VisitRequest.id)  # type: ignore[arg-type]
-        .where(Visit.outcome == RECORDED, VisitRequest.received_at >= received_from, VisitRequest.received_at < received_before)
-        .group_by(Visit.request_id)
-        .subquery()
-    )
+def card_figures(session: Session, received_from: datetime, received_before: datetime, now: datetime, target_days: int, limit: int = 200) -> CardFigures:
+    """Cards of the requests received in ``[received_from, received_before)`` that a visit recorded (one query)."""
     rows = session.exec(
-        select(first.c.at, CardDelivery.delivered_at).select_from(first).join(CardDelivery, CardDelivery.request_id == first.c.request_id, isouter=True)
+        select(VisitRequest.id, VisitRequest.reference, func.min(Visit.recorded_on_device_at), CardDelivery.delivered_at)
+        .select_from(VisitRequest)
+        .join(Visit, Visit.request_id == VisitRequest.id)  # type: ignore[arg-type]
+        .join(CardDelivery, CardDelivery.request_id == VisitRequest.id, isouter=True)  # type: ignore[arg-type]
+        .where(Visit.outcome == RECORDED, VisitRequest.received_at >= received_from, VisitRequest.received_at < received_before)
+        .group_by(VisitRequest.id, VisitRequest.reference, CardDelivery.delivered_at)
     ).all()
     target = timedelta(days=target_days)
-    in_time = late = overdue = 0
-    for at, delivered in rows:
+    in_time = late = 0
+    overdue: list[tuple[int, str, datetime]] = []
+    for rid, reference, at, delivered in rows:
         if delivered is not None:
             in_time, late = (in_time + 1, late) if delivered <= at + target else (in_time, late + 1)
         elif now > at + target:
-            overdue += 1
-    return CardFigures(len(rows), in_time, late, overdue, target_days)
-
-
-def overdue_cards(session: Session, now: datetime, target_days: int, limit: int = 200) -> list[tuple[int, str, datetime]]:
-    """(request id, reference, recorded at) of cards not handed over within the target, oldest first."""
-    first = (
-        select(Visit.request_id, func.min(Visit.recorded_on_device_at).label("at"))
-        .where(Visit.outcome == RECORDED).group_by(Visit.request_id).subquery()
-    )
-    rows = session.exec(
-        select(first.c.request_id, VisitRequest.reference, first.c.at)
-        .select_from(first)
-        .join(VisitRequest, VisitRequest.id == first.c.request_id)
-        .join(CardDelivery, CardDelivery.request_id == first.c.request_id, isouter=True)
-        .where(CardDelivery.delivered_at.is_(None), first.c.at < now - timedelta(days=target_days))  # type: ignore[union-attr]
-        .order_by(first.c.at)
-        .limit(limit)
-    ).all()
-    return [(rid, ref, at) for rid, ref, at in rows]
+            overdue.append((rid, reference, at))
+    overdue.sort(key=lambda r: r[2])
+    return CardFigures(len(rows), in_time, late, len(overdue), target_days, tuple(overdue[:limit]))
