@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from visits.errors import InvalidInput, NotFound
 from visits.field.models import Visit
@@ -87,19 +87,34 @@ class CardFigures:
         return self.delivered_in_time / due if due else None
 
 
-def card_figures(session: Session, received_from: datetime, received_before: datetime, now: datetime, target_days: int, limit: int = 200) -> CardFigures:
-    """Cards of the requests received in ``[received_from, received_before)`` that a visit recorded (one query)."""
-    rows = session.exec(
-        select(VisitRequest.id, VisitRequest.reference, func.min(Visit.recorded_on_device_at), CardDelivery.delivered_at)
-        .select_from(VisitRequest)
-        .join(Visit, Visit.request_id == VisitRequest.id)  # type: ignore[arg-type]
-        .join(CardDelivery, CardDelivery.request_id == VisitRequest.id, isouter=True)  # type: ignore[arg-type]
-        .where(Visit.outcome == RECORDED, VisitRequest.received_at >= received_from, VisitRequest.received_at < received_before)
-        .group_by(VisitRequest.id, VisitRequest.reference, CardDelivery.delivered_at)
-    ).all()
+def card_figures(
+    session: Session, received_from: datetime, received_before: datetime, now: datetime, target_days: int,
+    recorded: dict[int, tuple[str, datetime]] | None = None, limit: int = 200,
+) -> CardFigures:
+    """Cards of the requests received in ``[received_from, received_before)`` that a visit recorded.
+
+    ``recorded`` (request id -> (reference, first recorded at)) may come from the caller, who has
+    already read the period's visits (the criteria); otherwise it is read here.
+    """
+    in_period = (VisitRequest.received_at >= received_from, VisitRequest.received_at < received_before)
+    if recorded is None:
+        recorded = {
+            rid: (ref, at)
+            for rid, ref, at in session.exec(
+                select(VisitRequest.id, VisitRequest.reference, func.min(Visit.recorded_on_device_at))
+                .select_from(VisitRequest).join(Visit, Visit.request_id == VisitRequest.id)  # type: ignore[arg-type]
+                .where(Visit.outcome == RECORDED, *in_period).group_by(VisitRequest.id, VisitRequest.reference)
+            ).all()
+        }
+    delivered_at = dict(session.exec(
+        select(CardDelivery.request_id, CardDelivery.delivered_at)
+        .join(VisitRequest, CardDelivery.request_id == VisitRequest.id)  # type: ignore[arg-type]
+        .where(col(CardDelivery.delivered_at).is_not(None), *in_period)
+    ).all())
     target = timedelta(days=target_days)
     in_time = late = 0
     overdue: list[tuple[int, str, datetime]] = []
+    rows = [(rid, ref, at, delivered_at.get(rid)) for rid, (ref, at) in recorded.items()]
     for rid, reference, at, delivered in rows:
         if delivered is not None:
             in_time, late = (in_time + 1, late) if delivered <= at + target else (in_time, late + 1)

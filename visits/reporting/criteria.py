@@ -114,7 +114,7 @@ def criteria_report(session: Session, start: date, end: date, tz: str, coverage:
     lo, hi = local_bounds(start, end, zone)
     c = Criteria(start, end, target=coverage.target)
     requests = session.exec(
-        select(VisitRequest.id, VisitRequest.channel, VisitRequest.status, VisitRequest.kelurahan_letter, VisitRequest.heard_via, VisitRequest.received_at,
+        select(VisitRequest.id, VisitRequest.reference, VisitRequest.channel, VisitRequest.status, VisitRequest.kelurahan_letter, VisitRequest.heard_via, VisitRequest.received_at,
                Resident.kelurahan_id, Resident.group_elderly, Resident.group_disabled, Resident.group_mental, Resident.group_bedridden)
         .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
         .where(VisitRequest.received_at >= lo, VisitRequest.received_at < hi)
@@ -135,7 +135,8 @@ def criteria_report(session: Session, start: date, end: date, tz: str, coverage:
         bookings[rid].append(at)
     months: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     asked: set[int] = set()
-    for rid, channel, status, letter, heard, received_at, kel_id, *groups in requests:
+    recorded: dict[int, tuple[str, datetime]] = {}  # request id -> (reference, first recorded at): the cards
+    for rid, reference, channel, status, letter, heard, received_at, kel_id, *groups in requests:
         c.channels[channel] += 1
         if heard:
             c.heard_via[heard] += 1
@@ -152,6 +153,9 @@ def criteria_report(session: Session, start: date, end: date, tz: str, coverage:
         if done:
             c.visited += 1
             c.visited_on_target += int(any(groups) and status != RequestStatus.INELIGIBLE)
+        times = [at for outcome, at in done if outcome == RECORDED]
+        if times:
+            recorded[rid] = (reference, min(times))
         for outcome, at in done:
             c.visits += 1
             if outcome in MISTARGET_OUTCOMES:
@@ -161,7 +165,7 @@ def criteria_report(session: Session, start: date, end: date, tz: str, coverage:
                 later = any(b > at for b in bookings.get(rid, [])) or any(v_at > at for _o, v_at in done)
                 c.followed_up += int(later)
     c.surveys = survey_figures(session, lo, hi)
-    c.cards = card_figures(session, lo, hi, now or hi, card_days)
+    c.cards = card_figures(session, lo, hi, now or hi, card_days, recorded)
     c.letter_by_month = [(m, a, y) for m, (a, y) in sorted(months.items())]
     city_required = coverage.city.required
     by_code = {a.code: a for a in coverage.kelurahan}
