@@ -19,6 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import distinct, func
@@ -40,6 +41,7 @@ class Projection:
     NO_BASELINE = "no_baseline"
 
 
+@lru_cache(maxsize=8192)
 def target_count(required: int, target: float) -> int:
     """Residents recorded needed for ``target`` (exact decimal arithmetic: 0.995 × 1000 is 995)."""
     return math.ceil(Decimal(str(target)) * required)
