@@ -199,6 +199,46 @@ def serve_options() -> dict:
     return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted, "log_config": log_config()}
 
 
+def cmd_import_baseline(args: argparse.Namespace) -> int:
+    """Import a coverage baseline (CSV or XLSX); nothing is stored when any row is wrong."""
+    from pathlib import Path
+
+    from app.db import session_scope
+    from visits.reporting.baseline import BaselineRejected, import_baseline
+    from visits.types import utcnow
+
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        print(f"error: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        with session_scope(write=True) as session:
+            done = import_baseline(session, path.name, data, now=utcnow(), tz=get_settings().timezone)
+    except BaselineRejected as exc:
+        print(f"error: the file was refused, nothing was stored ({len(exc.problems)} problem(s)):", file=sys.stderr)
+        for p in exc.problems:
+            print(f"  row {p.row}, field {p.field}: {p.code}", file=sys.stderr)
+        return 2
+    for b in done:
+        print(f"baseline {b.as_of.isoformat()}: {b.rows} kelurahan {'(replaced the earlier import of that date)' if b.replaced else '(new)'}")
+    return 0
+
+
+def cmd_send_surveys(_: argparse.Namespace) -> int:
+    """Queue the follow-up survey a day after each recorded visit (run daily or hourly)."""
+    from app.db import session_scope
+    from visits.reporting.followup import send_surveys
+    from visits.types import utcnow
+
+    settings = get_settings()
+    with session_scope(write=True) as session:
+        count = send_surveys(session, utcnow(), office=settings.office_name, base_url=settings.public_base_url)
+    print(f"follow-up surveys queued: {count}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -232,6 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("purge-uploads", help="delete KK files past their retention period").set_defaults(func=cmd_purge_uploads)
     sub.add_parser("send-reminders", help="queue the day-before reminders for tomorrow's visits").set_defaults(func=cmd_send_reminders)
     sub.add_parser("auto-book", help="book the best slot for families who accept any time in their availability").set_defaults(func=cmd_auto_book)
+    sub.add_parser("send-surveys", help="queue the follow-up survey a day after each recorded visit").set_defaults(func=cmd_send_surveys)
+    ib = sub.add_parser("import-baseline", help="import the coverage baseline per kelurahan (CSV or XLSX)")
+    ib.add_argument("file")
+    ib.set_defaults(func=cmd_import_baseline)
     cu = sub.add_parser("create-user", help="create a staff user; the password is read from standard input")
     cu.add_argument("--username", required=True)
     cu.add_argument("--role", required=True, choices=["admin", "operator", "officer", "head"])

@@ -20,6 +20,7 @@ from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body, guarded_request
 from visits.errors import InvalidInput, PayloadTooLarge
 from visits.intake.service import IntakeConfig, Submission, SubmitResult, office_today, submit
 from visits.models import Channel, Group, MaritalStatus
+from visits.intake.models import HeardVia
 from visits.intake.queries import service_area
 from visits.intake.schemas import FieldError, ReasonOut, RequestIn, SubmitAnswer, validate_request
 from app.deps import Now
@@ -29,7 +30,7 @@ SCALAR_FIELDS = (
     "nik", "full_name", "birth_date", "sex", "marital_status", "disability_type", "approach_notes",
     "kelurahan_code", "rt", "rw", "street", "lat", "lon", "kk_number", "kk_check_at_visit",
     "companion_name", "companion_phone", "companion_relation", "accept_any_time", "consent", "consent_by",
-    "kelurahan_letter", "notes",
+    "kelurahan_letter", "heard_via", "notes",
 )
 WEEKDAYS = range(7)
 
@@ -150,6 +151,7 @@ def form_context(session: Session, values: dict[str, Any], errors: list[dict[str
         "weekdays": list(WEEKDAYS),
         "avail": availability_rows(values.get("availability")),
         "phone_intake": phone,
+        "heard_via_choices": [h.value for h in HeardVia],
         "idempotency_key": values.get("idempotency_key") or secrets.token_urlsafe(24),
     }
 

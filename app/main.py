@@ -195,11 +195,12 @@ def _declare_error_bodies(app: FastAPI) -> None:
 
 def _routers() -> list[APIRouter]:
     """Every router of the application, listed explicitly."""
-    from app.routers import admin, admin_calendar, admin_settings, admin_teams, auth, booking, field_api, field_pages, info, intake, operator, operator_booking, pages, plans
+    from app.routers import admin, admin_calendar, admin_settings, admin_teams, auth, booking, card, field_api, field_pages, head, info, intake, operator, operator_booking, pages, plans, survey
 
     return [
         admin.router, auth.router, booking.router, info.router, intake.router, operator.router, operator_booking.router, pages.router, plans.router,
         field_api.router, field_pages.router, admin_teams.router, admin_calendar.router, admin_settings.router,
+        head.router, head.api, survey.router, card.router,
     ]
 
 

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     office_phone: str = "+62321000000"
     region_prefix: str = Field(default="3576", description="Service-area region code (KK/kelurahan prefix).")
     coverage_target: float = 0.995
+    card_delivery_days: int = Field(default=14, ge=1, description="E-KTP cards not handed over within this many days of the recording are flagged.")
     default_language: str = "id"
     timezone: str = "Asia/Jakarta"
     public_base_url: str = "http://127.0.0.1:8000"

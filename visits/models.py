@@ -70,4 +70,10 @@ from visits.outbox import (  # noqa: F401
     NotificationStatus,
     Notification,
 )
+from visits.reporting.models import (  # noqa: F401
+    CoverageBaseline,
+    CoverageBaselineRow,
+    FollowUpSurvey,
+    CardDelivery,
+)
 from visits.tables import metadata  # noqa: F401

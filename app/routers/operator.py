@@ -42,6 +42,7 @@ from visits.intake.nik import mask
 from visits.intake.tracking import summary
 from visits.intake.uploads import read_kk
 from visits.field.queries import visit_proofs
+from visits.reporting.cards import card_state
 
 router = APIRouter(prefix="/operator", include_in_schema=False)
 SMALL_FORM = small_form(10)
@@ -142,16 +143,18 @@ def _detail_context(session: Session, row: VisitRequest, lang: str, now: datetim
         "overdue": is_overdue(row.due_at, row.first_answer_at, now),
         "tz": ZoneInfo(get_settings().timezone),
         "nik_masked": mask(resident.nik),
+        "kk_masked": mask(row.kk_number),
         "decline_codes": [(code, REASONS[code].message(lang)) for code in DECLINE_CODES],
         "actions": request_actions(row.status),
         "weekdays": list(WEEKDAYS),
         "visits": visit_proofs(session, row.id),  # type: ignore[arg-type]
+        "card": card_state(session, row.id, now, get_settings().card_delivery_days),  # type: ignore[arg-type]
     }
 
 
-BOOKING_NOTES = ("offers", "no_offers", "booked", "taken", "cancelled", "confirm_cancel")
+BOOKING_NOTES = ("offers", "no_offers", "booked", "taken", "cancelled", "confirm_cancel", "card_printed", "card_delivered", "card_refused")  # set by the booking and card actions' redirects
 PUBLIC_NOTES = ("confirm_cancel",)  # its message is in public.json
-BAD_NOTES = ("no_offers", "taken", "confirm_cancel")  # set by the booking actions' redirects
+BAD_NOTES = ("no_offers", "taken", "confirm_cancel")
 
 
 @router.get("/requests/{request_id}", response_class=HTMLResponse)

@@ -31,6 +31,7 @@ ADMIN = frozenset({"admin"})
 DESK = frozenset({"operator", "admin"})  # acts on a case on the family's behalf
 DESK_READERS = frozenset({"operator", "admin", "head"})  # reads the pipeline and a case
 FIELD = frozenset({"officer"})  # a team's day in the field
+HEADS = frozenset({"head", "admin"})  # the division head's dashboard
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/staff"): ALL_STAFF,
@@ -98,6 +99,20 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/admin/audit"): ADMIN,
     ("POST", "/admin/users/{user_id}"): ADMIN,
     ("GET", "/api/v1/residents/{resident_id}/export"): DESK,
+    # reporting: the division head's dashboard, its exports, the coverage baseline import and the report API
+    ("GET", "/head"): HEADS,
+    ("GET", "/head/pipeline"): HEADS,
+    ("GET", "/head/clock"): HEADS,
+    ("GET", "/head/criteria"): HEADS,
+    ("GET", "/head/monthly"): HEADS,
+    ("GET", "/head/baseline"): HEADS,
+    ("POST", "/head/baseline"): HEADS,
+    ("GET", "/head/export/{table}.{fmt}"): HEADS,
+    ("GET", "/api/v1/reports/coverage"): HEADS,
+    ("GET", "/api/v1/reports/pipeline"): HEADS,
+    ("GET", "/api/v1/reports/clock"): HEADS,
+    ("GET", "/api/v1/reports/criteria"): HEADS,
+    ("POST", "/operator/requests/{request_id}/card"): DESK,  # the card's delivery after a recorded visit
 }
 
 PUBLIC: frozenset[tuple[str, str]] = frozenset({
@@ -142,6 +157,9 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset({
     ("GET", "/track/{token}/cancel"),
     ("*", "/static-offline-docs"),
     ("GET", "/favicon.ico"),
+    # reporting: the follow-up survey after a recorded visit (its link's token authorises; no personal data)
+    ("GET", "/survey/{token}"),
+    ("POST", "/survey/{token}"),
 })
 
 PATH_PARAM_VALUES = {int: "999999"}  # harmless: matches no row

@@ -84,6 +84,17 @@ def request_actions(status: str) -> dict[str, bool]:
     }
 
 
+class HeardVia(StrEnum):
+    """How the family heard of the service (an optional intake question; socialisation)."""
+
+    FLYER = "flyer"
+    KELURAHAN = "kelurahan"
+    HEALTH_POST = "health_post"  # posyandu / puskesmas
+    SOCIAL_MEDIA = "social_media"
+    NEIGHBOUR_FAMILY = "neighbour_family"
+    OTHER = "other"
+
+
 class ConsentBy(StrEnum):
     RESIDENT = "resident"
     GUARDIAN = "guardian"
@@ -209,6 +220,7 @@ class VisitRequest(SQLModel, table=True):
     consent_at: datetime = utc_column(nullable=False)
     consent_version: str = str_column(20, default="2026-11")
     kelurahan_letter: bool | None = None  # socialisation measure; never required
+    heard_via: str | None = str_column(20, default=None, nullable=True)  # socialisation: how the family heard (HEARD_VIA), optional
     notes: str | None = Field(default=None, sa_type=Text, nullable=True)
     reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # what the submission answered ({"status", "reasons"}): an idempotent retry answers the same, whatever happened since

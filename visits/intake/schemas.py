@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic_core import PydanticCustomError
 
 from visits.models import ConsentBy, Group, MaritalStatus
+from visits.intake.models import HeardVia
 from visits.intake.nik import NumberError, normalise_digits, parse_kk, parse_nik
 
 KELURAHAN_CODE = re.compile(r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")
@@ -90,6 +91,7 @@ class RequestIn(BaseModel):
     consent: bool = Field(default=False, validate_default=True)
     consent_by: ConsentBy = ConsentBy.GUARDIAN
     kelurahan_letter: bool | None = None
+    heard_via: HeardVia | None = None  # optional: how the family heard of the service
     notes: str | None = Field(default=None, max_length=2000)
 
     @field_validator("nik")

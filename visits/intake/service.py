@@ -302,6 +302,7 @@ def _write(
             consent_by=data.consent_by.value,
             consent_at=now,
             kelurahan_letter=data.kelurahan_letter,
+            heard_via=data.heard_via.value if data.heard_via else None,
             notes=data.notes,
             reasons=[r.code for r in d.reasons],
             first_answer={"status": d.public_status.value, "reasons": [r.code for r in d.public_reasons]},

@@ -16,6 +16,9 @@ CASE_WORKERS: frozenset[Role] = frozenset({Role.OPERATOR, Role.ADMIN})  # act on
 DESK_READERS: frozenset[Role] = frozenset({Role.OPERATOR, Role.ADMIN, Role.HEAD})  # read the pipeline and a case
 HEADS: frozenset[Role] = frozenset({Role.HEAD, Role.ADMIN})  # the division head's dashboard
 FIELD: frozenset[Role] = frozenset({Role.OFFICER})  # a team's day in the field
+# who sees a resident's contact details on a case: the full NIK and KK numbers, the street address and
+# the companion's phone (the head reads the pipeline with masked numbers, no phone, no street)
+CONTACT_READERS: frozenset[Role] = CASE_WORKERS
 
 GROUPS: dict[str, frozenset[Role]] = {
     "all_staff": ALL_STAFF,
@@ -24,11 +27,17 @@ GROUPS: dict[str, frozenset[Role]] = {
     "desk_readers": DESK_READERS,
     "heads": HEADS,
     "field": FIELD,
+    "contact_readers": CONTACT_READERS,
 }
 
 
 def in_group(role: str | None, group: frozenset[Role]) -> bool:
     return role is not None and role in group
+
+
+def sees_contact_details(role: str | None) -> bool:
+    """May ``role`` see the full NIK/KK numbers, the street address and the phone of a case?"""
+    return in_group(role, CONTACT_READERS)
 
 
 def permissions(role: str | None) -> dict[str, bool]:
