@@ -60,6 +60,7 @@ def build(seed: int = 7) -> None:
     from sqlalchemy import insert
 
     from app.db import session_scope
+    from visits.field.service import next_step_of
     from visits.models import (
         Booking, CoverageBaseline, CoverageBaselineRow, Kecamatan, Kelurahan, Resident, SlotHold, Team, TeamDay, Visit, VisitRequest,
     )
@@ -117,8 +118,9 @@ def build(seed: int = 7) -> None:
                 bookings.append({"id": n + 1, "request_id": n + 1, "team_day_id": td, "window_start": time(9), "window_end": time(10),
                                  "service_minutes": 30, "status": "done", "created_at": req["received_at"]})
                 at = datetime.combine(day, time(3), tzinfo=timezone.utc)
-                visits.append({"client_uuid": f"{n:036d}", "booking_id": n + 1, "request_id": n + 1,
-                               "outcome": "recorded" if rnd.random() < 0.9 else rnd.choice(("not_home", "refused", "already_recorded")),
+                outcome = "recorded" if rnd.random() < 0.9 else rnd.choice(("not_home", "refused", "already_recorded"))
+                visits.append({"client_uuid": f"{n:036d}", "body_hash": "0" * 64, "booking_id": n + 1, "request_id": n + 1,
+                               "outcome": outcome, "next_step": next_step_of(outcome).value,
                                "recorded_on_device_at": at, "received_at": at})
         for chunk in range(0, HOLDS, 5000):
             s.execute(insert(SlotHold), holds[chunk:chunk + 5000])

@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlmodel import Session, select
 
 from visits.intake.service_area import ensure_service_area
+from visits.field.service import next_step_of
 from visits.models import Booking, Channel, ConsentBy, CoverageBaseline, CoverageBaselineRow, Kelurahan, RequestStatus, Resident, Team, TeamDay, Visit, VisitRequest
 
 WIB = timezone(timedelta(hours=7))
@@ -82,7 +83,7 @@ def booking(session: Session, req: VisitRequest, day: date, created_at: datetime
 
 def visit(session: Session, req: VisitRequest, outcome: str, at: datetime) -> Visit:
     b = booking(session, req, at.astimezone(WIB).date(), created_at=at - timedelta(days=2))
-    v = Visit(client_uuid=str(uuid.uuid4()), booking_id=b.id, request_id=req.id, outcome=outcome, recorded_on_device_at=at, received_at=at)  # type: ignore[arg-type]
+    v = Visit(client_uuid=str(uuid.uuid4()), body_hash="0" * 64, booking_id=b.id, request_id=req.id, outcome=outcome, next_step=next_step_of(outcome), recorded_on_device_at=at, received_at=at)  # type: ignore[arg-type]
     session.add(v)
     session.flush()
     return v
