@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Set everything up and run Jemput, with nothing but Python 3.11+.
 
-    python3 dev.py demo   # venv + install + migrate + demo data + serve on http://127.0.0.1:8000
-    python3 dev.py test   # venv + install + the whole test suite (extra args go to pytest)
+python3 dev.py demo   # venv + install + migrate + demo data + serve on http://127.0.0.1:8000
+python3 dev.py test   # venv + install + the whole test suite (extra args go to pytest)
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def run(*cmd: str | Path) -> None:
 
 
 def install() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs on any python3 to say so
         sys.exit("Jemput needs Python 3.11 or newer")
     if not (BIN / "python").exists():
         create_venv()

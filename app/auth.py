@@ -30,11 +30,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
 
 from app.db import session_scope
-from visits.transactions import is_write, write_after
-from visits.staff import audit
 from visits.errors import Forbidden, Unauthenticated
 from visits.models import Role, User
+from visits.staff import audit
 from visits.staff.users import resolve_api_token, resolve_session
+from visits.transactions import is_write, write_after
 
 SESSION_COOKIE = "jemput_session"
 CSRF_FIELD = "csrf_token"

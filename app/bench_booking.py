@@ -75,8 +75,8 @@ def _setup_area(session) -> list[int]:  # noqa: ANN001
     from sqlmodel import select
 
     from visits.demo import ensure_calendar, ensure_teams
-    from visits.models import RecordingKit, Team, TeamSkill
     from visits.intake.service_area import KOTA_MOJOKERTO_CENTRE, ensure_office, ensure_service_area
+    from visits.models import RecordingKit, Team, TeamSkill
 
     ensure_service_area(session)
     ensure_office(session, "Dispendukcapil", "Kota Mojokerto", *KOTA_MOJOKERTO_CENTRE)
@@ -106,10 +106,21 @@ def _new_resident(session, rng: random.Random, kelurahan, serial: int, group: st
     age = rng.randint(60, 92) if group == "elderly" else rng.randint(18, 70)
     birth = date(2026 - age, rng.randint(1, 12), rng.randint(1, 28))
     resident = Resident(
-        nik=nik_for(kel.code.split(".")[2], birth, female, serial), full_name=f"Warga Bench {serial}", birth_date=birth,
-        sex="F" if female else "M", marital_status="married", group_elderly=group == "elderly", group_disabled=group == "disabled",
-        group_mental=group == "mental", group_bedridden=group == "bedridden", street=f"Jl. Bench No. {serial % 97 + 1}",
-        rt="001", rw="001", kelurahan_id=kel.id, lat=kel.lat + rng.uniform(-0.004, 0.004), lon=kel.lon + rng.uniform(-0.004, 0.004),
+        nik=nik_for(kel.code.split(".")[2], birth, female, serial),
+        full_name=f"Warga Bench {serial}",
+        birth_date=birth,
+        sex="F" if female else "M",
+        marital_status="married",
+        group_elderly=group == "elderly",
+        group_disabled=group == "disabled",
+        group_mental=group == "mental",
+        group_bedridden=group == "bedridden",
+        street=f"Jl. Bench No. {serial % 97 + 1}",
+        rt="001",
+        rw="001",
+        kelurahan_id=kel.id,
+        lat=kel.lat + rng.uniform(-0.004, 0.004),
+        lon=kel.lon + rng.uniform(-0.004, 0.004),
     )
     session.add(resident)
     return resident
@@ -119,10 +130,22 @@ def _new_request(session, resident, serial: int, status: str, availability: list
     from visits.models import Channel, ConsentBy, VisitRequest
 
     request = VisitRequest(
-        reference=f"B{serial:07d}", tracking_token_hash=token_hash, resident_id=resident.id, channel=Channel.WEB, status=status,
-        kk_number=f"357601010115{serial % 10_000:04d}", kk_check_at_visit=True, companion_name="Pendamping", companion_phone="+6281234567890",
-        companion_relation="anak", availability=availability, consent_by=ConsentBy.GUARDIAN, consent_at=now, received_at=now,
-        first_answer_at=now, due_at=now + timedelta(days=1),
+        reference=f"B{serial:07d}",
+        tracking_token_hash=token_hash,
+        resident_id=resident.id,
+        channel=Channel.WEB,
+        status=status,
+        kk_number=f"357601010115{serial % 10_000:04d}",
+        kk_check_at_visit=True,
+        companion_name="Pendamping",
+        companion_phone="+6281234567890",
+        companion_relation="anak",
+        availability=availability,
+        consent_by=ConsentBy.GUARDIAN,
+        consent_at=now,
+        received_at=now,
+        first_answer_at=now,
+        due_at=now + timedelta(days=1),
     )
     session.add(request)
     return request
@@ -136,10 +159,10 @@ def build_background(session, now: datetime, rng: random.Random) -> dict[str, in
     from routing.insertion import CommittedRoutes
     from routing.schedule import schedule_route
     from visits.booking import slots
-    from visits.planning.calendar import team_shifts
-    from visits.models import Booking, Kelurahan, Plan, PlanStatus, PlanStop, RequestStatus, TeamDay
-    from visits.planning.translate import Horizon, service_needs, shift_id, to_routing_shift
     from visits.intake.tracking import hash_token, new_token
+    from visits.models import Booking, Kelurahan, Plan, PlanStatus, PlanStop, RequestStatus, TeamDay
+    from visits.planning.calendar import team_shifts
+    from visits.planning.translate import Horizon, service_needs, shift_id, to_routing_shift
     from visits.planning.travel import TravelService
 
     policy = slots.SlotPolicy(horizon_days=DAYS)
@@ -196,8 +219,13 @@ def build_background(session, now: datetime, rng: random.Random) -> dict[str, in
         availability = [{"weekday": ts.day.weekday(), "start": "08:00", "end": "15:00"}]
         request = _new_request(session, resident, serial, RequestStatus.BOOKED, availability, hash_token(new_token()), now)
         session.flush()
-        booking = Booking(request_id=request.id, team_day_id=team_days[sid].id, window_start=horizon.time_of(window.start),  # type: ignore[attr-defined]
-                          window_end=horizon.time_of(window.end), service_minutes=needs.minutes)  # type: ignore[attr-defined]
+        booking = Booking(
+            request_id=request.id,
+            team_day_id=team_days[sid].id,
+            window_start=horizon.time_of(window.start),  # type: ignore[attr-defined]
+            window_end=horizon.time_of(window.end),
+            service_minutes=needs.minutes,
+        )  # type: ignore[attr-defined]
         session.add(booking)
         booking_of_stop[f"c{serial}"] = booking
     session.flush()
@@ -210,8 +238,16 @@ def build_background(session, now: datetime, rng: random.Random) -> dict[str, in
         session.add(plan)
         session.flush()
         for position, visit in enumerate(route.visits):
-            session.add(PlanStop(plan_id=plan.id, position=position, booking_id=booking_of_stop[visit.stop_id].id, arrival=horizon.time_of(visit.arrival),
-                                 start=horizon.time_of(visit.start), end=horizon.time_of(visit.end)))
+            session.add(
+                PlanStop(
+                    plan_id=plan.id,
+                    position=position,
+                    booking_id=booking_of_stop[visit.stop_id].id,
+                    arrival=horizon.time_of(visit.arrival),
+                    start=horizon.time_of(visit.start),
+                    end=horizon.time_of(visit.end),
+                )
+            )
     session.flush()
     world = slots.build_world(session, days, TravelService(), now, include_holds=False)
     broken = sum(1 for sid in world.shifts if schedule_route(world.shifts[sid], list(world.routes.route(sid).stops), world.matrix) is None)
@@ -225,8 +261,8 @@ def make_bench_requests(session, count: int, rng: random.Random, now: datetime) 
     """``count`` eligible requests; returns their tracking tokens (only hashes are stored)."""
     from sqlmodel import select
 
-    from visits.models import Kelurahan, RequestStatus
     from visits.intake.tracking import hash_token, new_token
+    from visits.models import Kelurahan, RequestStatus
 
     kelurahan = session.exec(select(Kelurahan).order_by(Kelurahan.code)).all()
     tokens = []
@@ -265,6 +301,7 @@ def _profiled_app(app, stats_path: Path):  # noqa: ANN001
                     return fn(*a, **k)
                 finally:
                     profiler.disable()
+
         return inner
 
     booking.offer = wrap(booking.offer)  # type: ignore[method-assign]
@@ -366,9 +403,18 @@ def run(args: argparse.Namespace) -> int:
     say(f"date (UTC): {datetime.utcnow():%Y-%m-%d %H:%M}; seed {args.seed}")
     say(f"machine: {platform.platform()}; {platform.processor() or platform.machine()}; {os.cpu_count()} CPUs; Python {platform.python_version()}; SQLAlchemy {sqlalchemy.__version__}")
     say("database: SQLite (WAL) file in a temporary folder; server: uvicorn, 1 worker, in-process thread on 127.0.0.1; client: httpx, sequential")
-    say(f"background re-planning after each confirmation: {args.replan}" + (f" (solver in a separate process); plans written by re-plans: {replans}{'' if drained else ' (queue not drained)'}; re-plan outcomes {outcomes}; team-days changed by the run whose current plan is of their latest version: {up_to_date}/{len(touched)}" if args.replan == "on" else ""))
-    say(f"background load: {load['bookings']} confirmed bookings on {load['team_days']} team-days ({TEAMS} teams x {load['days']} working days, "
-        f"~{load['bookings'] / max(1, load['team_days']):.1f} per team-day, each with a current plan; re-checked feasible); set-up {setup_seconds:.1f} s")
+    say(
+        f"background re-planning after each confirmation: {args.replan}"
+        + (
+            f" (solver in a separate process); plans written by re-plans: {replans}{'' if drained else ' (queue not drained)'}; re-plan outcomes {outcomes}; team-days changed by the run whose current plan is of their latest version: {up_to_date}/{len(touched)}"
+            if args.replan == "on"
+            else ""
+        )
+    )
+    say(
+        f"background load: {load['bookings']} confirmed bookings on {load['team_days']} team-days ({TEAMS} teams x {load['days']} working days, "
+        f"~{load['bookings'] / max(1, load['team_days']):.1f} per team-day, each with a current plan; re-checked feasible); set-up {setup_seconds:.1f} s"
+    )
     say(f"measured: {len(offers_ms)} offer requests, {len(confirm_ms)} confirmations (after {args.warmup} warm-up requests); travel-time cache cold at start")
     say(f"offer answers: {dict(sorted(reasons.items()))}; offer status codes: {offer_codes}; confirm status codes: {confirm_codes}")
     say("")

@@ -37,7 +37,7 @@ import threading
 import time as clock
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 from app.bench_booking import _environment, _new_request, _new_resident, percentile
@@ -104,7 +104,7 @@ def build_day(session, rng: random.Random, per_team: int, now: datetime) -> dict
     count = dict.fromkeys(shifts, 0)
     placed = []
     first = horizon.minute(DAY, time(8))
-    for i, (serial, resident, group) in enumerate(candidates, start=1):
+    for i, (serial, resident, _group) in enumerate(candidates, start=1):
         open_shifts = [sid for sid, n in count.items() if n < per_team]
         if not open_shifts:
             break
@@ -179,9 +179,13 @@ def _queued_outcomes(session, order: dict[int, list[int]], count: int, rng: rand
         draw = rng.random()
         outcome = "recorded" if draw < 0.7 else "not_home" if draw < 0.82 else "companion_absent" if draw < 0.88 else "unwell" if draw < 0.94 else "refused"
         body = {
-            "client_id": str(uuid.uuid4()), "outcome": outcome, "arrived_at": arrived.isoformat(),
-            "finished_at": (arrived + timedelta(minutes=booking.service_minutes)).isoformat(), "note": None,
-            "lat": round(resident.lat + rng.uniform(-0.0002, 0.0002), 6), "lon": round(resident.lon + rng.uniform(-0.0002, 0.0002), 6),
+            "client_id": str(uuid.uuid4()),
+            "outcome": outcome,
+            "arrived_at": arrived.isoformat(),
+            "finished_at": (arrived + timedelta(minutes=booking.service_minutes)).isoformat(),
+            "note": None,
+            "lat": round(resident.lat + rng.uniform(-0.0002, 0.0002), 6),
+            "lon": round(resident.lon + rng.uniform(-0.0002, 0.0002), 6),
         }
         out.append((tid, bid, body))
     out.sort(key=lambda item: item[2]["finished_at"])
@@ -207,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
     rng = random.Random(args.seed)
     t0 = clock.perf_counter()
     upgrade(url)
-    now = CLOCK.astimezone(timezone.utc)
+    now = CLOCK.astimezone(UTC)
     with session_scope(get_engine(), write=True) as session:
         _setup(session, args.teams)
     with session_scope(get_engine(), write=True) as session:
@@ -252,6 +256,7 @@ def run(args: argparse.Namespace) -> int:
     lock = threading.Lock()
     replan_s: dict[int, float] = {}
     with LiveServer(app) as base, httpx.Client(base_url=base, timeout=60, limits=httpx.Limits(max_connections=max(args.concurrency, 1))) as client:
+
         def post(item: tuple[int, int, dict]) -> None:
             tid, bid, body = item
             t = clock.perf_counter()
@@ -310,10 +315,12 @@ def run(args: argparse.Namespace) -> int:
         outcomes = dict(sorted(queue.outcomes.items())) if queue is not None else {}
 
     say("Jemput field sync benchmark (python -m app.bench_field)")
-    say(f"date (UTC): {datetime.now(timezone.utc):%Y-%m-%d %H:%M}; seed {args.seed}")
+    say(f"date (UTC): {datetime.now(UTC):%Y-%m-%d %H:%M}; seed {args.seed}")
     say(f"machine: {platform.platform()}; {platform.processor() or platform.machine()}; {os.cpu_count()} CPUs; Python {platform.python_version()}; SQLAlchemy {sqlalchemy.__version__}")
     say("database: SQLite (WAL) file in a temporary folder; server: uvicorn, 1 worker, in-process thread on 127.0.0.1; background re-planning on (solver in a separate process)")
-    say(f"day: {DAY} with {sum(len(v) for v in order.values())} booked visits on {len(order)} team-days ({args.teams} teams x up to {args.visits}); app clock {CLOCK:%H:%M} WIB; set-up {setup_seconds:.1f} s")
+    say(
+        f"day: {DAY} with {sum(len(v) for v in order.values())} booked visits on {len(order)} team-days ({args.teams} teams x up to {args.visits}); app clock {CLOCK:%H:%M} WIB; set-up {setup_seconds:.1f} s"
+    )
     say(f"sync: {len(queued)} queued outcomes posted back to back over {args.concurrency} connection(s) in {sync_seconds:.2f} s; status codes {codes}; next steps {dict(sorted(steps.items()))}")
     say(f"re-plan outcomes {outcomes}")
     say("")
@@ -322,7 +329,9 @@ def run(args: argparse.Namespace) -> int:
     good = p95 <= OUTCOME_P95_TARGET_MS
     ok &= good
     say(f"{'what':<58} {'n':>4} {'p50':>8} {'p95':>8} {'max':>8} {'target':>8}  ok")
-    say(f"{'POST /api/v1/field/visits/{id}/outcome (ms)':<58} {len(outcome_ms):>4} {statistics.median(outcome_ms):>8.1f} {p95:>8.1f} {max(outcome_ms):>8.1f} {OUTCOME_P95_TARGET_MS:>8.0f}  {'yes' if good else 'NO'}")
+    say(
+        f"{'POST /api/v1/field/visits/{id}/outcome (ms)':<58} {len(outcome_ms):>4} {statistics.median(outcome_ms):>8.1f} {p95:>8.1f} {max(outcome_ms):>8.1f} {OUTCOME_P95_TARGET_MS:>8.0f}  {'yes' if good else 'NO'}"
+    )
     for step, ms in sorted(by_step.items()):
         say(f"{'  of which next_step ' + step + ' (ms)':<58} {len(ms):>4} {statistics.median(ms):>8.1f} {percentile(ms, 95):>8.1f} {max(ms):>8.1f}")
     values = list(replan_s.values())
@@ -330,8 +339,14 @@ def run(args: argparse.Namespace) -> int:
         worst = max(values)
         good = not waiting and worst <= REPLAN_TARGET_S
         ok &= good
-        say(f"{'re-planned rest of a team-day available after its sync (s)':<58} {len(values):>4} {statistics.median(values):>8.2f} {percentile(values, 95):>8.2f} {worst:>8.2f} {REPLAN_TARGET_S:>8.1f}  {'yes' if good else 'NO'}")
-    say(f"every changed team-day re-planned {all_replanned:.2f} s after the last outcome answer" + (f"; NOT re-planned within 120 s: {len(waiting)}" if waiting else "") + f"; GET /api/v1/field/day then served from the stored plan: {'yes' if served_from_plan else 'NO'}")
+        say(
+            f"{'re-planned rest of a team-day available after its sync (s)':<58} {len(values):>4} {statistics.median(values):>8.2f} {percentile(values, 95):>8.2f} {worst:>8.2f} {REPLAN_TARGET_S:>8.1f}  {'yes' if good else 'NO'}"
+        )
+    say(
+        f"every changed team-day re-planned {all_replanned:.2f} s after the last outcome answer"
+        + (f"; NOT re-planned within 120 s: {len(waiting)}" if waiting else "")
+        + f"; GET /api/v1/field/day then served from the stored plan: {'yes' if served_from_plan else 'NO'}"
+    )
     load = os.getloadavg()
     say(f"load average during the run (other processes share the machine): {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     if profiler is not None:

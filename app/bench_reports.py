@@ -22,18 +22,33 @@ import shutil
 import sys
 import tempfile
 import time as clock
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 YEARS = 5
 KECAMATAN, KELURAHAN, REQUESTS, VISITS, HOLDS = 20, 300, 50_000, 45_000, 47_000
 URLS = (
-    "/head", "/head/pipeline", "/head/pipeline?by=group", "/head/pipeline?by=kelurahan", "/head/clock", "/head/criteria",
-    "/head/monthly", "/head/baseline",
-    "/head/export/coverage.csv", "/head/export/coverage.xlsx", "/head/export/pipeline.csv", "/head/export/pipeline.xlsx",
-    "/head/export/clock.csv", "/head/export/clock.xlsx", "/head/export/criteria.csv", "/head/export/criteria.xlsx",
-    "/api/v1/reports/coverage", "/api/v1/reports/pipeline", "/api/v1/reports/clock", "/api/v1/reports/criteria",
+    "/head",
+    "/head/pipeline",
+    "/head/pipeline?by=group",
+    "/head/pipeline?by=kelurahan",
+    "/head/clock",
+    "/head/criteria",
+    "/head/monthly",
+    "/head/baseline",
+    "/head/export/coverage.csv",
+    "/head/export/coverage.xlsx",
+    "/head/export/pipeline.csv",
+    "/head/export/pipeline.xlsx",
+    "/head/export/clock.csv",
+    "/head/export/clock.xlsx",
+    "/head/export/criteria.csv",
+    "/head/export/criteria.xlsx",
+    "/api/v1/reports/coverage",
+    "/api/v1/reports/pipeline",
+    "/api/v1/reports/clock",
+    "/api/v1/reports/criteria",
 )
 # the whole five years at once: measured and printed, not held to the target (the pages' period is 12 weeks by default)
 EXTRA_URLS = (
@@ -62,23 +77,42 @@ def build(seed: int = 7) -> None:
     from app.db import session_scope
     from visits.field.service import next_step_of
     from visits.models import (
-        Booking, CoverageBaseline, CoverageBaselineRow, Kecamatan, Kelurahan, Resident, SlotHold, Team, TeamDay, Visit, VisitRequest,
+        Booking,
+        CoverageBaseline,
+        CoverageBaselineRow,
+        Kecamatan,
+        Kelurahan,
+        Resident,
+        SlotHold,
+        Team,
+        TeamDay,
+        Visit,
+        VisitRequest,
     )
 
     rnd = random.Random(seed)
     start = NOW - timedelta(days=365 * YEARS)
     with session_scope(write=True) as s:
         s.execute(insert(Kecamatan), [{"id": k + 1, "code": f"35.16.{k + 1:02d}", "name": f"Kecamatan {k + 1}"} for k in range(KECAMATAN)])
-        s.execute(insert(Kelurahan), [
-            {"id": i + 1, "code": f"35.16.{i % KECAMATAN + 1:02d}.{2001 + i}", "name": f"Kelurahan {i + 1}", "postcode": "61300",
-             "kecamatan_id": i % KECAMATAN + 1, "lat": -7.47 + i * 1e-4, "lon": 112.43}
-            for i in range(KELURAHAN)
-        ])
+        s.execute(
+            insert(Kelurahan),
+            [
+                {
+                    "id": i + 1,
+                    "code": f"35.16.{i % KECAMATAN + 1:02d}.{2001 + i}",
+                    "name": f"Kelurahan {i + 1}",
+                    "postcode": "61300",
+                    "kecamatan_id": i % KECAMATAN + 1,
+                    "lat": -7.47 + i * 1e-4,
+                    "lon": 112.43,
+                }
+                for i in range(KELURAHAN)
+            ],
+        )
         s.execute(insert(CoverageBaseline), [{"id": 1, "as_of": date(2025, 12, 31), "source_name": "bench.csv", "sha256": "0" * 64, "imported_at": NOW}])
-        s.execute(insert(CoverageBaselineRow), [
-            {"baseline_id": 1, "kelurahan_id": i + 1, "required": (req := rnd.randint(2000, 9000)), "recorded": req - rnd.randint(5, 120)}
-            for i in range(KELURAHAN)
-        ])
+        s.execute(
+            insert(CoverageBaselineRow), [{"baseline_id": 1, "kelurahan_id": i + 1, "required": (req := rnd.randint(2000, 9000)), "recorded": req - rnd.randint(5, 120)} for i in range(KELURAHAN)]
+        )
         s.execute(insert(Team), [{"id": 1, "name": "Tim 1", "active": True}])
         days = [(start + timedelta(days=d)).date() for d in range(365 * YEARS + 30)]
         s.execute(insert(TeamDay), [{"id": i + 1, "team_id": 1, "day": d, "version": 0} for i, d in enumerate(days)])
@@ -86,47 +120,102 @@ def build(seed: int = 7) -> None:
         for n in range(REQUESTS):
             received = start + timedelta(seconds=rnd.randint(0, 365 * YEARS * 86400))
             group = rnd.choice(("elderly", "elderly", "elderly", "disabled", "mental", "bedridden"))
-            residents.append({
-                "id": n + 1, "nik": f"3516{n:012d}", "full_name": f"Warga {n}", "birth_date": date(1950, 1, 1), "sex": "M", "marital_status": "married",
-                "group_elderly": group == "elderly", "group_disabled": group == "disabled", "group_mental": group == "mental",
-                "group_bedridden": group == "bedridden", "street": "Jl. Contoh", "rt": "001", "rw": "002", "kelurahan_id": rnd.randint(1, KELURAHAN),
-                "lat": -7.47, "lon": 112.43, "location_source": "centroid", "created_at": received, "updated_at": received,
-            })
+            residents.append(
+                {
+                    "id": n + 1,
+                    "nik": f"3516{n:012d}",
+                    "full_name": f"Warga {n}",
+                    "birth_date": date(1950, 1, 1),
+                    "sex": "M",
+                    "marital_status": "married",
+                    "group_elderly": group == "elderly",
+                    "group_disabled": group == "disabled",
+                    "group_mental": group == "mental",
+                    "group_bedridden": group == "bedridden",
+                    "street": "Jl. Contoh",
+                    "rt": "001",
+                    "rw": "002",
+                    "kelurahan_id": rnd.randint(1, KELURAHAN),
+                    "lat": -7.47,
+                    "lon": 112.43,
+                    "location_source": "centroid",
+                    "created_at": received,
+                    "updated_at": received,
+                }
+            )
             ineligible = n >= VISITS and rnd.random() < 0.6
             answered = received + timedelta(hours=rnd.choice((1, 3, 6, 20, 30, 50)))
-            requests.append({
-                "id": n + 1, "reference": f"B{n:09d}", "tracking_token_hash": f"{n:064d}", "resident_id": n + 1,
-                "channel": rnd.choice(("web", "web", "phone")), "status": "ineligible" if ineligible else ("visited" if n < VISITS else "eligible"),
-                "kk_number": "3516010101150001", "kk_check_at_visit": True, "companion_name": "Anak", "companion_phone": "+6281234567890",
-                "companion_relation": "anak", "availability": [], "accept_any_time": False, "consent_by": "guardian", "consent_at": received,
-                "consent_version": "2026-11", "kelurahan_letter": rnd.choice((None, True, False, False)), "reasons": ["NOT_IN_GROUP"] if ineligible else [],
-                "received_at": received, "first_answer_at": answered if answered < NOW else None, "due_at": received + timedelta(days=1),
-                "updated_at": received, "version": 1,
-            })
+            requests.append(
+                {
+                    "id": n + 1,
+                    "reference": f"B{n:09d}",
+                    "tracking_token_hash": f"{n:064d}",
+                    "resident_id": n + 1,
+                    "channel": rnd.choice(("web", "web", "phone")),
+                    "status": "ineligible" if ineligible else ("visited" if n < VISITS else "eligible"),
+                    "kk_number": "3516010101150001",
+                    "kk_check_at_visit": True,
+                    "companion_name": "Anak",
+                    "companion_phone": "+6281234567890",
+                    "companion_relation": "anak",
+                    "availability": [],
+                    "accept_any_time": False,
+                    "consent_by": "guardian",
+                    "consent_at": received,
+                    "consent_version": "2026-11",
+                    "kelurahan_letter": rnd.choice((None, True, False, False)),
+                    "reasons": ["NOT_IN_GROUP"] if ineligible else [],
+                    "received_at": received,
+                    "first_answer_at": answered if answered < NOW else None,
+                    "due_at": received + timedelta(days=1),
+                    "updated_at": received,
+                    "version": 1,
+                }
+            )
         for chunk in range(0, REQUESTS, 5000):
-            s.execute(insert(Resident), residents[chunk:chunk + 5000])
-            s.execute(insert(VisitRequest), requests[chunk:chunk + 5000])
+            s.execute(insert(Resident), residents[chunk : chunk + 5000])
+            s.execute(insert(VisitRequest), requests[chunk : chunk + 5000])
         holds, bookings, visits = [], [], []
         first_day = days[0]
         for n in range(HOLDS):
             req = requests[n]
             day = min(req["received_at"].date() + timedelta(days=3), days[-1])
             td = (day - first_day).days + 1
-            holds.append({"offer_id": f"o{n:031d}", "request_id": n + 1, "team_day_id": td, "window_start": time(9), "window_end": time(10),
-                          "status": "confirmed", "expires_at": req["received_at"], "created_at": req["received_at"]})
+            holds.append(
+                {
+                    "offer_id": f"o{n:031d}",
+                    "request_id": n + 1,
+                    "team_day_id": td,
+                    "window_start": time(9),
+                    "window_end": time(10),
+                    "status": "confirmed",
+                    "expires_at": req["received_at"],
+                    "created_at": req["received_at"],
+                }
+            )
             if n < VISITS:
-                bookings.append({"id": n + 1, "request_id": n + 1, "team_day_id": td, "window_start": time(9), "window_end": time(10),
-                                 "service_minutes": 30, "status": "done", "created_at": req["received_at"]})
-                at = datetime.combine(day, time(3), tzinfo=timezone.utc)
+                bookings.append(
+                    {"id": n + 1, "request_id": n + 1, "team_day_id": td, "window_start": time(9), "window_end": time(10), "service_minutes": 30, "status": "done", "created_at": req["received_at"]}
+                )
+                at = datetime.combine(day, time(3), tzinfo=UTC)
                 outcome = "recorded" if rnd.random() < 0.9 else rnd.choice(("not_home", "refused", "already_recorded"))
-                visits.append({"client_uuid": f"{n:036d}", "body_hash": "0" * 64, "booking_id": n + 1, "request_id": n + 1,
-                               "outcome": outcome, "next_step": next_step_of(outcome).value,
-                               "recorded_on_device_at": at, "received_at": at})
+                visits.append(
+                    {
+                        "client_uuid": f"{n:036d}",
+                        "body_hash": "0" * 64,
+                        "booking_id": n + 1,
+                        "request_id": n + 1,
+                        "outcome": outcome,
+                        "next_step": next_step_of(outcome).value,
+                        "recorded_on_device_at": at,
+                        "received_at": at,
+                    }
+                )
         for chunk in range(0, HOLDS, 5000):
-            s.execute(insert(SlotHold), holds[chunk:chunk + 5000])
+            s.execute(insert(SlotHold), holds[chunk : chunk + 5000])
         for chunk in range(0, VISITS, 5000):
-            s.execute(insert(Booking), bookings[chunk:chunk + 5000])
-            s.execute(insert(Visit), visits[chunk:chunk + 5000])
+            s.execute(insert(Booking), bookings[chunk : chunk + 5000])
+            s.execute(insert(Visit), visits[chunk : chunk + 5000])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -91,8 +91,12 @@ def cmd_init_office(args: argparse.Namespace) -> int:
         return 2
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    lines = [_env_line("JEMPUT_OFFICE_NAME", args.name.strip()), _env_line("JEMPUT_OFFICE_PHONE", args.phone.strip()),
-             _env_line("JEMPUT_REGION_PREFIX", prefix), _env_line("JEMPUT_TIMEZONE", timezone)]
+    lines = [
+        _env_line("JEMPUT_OFFICE_NAME", args.name.strip()),
+        _env_line("JEMPUT_OFFICE_PHONE", args.phone.strip()),
+        _env_line("JEMPUT_REGION_PREFIX", prefix),
+        _env_line("JEMPUT_TIMEZONE", timezone),
+    ]
     (settings.data_dir / OFFICE_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
     get_settings.cache_clear()
     print(f"office set up: {kecamatan} kecamatan, {kelurahan} kelurahan; settings in {settings.data_dir / OFFICE_FILE} (the environment still overrides them)")

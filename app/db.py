@@ -24,8 +24,6 @@ from sqlmodel import Session, create_engine
 from app.settings import get_settings
 from visits.transactions import WRITE_OPTION, open_session, transaction
 
-
-
 _WRITER_FLAG = "jemput_holds_writer_lock"
 
 

@@ -36,9 +36,13 @@ def app_clock(app: FastAPI) -> datetime:
 def slot_policy(settings: Settings | None = None) -> SlotPolicy:
     s = settings or get_settings()
     return SlotPolicy(
-        window_minutes=s.slot_window_minutes, offer_count=s.slot_offer_count, horizon_days=s.planning_horizon_days,
-        hold_minutes_phone=s.hold_minutes_phone, hold_minutes_web=s.hold_minutes_web,
-        change_cutoff=time.fromisoformat(s.change_cutoff), timezone=s.timezone,
+        window_minutes=s.slot_window_minutes,
+        offer_count=s.slot_offer_count,
+        horizon_days=s.planning_horizon_days,
+        hold_minutes_phone=s.hold_minutes_phone,
+        hold_minutes_web=s.hold_minutes_web,
+        change_cutoff=time.fromisoformat(s.change_cutoff),
+        timezone=s.timezone,
     )
 
 

@@ -26,11 +26,7 @@ def content_security_policy(map_tile_url: str = "") -> str:
         if parts.scheme in ("http", "https") and parts.netloc:
             host = parts.netloc.replace("a.", "*.", 1) if "{s}" in map_tile_url else parts.netloc
             img += f" {parts.scheme}://{host}"
-    return (
-        "default-src 'self'; script-src 'self'; style-src 'self'; "
-        f"img-src {img}; "
-        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-    )
+    return f"default-src 'self'; script-src 'self'; style-src 'self'; img-src {img}; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 
 
 class SecurityHeaders:

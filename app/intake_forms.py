@@ -14,23 +14,42 @@ from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
 from app.db import session_scope
+from app.deps import Now
 from app.i18n import translate
 from app.settings import get_settings
 from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body, guarded_request
 from visits.errors import InvalidInput, PayloadTooLarge
-from visits.intake.service import IntakeConfig, Submission, SubmitResult, office_today, submit
-from visits.models import Channel, Group, MaritalStatus
 from visits.intake.models import HeardVia
 from visits.intake.queries import service_area
 from visits.intake.schemas import FieldError, ReasonOut, RequestIn, SubmitAnswer, validate_request
-from app.deps import Now
-
+from visits.intake.service import IntakeConfig, Submission, SubmitResult, office_today, submit
+from visits.models import Channel, Group, MaritalStatus
 
 SCALAR_FIELDS = (
-    "nik", "full_name", "birth_date", "sex", "marital_status", "disability_type", "approach_notes",
-    "kelurahan_code", "rt", "rw", "street", "lat", "lon", "kk_number", "kk_check_at_visit",
-    "companion_name", "companion_phone", "companion_relation", "accept_any_time", "consent", "consent_by",
-    "kelurahan_letter", "heard_via", "notes",
+    "nik",
+    "full_name",
+    "birth_date",
+    "sex",
+    "marital_status",
+    "disability_type",
+    "approach_notes",
+    "kelurahan_code",
+    "rt",
+    "rw",
+    "street",
+    "lat",
+    "lon",
+    "kk_number",
+    "kk_check_at_visit",
+    "companion_name",
+    "companion_phone",
+    "companion_relation",
+    "accept_any_time",
+    "consent",
+    "consent_by",
+    "kelurahan_letter",
+    "heard_via",
+    "notes",
 )
 WEEKDAYS = range(7)
 
@@ -228,5 +247,3 @@ def store_submission(parsed: Parsed, now: datetime, *, channel: Channel, languag
 async def reference_form(request: Request) -> FormData:
     """The small "reference + phone" lookup form (size-guarded), read on the event loop."""
     return await guarded_request(request, FORM_OVERHEAD_BYTES).form(max_files=0, max_fields=10)
-
-

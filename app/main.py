@@ -6,21 +6,21 @@ import logging
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.db import get_engine
-from app.i18n import LANG_COOKIE, LANGUAGES, translate
 from app.headers import SecurityHeaders, content_security_policy
+from app.i18n import LANG_COOKIE, LANGUAGES, translate
 from app.settings import get_settings
 from app.uploadguard import BodySizeLimit
-from app.wiring import lifespan
 from app.web import STATIC_DIR, render, request_language, secure_cookies
+from app.wiring import lifespan
 from visits.errors import DomainError, PayloadTooLarge, Unauthenticated
 
 log = logging.getLogger("jemput")
@@ -56,10 +56,7 @@ async def domain_error_handler(request: Request, exc: DomainError) -> Response:
 
 async def validation_error_handler(request: Request, exc: RequestValidationError) -> Response:
     """422 naming each field and why (never echoing the submitted value)."""
-    errors = [
-        {"field": ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path", "header", "form")), "reason": err["msg"]}
-        for err in exc.errors()
-    ]
+    errors = [{"field": ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path", "header", "form")), "reason": err["msg"]} for err in exc.errors()]
     if _wants_json(request):
         return JSONResponse({"detail": errors}, status_code=422)
     lang = request_language(request)
@@ -198,9 +195,24 @@ def _routers() -> list[APIRouter]:
     from app.routers import admin, admin_calendar, admin_settings, admin_teams, auth, booking, card, field_api, field_pages, head, info, intake, operator, operator_booking, pages, plans, survey
 
     return [
-        admin.router, auth.router, booking.router, info.router, intake.router, operator.router, operator_booking.router, pages.router, plans.router,
-        field_api.router, field_pages.router, admin_teams.router, admin_calendar.router, admin_settings.router,
-        head.router, head.api, survey.router, card.router,
+        admin.router,
+        auth.router,
+        booking.router,
+        info.router,
+        intake.router,
+        operator.router,
+        operator_booking.router,
+        pages.router,
+        plans.router,
+        field_api.router,
+        field_pages.router,
+        admin_teams.router,
+        admin_calendar.router,
+        admin_settings.router,
+        head.router,
+        head.api,
+        survey.router,
+        card.router,
     ]
 
 

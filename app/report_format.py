@@ -59,8 +59,7 @@ def bar_chart(items: list[tuple[str, float | None]], target: float | None, title
     def x(v: float) -> float:
         return label_w + max(0.0, min(1.0, (v - lo) / (1 - lo))) * bar_w
 
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
-             f"<title>{escape(title)}</title>"]
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">', f"<title>{escape(title)}</title>"]
     for i, (label, value) in enumerate(items):
         y = 10 + i * row
         parts.append(f'<text x="{label_w - pad}" y="{y + 14}" text-anchor="end" font-size="12">{escape(label)}</text>')
@@ -82,9 +81,11 @@ def column_chart(items: list[tuple[str, float | None]], title: str, target: floa
     col, chart_h, top = 34, 140, 10
     width = max(200, col * len(items) + 40)
     height = chart_h + 50
-    parts = [f'<svg class="chart columns" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
-             f"<title>{escape(title)}</title>",
-             f'<line x1="30" y1="{top + chart_h}" x2="{width}" y2="{top + chart_h}" stroke="#57606a"/>']
+    parts = [
+        f'<svg class="chart columns" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(title)}</title>",
+        f'<line x1="30" y1="{top + chart_h}" x2="{width}" y2="{top + chart_h}" stroke="#57606a"/>',
+    ]
     for i, (label, value) in enumerate(items):
         x = 34 + i * col
         if value is not None:

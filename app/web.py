@@ -7,8 +7,8 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from starlette.datastructures import FormData
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
 
 from app.i18n import LANG_COOKIE, LANGUAGES, Translator, negotiate
 from app.settings import get_settings

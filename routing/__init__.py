@@ -12,16 +12,16 @@ Modules: :mod:`routing.model` (the dataclasses), :mod:`routing.solver` (``solve`
 """
 
 from routing.model import (
-    MINUTES_PER_DAY,
     DROP_MESSAGES,
+    MINUTES_PER_DAY,
     Break,
-    DropReason,
     DroppedStop,
+    DropReason,
     Location,
     Pin,
     Plan,
-    PlanStatus,
     PlannedBreak,
+    PlanStatus,
     Problem,
     ProblemError,
     Route,

@@ -49,8 +49,7 @@ def machine() -> str:
         except metadata.PackageNotFoundError:  # pragma: no cover
             return "?"
 
-    return (f"machine: cpus={os.cpu_count()} | {platform.platform()} | python {platform.python_version()} | "
-            f"ortools {version('ortools')} | pyvrp {version('pyvrp')}")
+    return f"machine: cpus={os.cpu_count()} | {platform.platform()} | python {platform.python_version()} | ortools {version('ortools')} | pyvrp {version('pyvrp')}"
 
 
 def data_dir(arg: str | None) -> Path:
@@ -91,9 +90,11 @@ def solomon_main(args: argparse.Namespace) -> int:
         row = run_instance(data / f"{name}.txt", args.time_limit, args.seed)
         rows.append(row)
         gap = f"{100 * row['gap']:7.2f}" if "gap" in row else "      -"
-        print(f"{row['instance']:<8} {row['vehicles']:>4} {row['distance']:>10.2f} {row.get('reference', 0):>10.2f} "
-              f"{gap} {row['runtime_s']:>7.2f} {'yes' if row['feasible'] else 'NO ' + '; '.join(row['errors'][:3])}",
-              flush=True)
+        print(
+            f"{row['instance']:<8} {row['vehicles']:>4} {row['distance']:>10.2f} {row.get('reference', 0):>10.2f} "
+            f"{gap} {row['runtime_s']:>7.2f} {'yes' if row['feasible'] else 'NO ' + '; '.join(row['errors'][:3])}",
+            flush=True,
+        )
     gaps = [r["gap"] for r in rows if "gap" in r]
     summary = {
         "instances": len(rows),
@@ -104,8 +105,7 @@ def solomon_main(args: argparse.Namespace) -> int:
     }
     if gaps:
         worst = max(rows, key=lambda r: r.get("gap", -1))
-        print(f"feasible {summary['feasible']}/{len(rows)}  mean gap {100 * summary['mean_gap']:.2f} %  "
-              f"worst gap {100 * summary['worst_gap']:.2f} % ({worst['instance']})")
+        print(f"feasible {summary['feasible']}/{len(rows)}  mean gap {100 * summary['mean_gap']:.2f} %  worst gap {100 * summary['worst_gap']:.2f} % ({worst['instance']})")
     if args.out:
         Path(args.out).write_text(json.dumps({"summary": summary, "results": rows}, indent=1))
     return 0 if summary["feasible"] == len(rows) else 1
@@ -165,11 +165,16 @@ def mojokerto_problem(
             length = 60 * rng.randint(1, 3)
             start = rng.randrange(8 * 60, 15 * 60 - length + 1, 15)
             windows.append(TimeWindow(day * MINUTES_PER_DAY + start, day * MINUTES_PER_DAY + start + length))
-        stops.append(Stop(
-            id=f"k{i}", location=i, service=rng.randint(*odgj) if is_odgj else rng.randint(*elderly),
-            windows=tuple(windows), skills=frozenset({"odgj"}) if is_odgj else frozenset(),
-            priority=rng.choice((1, 1, 1, 2, 3)),
-        ))
+        stops.append(
+            Stop(
+                id=f"k{i}",
+                location=i,
+                service=rng.randint(*odgj) if is_odgj else rng.randint(*elderly),
+                windows=tuple(windows),
+                skills=frozenset({"odgj"}) if is_odgj else frozenset(),
+                priority=rng.choice((1, 1, 1, 2, 3)),
+            )
+        )
     shifts = []
     for day in range(days):
         base = day * MINUTES_PER_DAY
@@ -177,11 +182,19 @@ def mojokerto_problem(
         end = base + (11 if friday else 15) * 60
         breaks = () if friday else (Break(TimeWindow(base + 11 * 60 + 45, base + 12 * 60 + 30), 30),)
         for t in range(teams):
-            shifts.append(Shift(
-                id=f"t{t}-d{day}", team=f"t{t}", day=day, start_location=0, end_location=0,
-                start=base + 8 * 60, end=end, breaks=breaks,
-                skills=frozenset({"odgj"}) if t % 3 == 0 else frozenset(),
-            ))
+            shifts.append(
+                Shift(
+                    id=f"t{t}-d{day}",
+                    team=f"t{t}",
+                    day=day,
+                    start_location=0,
+                    end_location=0,
+                    start=base + 8 * 60,
+                    end=end,
+                    breaks=breaks,
+                    skills=frozenset({"odgj"}) if t % 3 == 0 else frozenset(),
+                )
+            )
     locations = tuple(Location(i, lat=p[0], lon=p[1]) for i, p in enumerate(points))
     return Problem(tuple(stops), tuple(shifts), durations, locations=locations)
 
@@ -208,17 +221,13 @@ def plan_problems(problem: Problem, plan: Plan) -> list[str]:
 def invalid_routes(problem: Problem, plan: Plan) -> int:
     by_id = {s.id: s for s in problem.stops}
     shifts = {sh.id: sh for sh in problem.shifts}
-    return sum(
-        1 for r in plan.routes
-        if check_route(shifts[r.shift_id], [by_id[v.stop_id] for v in r.visits], r, problem.durations)
-    )
+    return sum(1 for r in plan.routes if check_route(shifts[r.shift_id], [by_id[v.stop_id] for v in r.visits], r, problem.durations))
 
 
 def mojokerto_main(args: argparse.Namespace) -> int:
     print(machine())
     began = time.perf_counter()
-    problem = mojokerto_problem(args.mojokerto, args.teams, args.days, args.seed, tuple(args.elderly),
-                                tuple(args.odgj), args.odgj_share)
+    problem = mojokerto_problem(args.mojokerto, args.teams, args.days, args.seed, tuple(args.elderly), tuple(args.odgj), args.odgj_share)
     setup_s = time.perf_counter() - began
     plan = solve(problem, SolveParams(time_limit=args.time_limit, seed=args.seed))
     began = time.perf_counter()
@@ -230,28 +239,48 @@ def mojokerto_main(args: argparse.Namespace) -> int:
     reasons = Counter(d.reason for d in plan.dropped)
     servable = len(problem.stops) - sum(n for r, n in reasons.items() if r in _UNSERVABLE)
     share = assigned / servable if servable else 1.0
-    print(f"Kota Mojokerto: {len(problem.stops)} visits, {args.teams} teams, {args.days} days, seed {args.seed}, "
-          f"service {args.elderly[0]}-{args.elderly[1]} min (ODGJ {args.odgj[0]}-{args.odgj[1]} min, "
-          f"{100 * args.odgj_share:.0f} % of visits)")
+    print(
+        f"Kota Mojokerto: {len(problem.stops)} visits, {args.teams} teams, {args.days} days, seed {args.seed}, "
+        f"service {args.elderly[0]}-{args.elderly[1]} min (ODGJ {args.odgj[0]}-{args.odgj[1]} min, "
+        f"{100 * args.odgj_share:.0f} % of visits)"
+    )
     work = sum(sh.end - sh.start - sum(b.duration for b in sh.breaks) for sh in problem.shifts)
     print(f"load: service time is {100 * sum(s.service for s in problem.stops) / work:.0f} % of the teams' working time")
     print(f"assigned {assigned} / servable {servable} = {100 * share:.2f} %  (of all visits: {assigned}/{len(problem.stops)})")
-    print(f"upper bound (day x skill capacity relaxation): at most {math.floor(bound.upper + 1e-6)} visits can be served "
-          f"(each fitting alone: {bound.servable}); assigned = {100 * assigned / max(bound.upper, 1e-9):.2f} % of the bound")
+    print(
+        f"upper bound (day x skill capacity relaxation): at most {math.floor(bound.upper + 1e-6)} visits can be served "
+        f"(each fitting alone: {bound.servable}); assigned = {100 * assigned / max(bound.upper, 1e-9):.2f} % of the bound"
+    )
     print("dropped: " + (", ".join(f"{r.value} {n}" for r, n in sorted(reasons.items())) or "none"))
-    print(f"routes used {sum(1 for r in plan.routes if r.visits)} / {len(problem.shifts)} shifts, "
-          f"travel {sum(r.travel for r in plan.routes)} min, status {plan.status.value}")
-    print(f"check: {invalid} invalid routes of {len(plan.routes)}, {len(problems)} problems"
-          + (": " + "; ".join(problems[:5]) if problems else ""))
+    print(f"routes used {sum(1 for r in plan.routes if r.visits)} / {len(problem.shifts)} shifts, travel {sum(r.travel for r in plan.routes)} min, status {plan.status.value}")
+    print(f"check: {invalid} invalid routes of {len(plan.routes)}, {len(problems)} problems" + (": " + "; ".join(problems[:5]) if problems else ""))
     print(f"runtime {plan.runtime_s:.2f} s (limit {args.time_limit} s); set-up {setup_s:.2f} s, check and bound {check_s:.2f} s")
     if args.out:
-        Path(args.out).write_text(json.dumps({
-            "visits": len(problem.stops), "teams": args.teams, "days": args.days, "seed": args.seed,
-            "assigned": assigned, "servable": servable, "upper_bound": bound.upper, "share": share,
-            "runtime_s": plan.runtime_s, "invalid_routes": invalid, "problems": problems,
-            "dropped": {r.value: n for r, n in reasons.items()}, "elderly": args.elderly, "odgj": args.odgj,
-            "odgj_share": args.odgj_share, "machine": machine(), "meta": plan.meta,
-        }, indent=1, default=str))
+        Path(args.out).write_text(
+            json.dumps(
+                {
+                    "visits": len(problem.stops),
+                    "teams": args.teams,
+                    "days": args.days,
+                    "seed": args.seed,
+                    "assigned": assigned,
+                    "servable": servable,
+                    "upper_bound": bound.upper,
+                    "share": share,
+                    "runtime_s": plan.runtime_s,
+                    "invalid_routes": invalid,
+                    "problems": problems,
+                    "dropped": {r.value: n for r, n in reasons.items()},
+                    "elderly": args.elderly,
+                    "odgj": args.odgj,
+                    "odgj_share": args.odgj_share,
+                    "machine": machine(),
+                    "meta": plan.meta,
+                },
+                indent=1,
+                default=str,
+            )
+        )
     return 1 if problems else 0
 
 
@@ -265,12 +294,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--mojokerto", type=int, metavar="N", help="generate and solve N Kota Mojokerto visits instead")
     p.add_argument("--teams", type=int, default=20)
     p.add_argument("--days", type=int, default=5)
-    p.add_argument("--elderly", type=int, nargs=2, default=(20, 30), metavar=("MIN", "MAX"),
-                   help="service minutes of an ordinary home visit (default 20 30)")
-    p.add_argument("--odgj", type=int, nargs=2, default=(45, 90), metavar=("MIN", "MAX"),
-                   help="service minutes of an ODGJ visit (default 45 90)")
-    p.add_argument("--odgj-share", type=float, default=0.10, metavar="SHARE",
-                   help="share of visits that are ODGJ visits needing the skill (default 0.10)")
+    p.add_argument("--elderly", type=int, nargs=2, default=(20, 30), metavar=("MIN", "MAX"), help="service minutes of an ordinary home visit (default 20 30)")
+    p.add_argument("--odgj", type=int, nargs=2, default=(45, 90), metavar=("MIN", "MAX"), help="service minutes of an ODGJ visit (default 45 90)")
+    p.add_argument("--odgj-share", type=float, default=0.10, metavar="SHARE", help="share of visits that are ODGJ visits needing the skill (default 0.10)")
     return p.parse_args(argv)
 
 

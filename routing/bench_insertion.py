@@ -46,9 +46,7 @@ def shifts(days: int = DAYS) -> list[Shift]:
         brk = Break(TimeWindow(base + BREAK_WINDOW[0], base + BREAK_WINDOW[1]), BREAK_MINUTES)
         for team in range(TEAMS):
             skills = frozenset({"odgj"}) if team < ODGJ_TEAMS else frozenset()
-            out.append(
-                Shift(f"d{day}-t{team}", f"t{team}", day, 0, 0, base + SHIFT_START, base + SHIFT_END, (brk,), skills)
-            )
+            out.append(Shift(f"d{day}-t{team}", f"t{team}", day, 0, 0, base + SHIFT_START, base + SHIFT_END, (brk,), skills))
     return out
 
 
@@ -123,12 +121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("routing.bench_insertion")
     python = sys.version.split()[0]
     print(f"machine: {platform.platform()} | {platform.machine()} | cpus={os.cpu_count()} | python {python}")
-    print(f"setup: {len(committed)} team-days, committed visits per day min/mean/max = "
-          f"{min(sizes)}/{statistics.mean(sizes):.1f}/{max(sizes)}, {HOMES + 1} locations")
+    print(f"setup: {len(committed)} team-days, committed visits per day min/mean/max = {min(sizes)}/{statistics.mean(sizes):.1f}/{max(sizes)}, {HOMES + 1} locations")
     print(f"setup time: matrix {matrix_s:.1f} s, booking by insertion {booking_s:.1f} s")
     print(f"index: build all {build_ms:.1f} ms, rebuild one route {rebuild_ms:.2f} ms")
-    print(f"queries: {len(timings)} x {len(queries[0][1])} candidate windows (5 days x 6 slots); "
-          f"offers per query (k=5) mean {statistics.mean(offered):.2f}, none for {offered.count(0)}")
+    print(f"queries: {len(timings)} x {len(queries[0][1])} candidate windows (5 days x 6 slots); offers per query (k=5) mean {statistics.mean(offered):.2f}, none for {offered.count(0)}")
     print(f"latency ms, k=5 (stops after the first days that fill k): {summary(timings)}")
     print(f"latency ms, k=30 (every day and window scanned):       {summary(full_timings)}")
     p95 = percentile(timings, 0.95)
@@ -137,9 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0 if p95 <= P95_LIMIT_MS else 1
 
 
-def run_queries(
-    routes: CommittedRoutes, queries: list[tuple[Stop, list[TimeWindow]]], k: int, durations: Sequence[Sequence[int]]
-) -> tuple[list[float], list[int]]:
+def run_queries(routes: CommittedRoutes, queries: list[tuple[Stop, list[TimeWindow]]], k: int, durations: Sequence[Sequence[int]]) -> tuple[list[float], list[int]]:
     """Time each query (ms) and check, untimed, that every offer passes the full scheduler."""
     timings: list[float] = []
     offered: list[int] = []

@@ -37,10 +37,7 @@ def greedy_routes(problem: Problem) -> dict[str, list[str]]:
                 continue
             route = routes[sh.id]
             locs = [st.location, *(s.location for s in route), sh.end_location]
-            deltas = sorted(
-                (costs[a][stop.location] + costs[stop.location][b] - costs[a][b], k, i)
-                for i, (a, b) in enumerate(zip(locs, locs[1:]))
-            )
+            deltas = sorted((costs[a][stop.location] + costs[stop.location][b] - costs[a][b], k, i) for i, (a, b) in enumerate(zip(locs, locs[1:])))
             options += deltas[:POSITIONS_PER_SHIFT]
         options.sort()
         for _, k, i in options[:MAX_CHECKS]:

@@ -59,9 +59,7 @@ class _Horizon:
             found = [
                 sid
                 for sid, sh in self.shifts.items()
-                if stop.skills <= sh.skills
-                and (stop.pin is None or stop.pin.shift_id == sid)
-                and any(w.start <= sh.end and w.end >= sh.start for w in stop.windows)
+                if stop.skills <= sh.skills and (stop.pin is None or stop.pin.shift_id == sid) and any(w.start <= sh.end and w.end >= sh.start for w in stop.windows)
             ]
             self._candidates[stop.id] = found
         return found

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from routing.model import Problem, Shift
-
 import pyvrp
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
+
+from routing.model import Problem, Shift
 
 _MIN_RUNTIME = 0.05  # seconds; below this the phase is skipped
 
@@ -40,8 +40,7 @@ def solve(problem: Problem, time_limit: float, seed: int, iterations: int | None
     from routing.solver import drop_penalties  # the same penalties as the OR-Tools model
 
     model = pyvrp.Model()
-    used = sorted({s.location for s in problem.stops} | {sh.start_location for sh in problem.shifts}
-                  | {sh.end_location for sh in problem.shifts})
+    used = sorted({s.location for s in problem.stops} | {sh.start_location for sh in problem.shifts} | {sh.end_location for sh in problem.shifts})
     locs = {i: model.add_location(*_xy(problem, i)) for i in used}
     depots = {}
     for sh in problem.shifts:

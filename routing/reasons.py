@@ -38,7 +38,7 @@ def done_stops(problem: Problem, shift: Shift) -> list[Stop]:
     pinned = [(s, s.pin) for s in problem.stops if s.done and s.pin is not None and s.pin.shift_id == shift.id]
     done = [s for s, _ in pinned]
     if any(s.done_at is not None for s in done):
-        return sorted(done, key=lambda s: (s.done_at if s.done_at is not None else -1))
+        return sorted(done, key=lambda s: s.done_at if s.done_at is not None else -1)
     ordered = sorted(pinned, key=lambda sp: sp[1].position if sp[1].position is not None else 1 << 30)
     return [s for s, _ in ordered]
 

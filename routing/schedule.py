@@ -266,9 +266,7 @@ def schedule_route(shift: Shift, stops_in_order: Sequence[Stop], durations: Dura
     return _reconstruct(shift, stops, plan, legs, locations, durations)
 
 
-def _reconstruct(
-    shift: Shift, stops: list[Stop], plan: BreakPlan, legs: list[_Leg], locations: list[int], durations: Durations
-) -> Route:
+def _reconstruct(shift: Shift, stops: list[Stop], plan: BreakPlan, legs: list[_Leg], locations: list[int], durations: Durations) -> Route:
     planned: list[PlannedBreak] = []
     visits: list[Visit] = []
     m = plan.full
@@ -329,9 +327,7 @@ def _check_static(shift: Shift, stops: list[Stop], route: Route) -> list[str]:
     if route.shift_id != shift.id:
         problems.append(f"route is for shift {route.shift_id!r}, not {shift.id!r}")
     if [v.stop_id for v in route.visits] != [s.id for s in stops]:
-        problems.append(
-            f"visits {[v.stop_id for v in route.visits]} do not match stops {[s.id for s in stops]}"
-        )
+        problems.append(f"visits {[v.stop_id for v in route.visits]} do not match stops {[s.id for s in stops]}")
     if shift.max_visits is not None and len(stops) > shift.max_visits:
         problems.append(f"{len(stops)} visits exceed max_visits {shift.max_visits}")
     if shift.capacity is not None and sum(s.demand for s in stops) > shift.capacity:
@@ -369,10 +365,7 @@ def _check_gaps(shift: Shift, stops: list[Stop], route: Route, durations: Durati
         travel = durations[locations[i]][locations[i + 1]]
         free = _free_time(leave, arrival, route.breaks)
         if free < travel:
-            problems.append(
-                f"{names[i]} -> {names[i + 1]}: {travel} min drive, only {free} min free of breaks "
-                f"between {leave} and arrival {arrival}"
-            )
+            problems.append(f"{names[i]} -> {names[i + 1]}: {travel} min drive, only {free} min free of breaks between {leave} and arrival {arrival}")
     return problems
 
 

@@ -52,8 +52,7 @@ def parse_instance(path: Path) -> Instance:
     name = lines[0][0]
     numeric = [row for row in lines if row and all(_is_number(tok) for tok in row)]
     vehicles, capacity = (int(v) for v in numeric[0])
-    nodes = tuple(Customer(int(r[0]), float(r[1]), float(r[2]), int(r[3]), int(r[4]), int(r[5]), int(r[6]))
-                  for r in numeric[1:])
+    nodes = tuple(Customer(int(r[0]), float(r[1]), float(r[2]), int(r[3]), int(r[4]), int(r[5]), int(r[6])) for r in numeric[1:])
     if any(c.number != i for i, c in enumerate(nodes)):
         raise ValueError(f"{path}: customers are not numbered 0..n in order")
     return Instance(name, vehicles, capacity, nodes)
@@ -143,11 +142,7 @@ def to_problem(inst: Instance) -> Problem:
         for c in inst.nodes[1:]
     )
     depot = inst.nodes[0]
-    shifts = tuple(
-        Shift(id=f"v{k}", team=f"v{k}", day=0, start_location=0, end_location=0,
-              start=depot.ready * SCALE, end=depot.due * SCALE, capacity=inst.capacity)
-        for k in range(inst.vehicles)
-    )
+    shifts = tuple(Shift(id=f"v{k}", team=f"v{k}", day=0, start_location=0, end_location=0, start=depot.ready * SCALE, end=depot.due * SCALE, capacity=inst.capacity) for k in range(inst.vehicles))
     locations = tuple(Location(c.number, lat=c.y, lon=c.x) for c in inst.nodes)
     return Problem(stops, shifts, durations, arc_costs=costs, locations=locations)
 

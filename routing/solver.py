@@ -56,11 +56,12 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from routing import pyvrp_phase
 from routing.greedy import greedy_routes
+from routing.improve import repair
 from routing.model import (
     Break,
     DroppedStop,
-    PlannedBreak,
     Plan,
+    PlannedBreak,
     PlanStatus,
     Problem,
     ProblemError,
@@ -72,7 +73,6 @@ from routing.model import (
     TimeWindow,
     Visit,
 )
-from routing.improve import repair
 from routing.reasons import ShiftStart, diagnose, done_schedule, done_stops, open_shift, shift_start
 from routing.schedule import route_feasible, schedule_route
 
@@ -122,10 +122,7 @@ def _check_done(problem: Problem, sh: Shift) -> None:
         raise ProblemError(f"shift {sh.id!r}: give every done stop a done_at, or none")
     for s in recorded:
         if s.done_at > sh.start:  # type: ignore[operator]
-            raise ProblemError(
-                f"stop {s.id!r} is done at {s.done_at}, after shift {sh.id!r} (re)starts at {sh.start}: "
-                "with done_at, the shift starts where the team stands now"
-            )
+            raise ProblemError(f"stop {s.id!r} is done at {s.done_at}, after shift {sh.id!r} (re)starts at {sh.start}: with done_at, the shift starts where the team stands now")
 
 
 def _check_matrix(name: str, matrix: Sequence[Sequence[int]], size: int) -> None:
@@ -210,9 +207,7 @@ class _Model:
         for sh, st in zip(problem.shifts, self.starts):
             self.node_loc += [st.location, sh.end_location]
         self.service = [s.service for s in self.stops] + [0] * (2 * nv)
-        self.manager = pywrapcp.RoutingIndexManager(
-            m + 2 * nv, nv, [m + 2 * v for v in range(nv)], [m + 2 * v + 1 for v in range(nv)]
-        )
+        self.manager = pywrapcp.RoutingIndexManager(m + 2 * nv, nv, [m + 2 * v for v in range(nv)], [m + 2 * v + 1 for v in range(nv)])
         self.routing = pywrapcp.RoutingModel(self.manager)
         self.horizon = max(sh.end for sh in problem.shifts)
         self.break_vars: list[list[tuple[pywrapcp.IntervalVar, Break]]] = []
@@ -262,16 +257,11 @@ class _Model:
     def _count_dimension(self) -> pywrapcp.RoutingDimension | None:
         shifts = self.problem.shifts
         # (stop, pinned shift, pin position) of the stops pinned with a position
-        ordered = [
-            (s, s.pin.shift_id, s.pin.position) for s in self.stops if s.pin is not None and s.pin.position is not None
-        ]
+        ordered = [(s, s.pin.shift_id, s.pin.position) for s in self.stops if s.pin is not None and s.pin.position is not None]
         if not ordered and all(sh.max_visits is None for sh in shifts):
             return None
         ones = [1] * len(self.stops) + [0] * (2 * len(shifts))
-        caps = [
-            len(self.stops) if sh.max_visits is None else max(sh.max_visits - st.visits, 0)
-            for sh, st in zip(shifts, self.starts)
-        ]
+        caps = [len(self.stops) if sh.max_visits is None else max(sh.max_visits - st.visits, 0) for sh, st in zip(shifts, self.starts)]
         transit = self.routing.RegisterUnaryTransitVector(ones)
         self.routing.AddDimensionWithVehicleCapacity(transit, 0, caps, True, "visits")
         visits = self.routing.GetDimensionOrDie("visits")
@@ -293,9 +283,7 @@ class _Model:
         shifts = self.problem.shifts
         demand = [s.demand for s in self.stops] + [0] * (2 * len(shifts))
         total = sum(demand)
-        caps = [
-            total if sh.capacity is None else max(sh.capacity - st.load, 0) for sh, st in zip(shifts, self.starts)
-        ]
+        caps = [total if sh.capacity is None else max(sh.capacity - st.load, 0) for sh, st in zip(shifts, self.starts)]
         transit = self.routing.RegisterUnaryTransitVector(demand)
         self.routing.AddDimensionWithVehicleCapacity(transit, 0, caps, True, "load")
 
@@ -320,11 +308,7 @@ class _Model:
     def _allowed_vehicles(self) -> None:
         shifts = self.problem.shifts
         for i, stop in enumerate(self.stops):
-            allowed = [
-                v
-                for v, sh in enumerate(shifts)
-                if stop.skills <= sh.skills and (stop.pin is None or stop.pin.shift_id == sh.id)
-            ]
+            allowed = [v for v, sh in enumerate(shifts) if stop.skills <= sh.skills and (stop.pin is None or stop.pin.shift_id == sh.id)]
             if not allowed:
                 self.routing.ActiveVar(self.index(i)).SetMax(0)
             elif len(allowed) < len(shifts):
@@ -348,9 +332,7 @@ class _Model:
     def routes_to_indices(self, routes: Mapping[str, Sequence[str]]) -> list[list[int]]:
         """Warm-start routes as OR-Tools indices, one list per vehicle (unknown ids are skipped)."""
         pos = {s.id: i for i, s in enumerate(self.stops)}
-        return [
-            [self.index(pos[sid]) for sid in routes.get(sh.id, ()) if sid in pos] for sh in self.problem.shifts
-        ]
+        return [[self.index(pos[sid]) for sid in routes.get(sh.id, ()) if sid in pos] for sh in self.problem.shifts]
 
 
 def _merged_windows(stop: Stop, shifts: Sequence[Shift]) -> list[tuple[int, int]]:
@@ -390,9 +372,7 @@ class _Outcome:
     meta: dict
 
 
-def _search(
-    problem: Problem, params: SolveParams, initial_routes: Mapping[str, Sequence[str]] | None, deadline: float
-) -> _Outcome:
+def _search(problem: Problem, params: SolveParams, initial_routes: Mapping[str, Sequence[str]] | None, deadline: float) -> _Outcome:
     open_stops = [s for s in problem.stops if not s.done]
     if not problem.shifts or not open_stops:
         return _Outcome({}, None, PlanStatus.OPTIMAL, {"phase": "trivial"})
@@ -455,10 +435,7 @@ def _repaired(problem: Problem, outcome: _Outcome, deadline: float, key: str = "
 
 
 def _serves_any(model: _Model, solution: pywrapcp.Assignment) -> bool:
-    return any(
-        not model.routing.IsEnd(solution.Value(model.routing.NextVar(model.routing.Start(v))))
-        for v in range(len(model.problem.shifts))
-    )
+    return any(not model.routing.IsEnd(solution.Value(model.routing.NextVar(model.routing.Start(v)))) for v in range(len(model.problem.shifts)))
 
 
 def _objective(problem: Problem, routes: Mapping[str, Route]) -> int:
@@ -536,16 +513,9 @@ def _search_by_day(problem: Problem, params: SolveParams, deadline: float) -> _O
     for k, day in enumerate(days):
         shifts = day_shifts[day]
         later = [spans[d] for d in days[k + 1 :]]
-        stops = tuple(
-            s2 for s in problem.stops if s.id not in served and (s2 := _on_day(s, shifts, spans[day], later, boost)) is not None
-        )
+        stops = tuple(s2 for s in problem.stops if s.id not in served and (s2 := _on_day(s, shifts, spans[day], later, boost)) is not None)
         sub = Problem(stops, shifts, problem.durations, problem.arc_costs, problem.locations)
-        ahead = sum(
-            _on_day(s, day_shifts[d], spans[d], (), boost) is not None
-            for d in days[k + 1 :]
-            for s in problem.stops
-            if s.id not in served
-        )
+        ahead = sum(_on_day(s, day_shifts[d], spans[d], (), boost) is not None for d in days[k + 1 :] for s in problem.stops if s.id not in served)
         left = max(days_deadline - time.perf_counter(), 0.0)
         budget = left if params.iterations is not None else left * len(stops) / max(len(stops) + ahead, 1)
         outcome = _search(sub, params, None, time.perf_counter() + budget)
@@ -560,9 +530,7 @@ def _search_by_day(problem: Problem, params: SolveParams, deadline: float) -> _O
     return outcome
 
 
-def _polish(
-    problem: Problem, params: SolveParams, outcome: _Outcome, day_shifts: Mapping[int, tuple[Shift, ...]], deadline: float
-) -> _Outcome:
+def _polish(problem: Problem, params: SolveParams, outcome: _Outcome, day_shifts: Mapping[int, tuple[Shift, ...]], deadline: float) -> _Outcome:
     """Spend the time left after the repair: re-optimise each day's routes with OR-Tools, warm-started
     from them, with the still-dropped stops that fit that day as optional nodes; then repair again.
     Each day's model returns nothing worse than its warm start."""
@@ -580,11 +548,7 @@ def _polish(
         served = {v.stop_id for r in routes.values() for v in r.visits}
         mine = {x for ids in current.values() for x in ids}
         span = _span(shifts)
-        stops = tuple(
-            s2
-            for s in problem.stops
-            if (s.id in mine or s.id not in served) and (s2 := _on_day(s, shifts, span, (), 0)) is not None
-        )
+        stops = tuple(s2 for s in problem.stops if (s.id in mine or s.id not in served) and (s2 := _on_day(s, shifts, span, (), 0)) is not None)
         sub = Problem(stops, shifts, problem.durations, problem.arc_costs, problem.locations)
         result = _search(sub, params, current, time.perf_counter() + left / (len(days) - k))
         for sh in shifts:
@@ -605,9 +569,7 @@ def _usable(w: TimeWindow, service: int, span: tuple[int, int]) -> bool:
     return w.end >= span[0] and max(w.start, span[0]) + service <= span[1]
 
 
-def _on_day(
-    stop: Stop, shifts: Sequence[Shift], span: tuple[int, int], later: Sequence[tuple[int, int]], boost: int
-) -> Stop | None:
+def _on_day(stop: Stop, shifts: Sequence[Shift], span: tuple[int, int], later: Sequence[tuple[int, int]], boost: int) -> Stop | None:
     """``stop`` as seen by one day's model, or None when it cannot be served that day."""
     if stop.pin is not None and all(sh.id != stop.pin.shift_id for sh in shifts):
         return None
@@ -635,11 +597,7 @@ def _extract(model: _Model, solution: pywrapcp.Assignment) -> dict[str, Route]:
         if model.routing.IsEnd(solution.Value(model.routing.NextVar(idx))):
             continue
         breaks = sorted(
-            (
-            PlannedBreak(breaks_by_name[iv.Name()], breaks_by_name[iv.Name()] + b.duration)
-            for iv, b in model.break_vars[v]
-            if iv.Name() in breaks_by_name
-            ),
+            (PlannedBreak(breaks_by_name[iv.Name()], breaks_by_name[iv.Name()] + b.duration) for iv, b in model.break_vars[v] if iv.Name() in breaks_by_name),
             key=lambda b: b.start,
         )
         start = solution.Value(model.time.CumulVar(idx))
@@ -693,9 +651,7 @@ def _with_done(problem: Problem, shift: Shift, route: Route | None) -> Route | N
     if route is None:
         end = done[-1].end + d[loc][shift.end_location]
         return Route(shift.id, done, (), shift.start, end, legs + d[loc][shift.end_location], end - shift.start)
-    return Route(
-        shift.id, done + route.visits, route.breaks, shift.start, route.end, legs + route.travel, route.end - shift.start
-    )
+    return Route(shift.id, done + route.visits, route.breaks, shift.start, route.end, legs + route.travel, route.end - shift.start)
 
 
 def _plan(problem: Problem, outcome: _Outcome, t0: float) -> Plan:
@@ -712,8 +668,6 @@ def _plan(problem: Problem, outcome: _Outcome, t0: float) -> Plan:
     objective = outcome.objective
     if objective is None:
         penalties = drop_penalties(problem, problem.stops)
-        objective = sum(r.travel for r in routes) + sum(
-            p for s, p in zip(problem.stops, penalties) if s.id in reasons
-        )
+        objective = sum(r.travel for r in routes) + sum(p for s, p in zip(problem.stops, penalties) if s.id in reasons)
     dropped = tuple(DroppedStop(sid, reasons[sid]) for sid in dropped_ids)
     return Plan(tuple(routes), dropped, objective, outcome.status, time.perf_counter() - t0, outcome.meta)

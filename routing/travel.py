@@ -162,9 +162,7 @@ def _failure(response: httpx.Response, body: object) -> str:
 
 
 def _minutes_matrix(durations: object, n: int) -> Matrix:
-    if not isinstance(durations, list) or len(durations) != n or any(
-        not isinstance(row, list) or len(row) != n for row in durations
-    ):
+    if not isinstance(durations, list) or len(durations) != n or any(not isinstance(row, list) or len(row) != n for row in durations):
         raise TravelTimeError(f"OSRM answer has no {n}x{n} durations table")
     out = [[0] * n for _ in range(n)]
     for i, row in enumerate(durations):

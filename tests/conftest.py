@@ -12,7 +12,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -125,7 +125,7 @@ def session(db):
 # The app's clock in tests: a fixed working Monday morning in Jakarta, so no test depends on the
 # hour, the weekday or the date it runs (CI also runs the suite under faketime on a Thursday
 # evening before a long weekend). Tests that need another instant set ``app.dependency_overrides``.
-NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # Monday 2026-11-23 09:00 WIB (tests/booking/slot_support.NOW)
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 2026-11-23 09:00 WIB (tests/booking/slot_support.NOW)
 
 
 @pytest.fixture

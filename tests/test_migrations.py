@@ -68,10 +68,7 @@ def constraints_in_database(engine: Engine) -> set[Constraint]:
         found.add(("pk", table, pk.get("name") or "", ",".join(pk["constrained_columns"])))
         found |= {("ck", table, c.get("name") or "", "") for c in inspector.get_check_constraints(table)}
         found |= {("uq", table, c.get("name") or "", ",".join(c["column_names"])) for c in inspector.get_unique_constraints(table)}
-        found |= {
-            ("fk", table, c.get("name") or "", f"{','.join(c['constrained_columns'])}->{c['referred_table']}({','.join(c['referred_columns'])})")
-            for c in inspector.get_foreign_keys(table)
-        }
+        found |= {("fk", table, c.get("name") or "", f"{','.join(c['constrained_columns'])}->{c['referred_table']}({','.join(c['referred_columns'])})") for c in inspector.get_foreign_keys(table)}
     return found
 
 

@@ -14,7 +14,7 @@ due by the end of that day).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -88,15 +88,13 @@ def add_working_days(received: datetime, days: int, tz: str, closures: Iterable[
         day, clock = next_working_day(day, closed), time(0)
     for _ in range(days):
         day = next_working_day(day, closed)
-    return datetime.combine(day, clock, tzinfo=zone).astimezone(timezone.utc)
+    return datetime.combine(day, clock, tzinfo=zone).astimezone(UTC)
 
 
 def office_closures(session: Session, start: date, end: date) -> frozenset[date]:
     """Office-wide closed days in [start, end]: closures without a team, and collective-leave days
     (when enabled) the office has not overridden."""
-    rows = session.exec(
-        select(col(OfficeClosure.day)).where(col(OfficeClosure.team_id).is_(None), col(OfficeClosure.day) >= start, col(OfficeClosure.day) <= end)
-    ).all()
+    rows = session.exec(select(col(OfficeClosure.day)).where(col(OfficeClosure.team_id).is_(None), col(OfficeClosure.day) >= start, col(OfficeClosure.day) <= end)).all()
     closed = set(rows)
     if _collective_leave:
         leave = collective_leave_days(start, end)

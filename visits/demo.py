@@ -9,6 +9,9 @@ from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session, col, select
 
+from visits.intake.service import first_answer_due
+from visits.intake.service_area import KOTA_MOJOKERTO_CENTRE, ensure_office, ensure_service_area
+from visits.intake.tracking import hash_token, new_token
 from visits.models import (
     Booking,
     Channel,
@@ -25,9 +28,6 @@ from visits.models import (
     User,
     VisitRequest,
 )
-from visits.intake.service import first_answer_due
-from visits.intake.tracking import hash_token, new_token
-from visits.intake.service_area import KOTA_MOJOKERTO_CENTRE, ensure_office, ensure_service_area
 from visits.types import utcnow
 
 DEMO_TEAMS = (("Tim 1", ()), ("Tim 2", ()), ("Tim 3", ("odgj",)))
@@ -145,25 +145,27 @@ def ensure_requests(session: Session, count: int = DEMO_REQUEST_COUNT, seed: int
         phone_channel = i % 5 == 0
         received = utcnow() - timedelta(hours=rng.randint(1, 72))
         token = new_token()
-        session.add(VisitRequest(
-            reference=reference,
-            tracking_token_hash=hash_token(token),
-            resident_id=resident.id,
-            channel=Channel.PHONE if phone_channel else Channel.WEB,
-            status=RequestStatus.NEEDS_REVIEW if phone_channel else RequestStatus.ELIGIBLE,
-            kk_number=kk_for(kec, date(2015 + i % 9, 1 + i % 12, 1 + i % 28), 1 + i),
-            kk_check_at_visit=True,
-            companion_name=f"{rng.choice(FIRST_NAMES)} (keluarga)",
-            companion_phone=f"+62812{rng.randint(10_000_000, 99_999_999)}",
-            companion_relation=rng.choice(("anak", "cucu", "menantu", "saudara")),
-            availability=[{"weekday": rng.randint(0, 3), "start": "08:00", "end": "12:00"}, {"weekday": 4, "start": "08:00", "end": "11:00"}],
-            consent_by=ConsentBy.GUARDIAN,
-            consent_at=received,
-            kelurahan_letter=rng.random() < 0.4,
-            received_at=received,
-            first_answer_at=None,  # an eligible request is answered by its slot offers (ensure_bookings gives some)
-            due_at=first_answer_due(session, received, DEMO_TIMEZONE),
-        ))
+        session.add(
+            VisitRequest(
+                reference=reference,
+                tracking_token_hash=hash_token(token),
+                resident_id=resident.id,
+                channel=Channel.PHONE if phone_channel else Channel.WEB,
+                status=RequestStatus.NEEDS_REVIEW if phone_channel else RequestStatus.ELIGIBLE,
+                kk_number=kk_for(kec, date(2015 + i % 9, 1 + i % 12, 1 + i % 28), 1 + i),
+                kk_check_at_visit=True,
+                companion_name=f"{rng.choice(FIRST_NAMES)} (keluarga)",
+                companion_phone=f"+62812{rng.randint(10_000_000, 99_999_999)}",
+                companion_relation=rng.choice(("anak", "cucu", "menantu", "saudara")),
+                availability=[{"weekday": rng.randint(0, 3), "start": "08:00", "end": "12:00"}, {"weekday": 4, "start": "08:00", "end": "11:00"}],
+                consent_by=ConsentBy.GUARDIAN,
+                consent_at=received,
+                kelurahan_letter=rng.random() < 0.4,
+                received_at=received,
+                first_answer_at=None,  # an eligible request is answered by its slot offers (ensure_bookings gives some)
+                due_at=first_answer_due(session, received, DEMO_TIMEZONE),
+            )
+        )
         added.append((reference, token))
     session.flush()
     return added

@@ -10,70 +10,70 @@ Wall-clock visit times (days, windows) are local to the office's timezone; insta
 
 from __future__ import annotations
 
-from visits.intake.models import (  # noqa: F401
-    Sex,
-    MaritalStatus,
-    Group,
-    LocationSource,
-    Channel,
-    RequestStatus,
-    OPEN_REQUEST_STATUSES,
-    ConsentBy,
-    Office,
-    Kecamatan,
-    Kelurahan,
-    Resident,
-    KkDocument,
-    VisitRequest,
-    TrackingLink,
-)
-from visits.teams.models import (  # noqa: F401
-    KitState,
-    Team,
-    TeamSkill,
-    TeamMember,
-    RecordingKit,
-    ShiftPattern,
-    OfficeClosure,
-    ServiceRule,
-    CalendarOverride,
-)
 from visits.booking.models import (  # noqa: F401
-    HoldStatus,
-    BookingStatus,
-    SlotHold,
     Booking,
-)
-from visits.planning.models import (  # noqa: F401
-    PlanStatus,
-    TeamDay,
-    Plan,
-    PlanStop,
+    BookingStatus,
+    HoldStatus,
+    SlotHold,
 )
 from visits.field.models import (  # noqa: F401
-    VisitOutcome,
     NextStep,
-    Visit,
     OnOurWay,
     TeamStand,
+    Visit,
+    VisitOutcome,
 )
-from visits.staff.models import (  # noqa: F401
-    Role,
-    User,
-    UserSession,
-    ApiToken,
-    LoginAttempt,
-    RateLimitHit,
-    AuditLog,
+from visits.intake.models import (  # noqa: F401
+    OPEN_REQUEST_STATUSES,
+    Channel,
+    ConsentBy,
+    Group,
+    Kecamatan,
+    Kelurahan,
+    KkDocument,
+    LocationSource,
+    MaritalStatus,
+    Office,
+    RequestStatus,
+    Resident,
+    Sex,
+    TrackingLink,
+    VisitRequest,
 )
 from visits.outbox import (  # noqa: F401
-    NotificationStatus,
     Notification,
+    NotificationStatus,
+)
+from visits.planning.models import (  # noqa: F401
+    Plan,
+    PlanStatus,
+    PlanStop,
+    TeamDay,
 )
 from visits.reporting.models import (  # noqa: F401
+    CardDelivery,
     CoverageBaseline,
     CoverageBaselineRow,
     FollowUpSurvey,
-    CardDelivery,
+)
+from visits.staff.models import (  # noqa: F401
+    ApiToken,
+    AuditLog,
+    LoginAttempt,
+    RateLimitHit,
+    Role,
+    User,
+    UserSession,
 )
 from visits.tables import metadata  # noqa: F401
+from visits.teams.models import (  # noqa: F401
+    CalendarOverride,
+    KitState,
+    OfficeClosure,
+    RecordingKit,
+    ServiceRule,
+    ShiftPattern,
+    Team,
+    TeamMember,
+    TeamSkill,
+)

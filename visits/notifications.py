@@ -32,10 +32,8 @@ log = logging.getLogger("jemput.notifications")
 SENT_BODY_PLACEHOLDER = "[sent]"
 
 ACK_TEMPLATES = {
-    "id": "Jemput {office}: permohonan perekaman KTP-el di rumah sudah kami terima (nomor {reference}). "
-    "Status dan jawaban kami: {link}",
-    "en": "Jemput {office}: we have received your home E-KTP recording request (reference {reference}). "
-    "Status and our answer: {link}",
+    "id": "Jemput {office}: permohonan perekaman KTP-el di rumah sudah kami terima (nomor {reference}). Status dan jawaban kami: {link}",
+    "en": "Jemput {office}: we have received your home E-KTP recording request (reference {reference}). Status and our answer: {link}",
 }
 
 
@@ -175,4 +173,3 @@ def send_pending(
         key = {"sent": "sent", "retry": "retried", "failed": "failed"}[outcome]
         setattr(report, key, getattr(report, key) + 1)
     return report
-

@@ -22,7 +22,6 @@ SQLModel.metadata.naming_convention = {
 metadata: MetaData = SQLModel.metadata
 
 
-
 def one_of(column: str, enum: type[StrEnum], name: str | None = None) -> CheckConstraint:
     values = ", ".join(f"'{m.value}'" for m in enum)
     return CheckConstraint(f"{column} IN ({values})", name=name or f"{column}_valid")

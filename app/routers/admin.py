@@ -10,14 +10,14 @@ from pydantic import BaseModel
 from sqlmodel import Session, select
 
 from app.auth import Principal, audit_read, require_roles, route_template
-from app.deps import MAX_ID, DbId
 from app.db import ReadSession, WriteSession
+from app.deps import MAX_ID, DbId
 from app.web import render
-from visits.staff.roles import ADMINS, CASE_WORKERS
 from visits.errors import Conflict, DomainError, NotFound
-from visits.models import Resident, Role, Team, User
 from visits.intake.export import resident_export
+from visits.models import Resident, Role, Team, User
 from visits.staff import audit
+from visits.staff.roles import ADMINS, CASE_WORKERS
 from visits.staff.users import change_role_and_team, create_user, set_active
 
 router = APIRouter()
@@ -79,7 +79,15 @@ def admin_create_user(
         user = create_user(session, username, role, password, team_id=team_id, full_name=full_name)
     except DomainError as exc:  # validated before anything is written: answer with the form again
         return _users_page(request, session, error=exc, form={"username": username, "role": role, "full_name": full_name, "team_id": str(team_id or "")})
-    audit.record_change(session, user_id=principal.user_id, action="create", entity="app_user", entity_id=user.id, after={"username": user.username, "role": user.role, "team_id": user.team_id}, route=route_template(request))
+    audit.record_change(
+        session,
+        user_id=principal.user_id,
+        action="create",
+        entity="app_user",
+        entity_id=user.id,
+        after={"username": user.username, "role": user.role, "team_id": user.team_id},
+        route=route_template(request),
+    )
     return RedirectResponse("/admin/users", status_code=303)
 
 
@@ -117,9 +125,7 @@ def admin_enable_user(user_id: DbId, request: Request, principal: Principal = De
 
 
 @router.get("/api/v1/residents/{resident_id}", response_model=ResidentOut, tags=["residents"])
-def read_resident(
-    resident_id: DbId, request: Request, principal: Principal = Depends(CASE_WORKER), session: Session = ReadSession
-) -> ResidentOut:
+def read_resident(resident_id: DbId, request: Request, principal: Principal = Depends(CASE_WORKER), session: Session = ReadSession) -> ResidentOut:
     resident = session.get(Resident, resident_id)
     if resident is None:
         raise NotFound()

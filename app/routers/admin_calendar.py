@@ -9,7 +9,7 @@ from starlette.datastructures import FormData
 
 from app.admin_flow import CONFIRM_FIELD, form_dict, submit
 from app.auth import Principal, require_roles
-from app.deps import DbId, MAX_ID, Now, OfficeInfo, Policy, ReadDB, Travel, WriteDB
+from app.deps import MAX_ID, DbId, Now, OfficeInfo, Policy, ReadDB, Travel, WriteDB
 from app.web import render, small_form
 from visits.clock import collective_leave_enabled
 from visits.staff.roles import ADMINS
@@ -22,8 +22,19 @@ WEEKDAYS = tuple(range(7))
 
 def _shifts_page(request: Request, session, form: dict | None = None, errors: dict | None = None, status: int = 200) -> HTMLResponse:  # noqa: ANN001
     teams = [r.team for r in queries.teams(session)]
-    return render(request, "admin/shifts.html", {"patterns": queries.shift_patterns(session), "teams": teams, "team_names": {t.id: t.name for t in teams},
-                                                 "weekdays": WEEKDAYS, "form": form or {"start_time": "08:00", "end_time": "15:00", "break_minutes": "0"}, "errors": errors or {}}, status)
+    return render(
+        request,
+        "admin/shifts.html",
+        {
+            "patterns": queries.shift_patterns(session),
+            "teams": teams,
+            "team_names": {t.id: t.name for t in teams},
+            "weekdays": WEEKDAYS,
+            "form": form or {"start_time": "08:00", "end_time": "15:00", "break_minutes": "0"},
+            "errors": errors or {},
+        },
+        status,
+    )
 
 
 @router.get("/admin/shifts", response_class=HTMLResponse)
@@ -32,22 +43,54 @@ def shifts_page(request: Request, session: ReadDB, _: Principal = Depends(ADMIN)
 
 
 @router.post("/admin/shifts")
-def shift_save(request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
+def shift_save(
+    request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
+) -> Response:
     form = form_dict(raw)
-    return submit(request, principal, session, lambda: admin.shift_change(session, form), form=form, confirmed=raw.get(CONFIRM_FIELD) == "1", back="/admin/shifts",
-                  on_error=lambda e: _shifts_page(request, session, form, e, 422), now=now, travel=travel, policy=policy, office=office)
+    return submit(
+        request,
+        principal,
+        session,
+        lambda: admin.shift_change(session, form),
+        form=form,
+        confirmed=raw.get(CONFIRM_FIELD) == "1",
+        back="/admin/shifts",
+        on_error=lambda e: _shifts_page(request, session, form, e, 422),
+        now=now,
+        travel=travel,
+        policy=policy,
+        office=office,
+    )
 
 
 @router.post("/admin/shifts/{shift_id}/delete")
-def shift_delete(shift_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
-    return submit(request, principal, session, lambda: admin.shift_delete_change(session, shift_id), form={}, confirmed=raw.get(CONFIRM_FIELD) == "1", back="/admin/shifts",
-                  on_error=lambda e: _shifts_page(request, session, status=422), now=now, travel=travel, policy=policy, office=office)
+def shift_delete(
+    shift_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
+) -> Response:
+    return submit(
+        request,
+        principal,
+        session,
+        lambda: admin.shift_delete_change(session, shift_id),
+        form={},
+        confirmed=raw.get(CONFIRM_FIELD) == "1",
+        back="/admin/shifts",
+        on_error=lambda e: _shifts_page(request, session, status=422),
+        now=now,
+        travel=travel,
+        policy=policy,
+        office=office,
+    )
 
 
 def _closures_page(request: Request, session, now, policy, form: dict | None = None, errors: dict | None = None, status: int = 200) -> HTMLResponse:  # noqa: ANN001
     teams = [r.team for r in queries.teams(session)]
-    return render(request, "admin/closures.html", {"closures": queries.closures(session, now, policy.timezone), "teams": teams, "team_names": {t.id: t.name for t in teams},
-                                                   "form": form or {}, "errors": errors or {}}, status)
+    return render(
+        request,
+        "admin/closures.html",
+        {"closures": queries.closures(session, now, policy.timezone), "teams": teams, "team_names": {t.id: t.name for t in teams}, "form": form or {}, "errors": errors or {}},
+        status,
+    )
 
 
 @router.get("/admin/closures", response_class=HTMLResponse)
@@ -56,24 +99,49 @@ def closures_page(request: Request, session: ReadDB, now: Now, policy: Policy, _
 
 
 @router.post("/admin/closures")
-def closure_add(request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
+def closure_add(
+    request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
+) -> Response:
     form = form_dict(raw)
-    return submit(request, principal, session, lambda: admin.closure_change(session, form, now, policy.timezone), form=form, confirmed=raw.get(CONFIRM_FIELD) == "1", back="/admin/closures",
-                  on_error=lambda e: _closures_page(request, session, now, policy, form, e, 422), now=now, travel=travel, policy=policy, office=office)
+    return submit(
+        request,
+        principal,
+        session,
+        lambda: admin.closure_change(session, form, now, policy.timezone),
+        form=form,
+        confirmed=raw.get(CONFIRM_FIELD) == "1",
+        back="/admin/closures",
+        on_error=lambda e: _closures_page(request, session, now, policy, form, e, 422),
+        now=now,
+        travel=travel,
+        policy=policy,
+        office=office,
+    )
 
 
 @router.post("/admin/closures/{closure_id}/delete")
 def closure_delete(closure_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN)) -> Response:
-    return submit(request, principal, session, lambda: admin.closure_delete_change(session, closure_id), form={}, confirmed=True, back="/admin/closures",
-                  on_error=lambda e: _closures_page(request, session, now, policy, status=422), now=now, travel=travel, policy=policy, office=office)
+    return submit(
+        request,
+        principal,
+        session,
+        lambda: admin.closure_delete_change(session, closure_id),
+        form={},
+        confirmed=True,
+        back="/admin/closures",
+        on_error=lambda e: _closures_page(request, session, now, policy, status=422),
+        now=now,
+        travel=travel,
+        policy=policy,
+        office=office,
+    )
 
 
 def _calendar_page(request: Request, session, now, policy, team_id: int | None, form: dict | None = None, errors: dict | None = None, status: int = 200) -> HTMLResponse:  # noqa: ANN001
     rows = queries.teams(session)
     chosen = team_id or next((r.team.id for r in rows if r.team.active), None)
     days = queries.team_calendar(session, chosen, now, policy) if chosen else []
-    return render(request, "admin/calendar.html", {"rows": rows, "team_id": chosen, "days": days, "collective_leave": collective_leave_enabled(),
-                                                   "form": form or {}, "errors": errors or {}}, status)
+    return render(request, "admin/calendar.html", {"rows": rows, "team_id": chosen, "days": days, "collective_leave": collective_leave_enabled(), "form": form or {}, "errors": errors or {}}, status)
 
 
 @router.get("/admin/calendar", response_class=HTMLResponse)
@@ -82,14 +150,42 @@ def calendar_page(request: Request, session: ReadDB, now: Now, policy: Policy, t
 
 
 @router.post("/admin/calendar/overrides")
-def override_add(request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
+def override_add(
+    request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
+) -> Response:
     form = form_dict(raw)
     back = f"/admin/calendar?team_id={form['team_id']}" if form.get("team_id", "").isdigit() else "/admin/calendar"
-    return submit(request, principal, session, lambda: admin.override_change(session, form), form=form, confirmed=True, back=back,
-                  on_error=lambda e: _calendar_page(request, session, now, policy, None, form, e, 422), now=now, travel=travel, policy=policy, office=office)
+    return submit(
+        request,
+        principal,
+        session,
+        lambda: admin.override_change(session, form),
+        form=form,
+        confirmed=True,
+        back=back,
+        on_error=lambda e: _calendar_page(request, session, now, policy, None, form, e, 422),
+        now=now,
+        travel=travel,
+        policy=policy,
+        office=office,
+    )
 
 
 @router.post("/admin/calendar/overrides/{override_id}/delete")
-def override_delete(override_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
-    return submit(request, principal, session, lambda: admin.override_delete_change(session, override_id), form={}, confirmed=raw.get(CONFIRM_FIELD) == "1", back="/admin/calendar",
-                  on_error=lambda e: _calendar_page(request, session, now, policy, None, status=422), now=now, travel=travel, policy=policy, office=office)
+def override_delete(
+    override_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
+) -> Response:
+    return submit(
+        request,
+        principal,
+        session,
+        lambda: admin.override_delete_change(session, override_id),
+        form={},
+        confirmed=raw.get(CONFIRM_FIELD) == "1",
+        back="/admin/calendar",
+        on_error=lambda e: _calendar_page(request, session, now, policy, None, status=422),
+        now=now,
+        travel=travel,
+        policy=policy,
+        office=office,
+    )

@@ -33,10 +33,24 @@ def rules_page(request: Request, session: ReadDB, _: Principal = Depends(ADMIN))
 
 
 @router.post("/admin/rules/{group}")
-def rule_save(group: str, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
+def rule_save(
+    group: str, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
+) -> Response:
     form = form_dict(raw)
-    return submit(request, principal, session, lambda: admin.rule_change(session, group, form), form=form, confirmed=raw.get(CONFIRM_FIELD) == "1", back="/admin/rules",
-                  on_error=lambda e: _rules_page(request, session, form, e, group, 422), now=now, travel=travel, policy=policy, office=office)
+    return submit(
+        request,
+        principal,
+        session,
+        lambda: admin.rule_change(session, group, form),
+        form=form,
+        confirmed=raw.get(CONFIRM_FIELD) == "1",
+        back="/admin/rules",
+        on_error=lambda e: _rules_page(request, session, form, e, group, 422),
+        now=now,
+        travel=travel,
+        policy=policy,
+        office=office,
+    )
 
 
 def _office_page(request: Request, session, form: dict | None = None, errors: dict | None = None, status: int = 200) -> HTMLResponse:  # noqa: ANN001
@@ -51,10 +65,24 @@ def office_page(request: Request, session: ReadDB, _: Principal = Depends(ADMIN)
 
 
 @router.post("/admin/office")
-def office_save(request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
+def office_save(
+    request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
+) -> Response:
     form = form_dict(raw)
-    return submit(request, principal, session, lambda: admin.office_change(session, form), form=form, confirmed=raw.get(CONFIRM_FIELD) == "1", back="/admin/office",
-                  on_error=lambda e: _office_page(request, session, form, e, 422), now=now, travel=travel, policy=policy, office=office)
+    return submit(
+        request,
+        principal,
+        session,
+        lambda: admin.office_change(session, form),
+        form=form,
+        confirmed=raw.get(CONFIRM_FIELD) == "1",
+        back="/admin/office",
+        on_error=lambda e: _office_page(request, session, form, e, 422),
+        now=now,
+        travel=travel,
+        policy=policy,
+        office=office,
+    )
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
@@ -72,4 +100,8 @@ def audit_page(
 ) -> HTMLResponse:
     flt = queries.AuditFilter(user_id=user_id, entity=entity or None, action=action or None, resident_id=resident_id, since=since, until=until)
     entities, actions, users = queries.audit_choices(session)
-    return render(request, "admin/audit.html", {"rows": queries.audit_rows(session, flt, policy.timezone), "flt": flt, "entities": entities, "actions": actions, "users": users, "tz_info": ZoneInfo(policy.timezone)})
+    return render(
+        request,
+        "admin/audit.html",
+        {"rows": queries.audit_rows(session, flt, policy.timezone), "flt": flt, "entities": entities, "actions": actions, "users": users, "tz_info": ZoneInfo(policy.timezone)},
+    )

@@ -22,14 +22,31 @@ def _teams_page(request: Request, session, form: dict | None = None, errors: dic
     return render(request, "admin/teams.html", {"rows": queries.teams(session), "form": form or {}, "errors": errors or {}}, status)
 
 
-def _team_page(request: Request, session, team_id: int, form: dict | None = None, errors: dict | None = None, member_form: dict | None = None, member_errors: dict | None = None, status: int = 200) -> HTMLResponse:  # noqa: ANN001
+def _team_page(
+    request: Request, session, team_id: int, form: dict | None = None, errors: dict | None = None, member_form: dict | None = None, member_errors: dict | None = None, status: int = 200
+) -> HTMLResponse:  # noqa: ANN001
     row = queries.team_row(session, team_id)
     if row is None:
         raise NotFound()
-    values = form or {"name": row.team.name, "max_visits_per_day": row.team.max_visits_per_day or "", "min_members": "" if row.team.min_members is None else row.team.min_members, "skills": ", ".join(row.skills)}
-    return render(request, "admin/team.html", {
-        "row": row, "form": values, "errors": errors or {}, "member_form": member_form or {}, "member_errors": member_errors or {}, "officers": queries.officers(session),
-    }, status)
+    values = form or {
+        "name": row.team.name,
+        "max_visits_per_day": row.team.max_visits_per_day or "",
+        "min_members": "" if row.team.min_members is None else row.team.min_members,
+        "skills": ", ".join(row.skills),
+    }
+    return render(
+        request,
+        "admin/team.html",
+        {
+            "row": row,
+            "form": values,
+            "errors": errors or {},
+            "member_form": member_form or {},
+            "member_errors": member_errors or {},
+            "officers": queries.officers(session),
+        },
+        status,
+    )
 
 
 @router.get("/admin/teams", response_class=HTMLResponse)
@@ -38,10 +55,24 @@ def teams_page(request: Request, session: ReadDB, _: Principal = Depends(ADMIN))
 
 
 @router.post("/admin/teams")
-def team_create(request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
+def team_create(
+    request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
+) -> Response:
     form = form_dict(raw)
-    return submit(request, principal, session, lambda: admin.team_change(session, form), form=form, confirmed=raw.get(CONFIRM_FIELD) == "1", back="/admin/teams",
-                  on_error=lambda e: _teams_page(request, session, form, e, 422), now=now, travel=travel, policy=policy, office=office)
+    return submit(
+        request,
+        principal,
+        session,
+        lambda: admin.team_change(session, form),
+        form=form,
+        confirmed=raw.get(CONFIRM_FIELD) == "1",
+        back="/admin/teams",
+        on_error=lambda e: _teams_page(request, session, form, e, 422),
+        now=now,
+        travel=travel,
+        policy=policy,
+        office=office,
+    )
 
 
 @router.get("/admin/teams/{team_id}", response_class=HTMLResponse)
@@ -50,45 +81,127 @@ def team_page(team_id: DbId, request: Request, session: ReadDB, _: Principal = D
 
 
 @router.post("/admin/teams/{team_id}")
-def team_edit(team_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
+def team_edit(
+    team_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
+) -> Response:
     form = form_dict(raw)
-    return submit(request, principal, session, lambda: admin.team_change(session, form, team_id), form=form, confirmed=raw.get(CONFIRM_FIELD) == "1", back=f"/admin/teams/{team_id}",
-                  on_error=lambda e: _team_page(request, session, team_id, form, e, status=422), now=now, travel=travel, policy=policy, office=office)
+    return submit(
+        request,
+        principal,
+        session,
+        lambda: admin.team_change(session, form, team_id),
+        form=form,
+        confirmed=raw.get(CONFIRM_FIELD) == "1",
+        back=f"/admin/teams/{team_id}",
+        on_error=lambda e: _team_page(request, session, team_id, form, e, status=422),
+        now=now,
+        travel=travel,
+        policy=policy,
+        office=office,
+    )
 
 
 @router.post("/admin/teams/{team_id}/deactivate")
-def team_deactivate(team_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
-    return submit(request, principal, session, lambda: admin.team_active_change(session, team_id, False), form={}, confirmed=raw.get(CONFIRM_FIELD) == "1", back="/admin/teams",
-                  on_error=lambda e: _team_page(request, session, team_id, status=422), now=now, travel=travel, policy=policy, office=office)
+def team_deactivate(
+    team_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
+) -> Response:
+    return submit(
+        request,
+        principal,
+        session,
+        lambda: admin.team_active_change(session, team_id, False),
+        form={},
+        confirmed=raw.get(CONFIRM_FIELD) == "1",
+        back="/admin/teams",
+        on_error=lambda e: _team_page(request, session, team_id, status=422),
+        now=now,
+        travel=travel,
+        policy=policy,
+        office=office,
+    )
 
 
 @router.post("/admin/teams/{team_id}/activate")
 def team_activate(team_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN)) -> Response:
-    return submit(request, principal, session, lambda: admin.team_active_change(session, team_id, True), form={}, confirmed=True, back="/admin/teams",
-                  on_error=lambda e: _team_page(request, session, team_id, status=422), now=now, travel=travel, policy=policy, office=office)
+    return submit(
+        request,
+        principal,
+        session,
+        lambda: admin.team_active_change(session, team_id, True),
+        form={},
+        confirmed=True,
+        back="/admin/teams",
+        on_error=lambda e: _team_page(request, session, team_id, status=422),
+        now=now,
+        travel=travel,
+        policy=policy,
+        office=office,
+    )
 
 
 @router.post("/admin/teams/{team_id}/members")
-def member_add(team_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
+def member_add(
+    team_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
+) -> Response:
     form = form_dict(raw)
-    return submit(request, principal, session, lambda: admin.member_change(session, team_id, form), form=form, confirmed=True, back=f"/admin/teams/{team_id}",
-                  on_error=lambda e: _team_page(request, session, team_id, member_form=form, member_errors=e, status=422), now=now, travel=travel, policy=policy, office=office)
+    return submit(
+        request,
+        principal,
+        session,
+        lambda: admin.member_change(session, team_id, form),
+        form=form,
+        confirmed=True,
+        back=f"/admin/teams/{team_id}",
+        on_error=lambda e: _team_page(request, session, team_id, member_form=form, member_errors=e, status=422),
+        now=now,
+        travel=travel,
+        policy=policy,
+        office=office,
+    )
 
 
 @router.post("/admin/teams/{team_id}/members/{member_id}/leave")
-def member_leave(team_id: DbId, member_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
+def member_leave(
+    team_id: DbId,
+    member_id: DbId,
+    request: Request,
+    session: WriteDB,
+    now: Now,
+    travel: Travel,
+    policy: Policy,
+    office: OfficeInfo,
+    principal: Principal = Depends(ADMIN),
+    raw: FormData = Depends(small_form()),
+) -> Response:
     form = form_dict(raw)
-    return submit(request, principal, session, lambda: admin.member_leave_change(session, member_id, form, now, policy.timezone), form=form, confirmed=raw.get(CONFIRM_FIELD) == "1",
-                  back=f"/admin/teams/{team_id}", on_error=lambda e: _team_page(request, session, team_id, member_errors={f"left_{member_id}": next(iter(e.values()))}, status=422),
-                  now=now, travel=travel, policy=policy, office=office)
+    return submit(
+        request,
+        principal,
+        session,
+        lambda: admin.member_leave_change(session, member_id, form, now, policy.timezone),
+        form=form,
+        confirmed=raw.get(CONFIRM_FIELD) == "1",
+        back=f"/admin/teams/{team_id}",
+        on_error=lambda e: _team_page(request, session, team_id, member_errors={f"left_{member_id}": next(iter(e.values()))}, status=422),
+        now=now,
+        travel=travel,
+        policy=policy,
+        office=office,
+    )
 
 
 # ---------------------------------------------------------------- kits
 
 
 def _kit_values(kit) -> dict:  # noqa: ANN001
-    return {"code": kit.code, "team_id": str(kit.team_id or ""), "state": kit.state, "out_from": kit.out_from.isoformat() if kit.out_from else "",
-            "out_until": kit.out_until.isoformat() if kit.out_until else "", "notes": kit.notes or ""}
+    return {
+        "code": kit.code,
+        "team_id": str(kit.team_id or ""),
+        "state": kit.state,
+        "out_from": kit.out_from.isoformat() if kit.out_from else "",
+        "out_until": kit.out_until.isoformat() if kit.out_until else "",
+        "notes": kit.notes or "",
+    }
 
 
 def _kits_page(request: Request, session, form: dict | None = None, errors: dict | None = None, status: int = 200, kit_id: int | None = None) -> HTMLResponse:  # noqa: ANN001
@@ -98,8 +211,12 @@ def _kits_page(request: Request, session, form: dict | None = None, errors: dict
         raise NotFound()
     values = form if form is not None else (_kit_values(editing) if editing else {"state": queries.KIT_STATES[0]})
     teams = [r.team for r in queries.teams(session)]
-    return render(request, "admin/kits.html", {"kits": kits, "editing": editing, "form": values, "errors": errors or {}, "teams": teams,
-                                               "team_names": {t.id: t.name for t in teams}, "states": queries.KIT_STATES}, status)
+    return render(
+        request,
+        "admin/kits.html",
+        {"kits": kits, "editing": editing, "form": values, "errors": errors or {}, "teams": teams, "team_names": {t.id: t.name for t in teams}, "states": queries.KIT_STATES},
+        status,
+    )
 
 
 @router.get("/admin/kits", response_class=HTMLResponse)
@@ -108,10 +225,24 @@ def kits_page(request: Request, session: ReadDB, _: Principal = Depends(ADMIN)) 
 
 
 @router.post("/admin/kits")
-def kit_create(request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
+def kit_create(
+    request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
+) -> Response:
     form = form_dict(raw)
-    return submit(request, principal, session, lambda: admin.kit_change(session, form, now), form=form, confirmed=raw.get(CONFIRM_FIELD) == "1", back="/admin/kits",
-                  on_error=lambda e: _kits_page(request, session, form, e, 422), now=now, travel=travel, policy=policy, office=office)
+    return submit(
+        request,
+        principal,
+        session,
+        lambda: admin.kit_change(session, form, now),
+        form=form,
+        confirmed=raw.get(CONFIRM_FIELD) == "1",
+        back="/admin/kits",
+        on_error=lambda e: _kits_page(request, session, form, e, 422),
+        now=now,
+        travel=travel,
+        policy=policy,
+        office=office,
+    )
 
 
 @router.get("/admin/kits/{kit_id}", response_class=HTMLResponse)
@@ -120,13 +251,41 @@ def kit_page(kit_id: DbId, request: Request, session: ReadDB, _: Principal = Dep
 
 
 @router.post("/admin/kits/{kit_id}")
-def kit_edit(kit_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
+def kit_edit(
+    kit_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
+) -> Response:
     form = form_dict(raw)
-    return submit(request, principal, session, lambda: admin.kit_change(session, form, now, kit_id), form=form, confirmed=raw.get(CONFIRM_FIELD) == "1", back="/admin/kits",
-                  on_error=lambda e: _kits_page(request, session, form, e, 422, kit_id=kit_id), now=now, travel=travel, policy=policy, office=office)
+    return submit(
+        request,
+        principal,
+        session,
+        lambda: admin.kit_change(session, form, now, kit_id),
+        form=form,
+        confirmed=raw.get(CONFIRM_FIELD) == "1",
+        back="/admin/kits",
+        on_error=lambda e: _kits_page(request, session, form, e, 422, kit_id=kit_id),
+        now=now,
+        travel=travel,
+        policy=policy,
+        office=office,
+    )
 
 
 @router.post("/admin/kits/{kit_id}/retire")
-def kit_retire(kit_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())) -> Response:
-    return submit(request, principal, session, lambda: admin.kit_retire_change(session, kit_id, now), form={}, confirmed=raw.get(CONFIRM_FIELD) == "1", back="/admin/kits",
-                  on_error=lambda e: _kits_page(request, session, status=422), now=now, travel=travel, policy=policy, office=office)
+def kit_retire(
+    kit_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
+) -> Response:
+    return submit(
+        request,
+        principal,
+        session,
+        lambda: admin.kit_retire_change(session, kit_id, now),
+        form={},
+        confirmed=raw.get(CONFIRM_FIELD) == "1",
+        back="/admin/kits",
+        on_error=lambda e: _kits_page(request, session, status=422),
+        now=now,
+        travel=travel,
+        policy=policy,
+        office=office,
+    )

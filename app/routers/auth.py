@@ -36,8 +36,8 @@ from app.web import render, request_language, secure_cookies
 from visits.errors import DomainError, Forbidden, InvalidInput, TooManyRequests, Unauthenticated
 from visits.models import LoginAttempt, User
 from visits.staff.ratelimit import client_key
-from visits.types import utcnow
 from visits.staff.users import authenticate, end_session, issue_api_token, revoke_api_token, start_session
+from visits.types import utcnow
 
 router = APIRouter()
 
@@ -60,9 +60,7 @@ def _login_page(request: Request, *, error: DomainError | None = None, username:
     nonce = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(16)  # kept: several open tabs still work
     context = {"login_token": _login_field(nonce), "username": username, "error": error}
     response = render(request, "login.html", context, error.status_code if error else 200)
-    response.set_cookie(
-        LOGIN_COOKIE, nonce, max_age=LOGIN_COOKIE_SECONDS, path="/login", httponly=True, samesite="lax", secure=secure_cookies(request)
-    )
+    response.set_cookie(LOGIN_COOKIE, nonce, max_age=LOGIN_COOKIE_SECONDS, path="/login", httponly=True, samesite="lax", secure=secure_cookies(request))
     return response
 
 
@@ -121,9 +119,7 @@ def login(
     settings = get_settings()
     cookie_value, _csrf = start_session(session, user, lifetime=timedelta(hours=settings.session_hours))
     response = RedirectResponse("/staff", status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE, cookie_value, max_age=settings.session_hours * 3600, path="/", httponly=True, samesite="lax", secure=secure_cookies(request)
-    )
+    response.set_cookie(SESSION_COOKIE, cookie_value, max_age=settings.session_hours * 3600, path="/", httponly=True, samesite="lax", secure=secure_cookies(request))
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 

@@ -22,13 +22,13 @@ from app.i18n import translate
 from app.intake_forms import availability_from_form
 from app.limits import KnownToken
 from app.web import request_language, small_form
-from visits.booking import slots
 from visits.booking import service as booking
-from visits.staff.roles import CASE_WORKERS
+from visits.booking import slots
 from visits.errors import InvalidInput, NotFound
-from visits.models import VisitRequest
 from visits.intake.schemas import AvailabilitySlot
 from visits.intake.tracking import find_by_token
+from visits.models import VisitRequest
+from visits.staff.roles import CASE_WORKERS
 
 router = APIRouter(tags=["booking"])
 operator_only = require_roles(*CASE_WORKERS)
@@ -99,7 +99,9 @@ def _taken(exc: slots.SlotTaken, lang: str) -> JSONResponse:
 
 
 @router.post("/api/v1/track/{token}/offers", response_model=OffersOut)
-def api_offers(token: str, _known: KnownToken, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, body: OffersIn | None = Body(default=None)) -> OffersOut:
+def api_offers(
+    token: str, _known: KnownToken, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, body: OffersIn | None = Body(default=None)
+) -> OffersOut:
     row = _request_for(session, token)
     availability = [a.as_json() for a in body.availability] if body and body.availability else None
     result = booking.offer(session, row, now, travel, policy, office, availability=availability, link_token=token)
@@ -178,7 +180,9 @@ def _audit(session: Session, request: Request, principal: Principal, row: VisitR
 
 
 @router.post("/operator/requests/{request_id}/offers", include_in_schema=False)
-def operator_offers(request_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(operator_only), form: FormData = Depends(FORM)) -> Response:
+def operator_offers(
+    request_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(operator_only), form: FormData = Depends(FORM)
+) -> Response:
     """Offer slots on the family's behalf; availability rows in the form (a counter-proposal on
     the phone) replace the family's availability first."""
     row = _staff_request(session, request_id)
@@ -188,7 +192,9 @@ def operator_offers(request_id: DbId, request: Request, session: WriteDB, now: N
 
 
 @router.post("/operator/requests/{request_id}/confirm", include_in_schema=False)
-def operator_confirm(request_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(operator_only), form: FormData = Depends(FORM)) -> Response:
+def operator_confirm(
+    request_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(operator_only), form: FormData = Depends(FORM)
+) -> Response:
     row = _staff_request(session, request_id)
     _audit(session, request, principal, row, "book")
     try:
@@ -199,7 +205,9 @@ def operator_confirm(request_id: DbId, request: Request, session: WriteDB, now: 
 
 
 @router.post("/operator/requests/{request_id}/cancel", include_in_schema=False)
-def operator_cancel(request_id: DbId, request: Request, session: WriteDB, now: Now, policy: Policy, office: OfficeInfo, principal: Principal = Depends(operator_only), form: FormData = Depends(FORM)) -> Response:
+def operator_cancel(
+    request_id: DbId, request: Request, session: WriteDB, now: Now, policy: Policy, office: OfficeInfo, principal: Principal = Depends(operator_only), form: FormData = Depends(FORM)
+) -> Response:
     """Cancels only with the "yes, cancel" box ticked (``confirm=yes``); otherwise back, asking."""
     if form.get("confirm") != "yes":
         return _to_detail(request_id, "confirm_cancel")

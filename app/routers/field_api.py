@@ -21,9 +21,9 @@ from sqlmodel import Session
 from app.auth import Principal, audit_read, audit_read_many, require_roles
 from app.db import WriteSession
 from app.deps import Now, OfficeInfo, Policy, Travel
+from app.field_forms import OutcomeIn
 from app.i18n import translate
 from app.web import request_language
-from app.field_forms import OutcomeIn
 from visits.field import service
 from visits.field.queries import day_route
 from visits.staff.roles import FIELD
@@ -59,7 +59,9 @@ class LateIn(BaseModel):
 
 
 @router.get("/day")
-def get_day(request: Request, now: Now, travel: Travel, day: date = Query(alias="date", description="The day, YYYY-MM-DD."), principal: Principal = Depends(officer), session: Session = WriteSession) -> dict:
+def get_day(
+    request: Request, now: Now, travel: Travel, day: date = Query(alias="date", description="The day, YYYY-MM-DD."), principal: Principal = Depends(officer), session: Session = WriteSession
+) -> dict:
     """The officer's route of the day: stops in planned order with the resident, address,
     companion and links, the estimated end and the breaks. ``version`` grows with every change.
 
@@ -77,8 +79,18 @@ def get_day(request: Request, now: Now, travel: Travel, day: date = Query(alias=
     return body
 
 
-@router.post("/visits/{visit_id}/outcome", response_model=OutcomeOut, responses={404: {"description": "not a visit of your team"}, 409: {"description": "the visit is no longer booked for your team"}, 422: {"description": "invalid body, or the client_id was used with another body"}})
-def post_outcome(visit_id: int, body: OutcomeIn, request: Request, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(officer), session: Session = WriteSession) -> OutcomeOut:
+@router.post(
+    "/visits/{visit_id}/outcome",
+    response_model=OutcomeOut,
+    responses={
+        404: {"description": "not a visit of your team"},
+        409: {"description": "the visit is no longer booked for your team"},
+        422: {"description": "invalid body, or the client_id was used with another body"},
+    },
+)
+def post_outcome(
+    visit_id: int, body: OutcomeIn, request: Request, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(officer), session: Session = WriteSession
+) -> OutcomeOut:
     """Record a visit's outcome (proof of visit: arrival, finish, position, officer) and take its next step."""
     tz = ZoneInfo(policy.timezone)  # a time without an offset is the office's wall clock
     arrived, finished = (t if t.tzinfo is not None else t.replace(tzinfo=tz) for t in (body.arrived_at, body.finished_at))
@@ -89,8 +101,12 @@ def post_outcome(visit_id: int, body: OutcomeIn, request: Request, now: Now, tra
     return OutcomeOut(**result.as_dict())
 
 
-@router.post("/visits/{visit_id}/on-our-way", response_model=OnOurWayOut, responses={404: {"description": "not a visit of your team"}, 409: {"description": "the visit is no longer booked for your team"}})
-def post_on_our_way(visit_id: int, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, body: OnOurWayIn | None = None, principal: Principal = Depends(officer), session: Session = WriteSession) -> OnOurWayOut:
+@router.post(
+    "/visits/{visit_id}/on-our-way", response_model=OnOurWayOut, responses={404: {"description": "not a visit of your team"}, 409: {"description": "the visit is no longer booked for your team"}}
+)
+def post_on_our_way(
+    visit_id: int, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, body: OnOurWayIn | None = None, principal: Principal = Depends(officer), session: Session = WriteSession
+) -> OnOurWayOut:
     """Send the companion "on our way" with the expected arrival (once per visit unless ``again``)."""
     body = body or OnOurWayIn()
     result = service.on_our_way(session, team_id=principal.team_id, booking_id=visit_id, lat=body.lat, lon=body.lon, again=body.again, now=now, travel=travel, policy=policy, office=office)

@@ -24,9 +24,9 @@ from app.deps import Now, OfficeInfo, Policy, ReadDB, Travel, WriteDB
 from app.field_forms import OutcomeIn
 from app.settings import get_settings
 from app.web import STATIC_DIR, render, small_form
-from visits.errors import InvalidInput
 from visits.booking.notices import Office
 from visits.booking.slots import SlotPolicy
+from visits.errors import InvalidInput
 from visits.field import service
 from visits.field.queries import day_route, stop_actions
 from visits.planning.travel import TravelService
@@ -54,8 +54,12 @@ def _offset(day: date) -> str:
 
 @router.get("/field", response_class=HTMLResponse)
 def field_day(
-    request: Request, session: ReadDB, now: Now, travel: Travel,
-    day: date | None = Query(default=None, alias="date"), saved: int | None = Query(default=None),
+    request: Request,
+    session: ReadDB,
+    now: Now,
+    travel: Travel,
+    day: date | None = Query(default=None, alias="date"),
+    saved: int | None = Query(default=None),
     principal: Principal = Depends(officer),
 ) -> HTMLResponse:
     local = now.astimezone(_tz())
@@ -68,9 +72,19 @@ def field_day(
     if found.residents:  # the page shows each resident's name, address, group and companion: one audit row each
         audit_read_many(session, request, principal, entity="visit_request", items=found.residents)
     context = {
-        "route": route, "day": day, "today": today, "yesterday": day - timedelta(days=1), "tomorrow": day + timedelta(days=1),
-        "is_today": day == today, "unfinished_yesterday": unfinished, "offset": _offset(day), "outcomes": OUTCOMES, "saved": saved, "stop_actions": stop_actions,
-        "tile_url": get_settings().map_tile_url, "form_ids": {s["visit_id"]: str(uuid.uuid4()) for s in route["stops"]},
+        "route": route,
+        "day": day,
+        "today": today,
+        "yesterday": day - timedelta(days=1),
+        "tomorrow": day + timedelta(days=1),
+        "is_today": day == today,
+        "unfinished_yesterday": unfinished,
+        "offset": _offset(day),
+        "outcomes": OUTCOMES,
+        "saved": saved,
+        "stop_actions": stop_actions,
+        "tile_url": get_settings().map_tile_url,
+        "form_ids": {s["visit_id"]: str(uuid.uuid4()) for s in route["stops"]},
         "day_ends_in": int((datetime.combine(today + timedelta(days=1), time(0), _tz()) - local).total_seconds()),
         "cache_days": [today.isoformat(), (today + timedelta(days=1)).isoformat()],
         "stops_js": [{"visit_id": s["visit_id"], "lat": s["lat"], "lon": s["lon"], "state": s["state"]} for s in route["stops"]],
@@ -99,8 +113,15 @@ def _number(value: object) -> float | None:
 
 @router.post("/field/visits/{visit_id}/outcome")
 def field_outcome(
-    visit_id: int, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo,
-    form: FormData = Depends(small_form()), principal: Principal = Depends(officer),
+    visit_id: int,
+    request: Request,
+    session: WriteDB,
+    now: Now,
+    travel: Travel,
+    policy: Policy,
+    office: OfficeInfo,
+    form: FormData = Depends(small_form()),
+    principal: Principal = Depends(officer),
 ) -> Response:
     """The outcome form without JavaScript: a normal post, then back to the day's page."""
     try:
@@ -108,10 +129,14 @@ def field_outcome(
     except ValueError:
         day = now.astimezone(_tz()).date()
     body = {
-        "client_id": str(form.get("client_id") or uuid.uuid4()), "outcome": form.get("outcome"),
+        "client_id": str(form.get("client_id") or uuid.uuid4()),
+        "outcome": form.get("outcome"),
         # times left empty on the form are the moment it was sent
-        "arrived_at": _moment(day, form.get("arrived_at")) or now, "finished_at": _moment(day, form.get("finished_at")) or now,
-        "note": str(form.get("note") or "").strip() or None, "lat": _number(form.get("lat")), "lon": _number(form.get("lon")),
+        "arrived_at": _moment(day, form.get("arrived_at")) or now,
+        "finished_at": _moment(day, form.get("finished_at")) or now,
+        "note": str(form.get("note") or "").strip() or None,
+        "lat": _number(form.get("lat")),
+        "lon": _number(form.get("lon")),
     }
     _record(session, principal, visit_id, body, now, travel, policy, office)
     return RedirectResponse(f"/field?date={day.isoformat()}&saved={visit_id}#visit-{visit_id}", status_code=303)

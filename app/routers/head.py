@@ -141,10 +141,15 @@ def monthly_page(request: Request, now: Now, month: str = "", principal: Princip
     first, last = _month(month, now)
     cov = _coverage(session, now)
     ctx = _ctx(
-        request, month=first, last=last, coverage=cov, page="monthly",
+        request,
+        month=first,
+        last=last,
+        coverage=cov,
+        page="monthly",
         clock=clock_report(session, first, last, now, _tz()),
         pipeline=pipeline_report(session, first, last, _tz(), "channel"),
-        c=_criteria(session, first, last, now, cov), stages=STAGES,
+        c=_criteria(session, first, last, now, cov),
+        stages=STAGES,
     )
     ctx["chart"] = _coverage_charts(cov, ctx["f"], request_language(request))
     return render(request, "head/monthly.html", ctx)

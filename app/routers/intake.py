@@ -17,7 +17,6 @@ No staff routes here (phone intake and the inbox are in ``app/routers/operator.p
 from __future__ import annotations
 
 import re
-
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
@@ -25,18 +24,16 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlmodel import Session
 
 from app.db import ReadSession
+from app.deps import Now, WriteDB
+from app.intake_forms import Parsed, answer, form_again, localise, parse_form_submission, parse_submission, store_submission, too_large_error
+from app.limits import KnownToken, ReferenceLookup, limit_intake
 from app.settings import get_settings
 from app.web import render, request_language
 from visits.errors import NotFound
 from visits.intake.models import request_actions
-from visits.models import Channel, VisitRequest
 from visits.intake.schemas import SubmitAnswer, TrackSummary
 from visits.intake.tracking import find_by_token, mint_link, page_view, public_status, summary, tracking_link
-
-from app.intake_forms import Parsed, answer, form_again, localise, parse_form_submission, parse_submission, store_submission, too_large_error
-from app.deps import Now
-from app.deps import WriteDB
-from app.limits import KnownToken, ReferenceLookup, limit_intake
+from visits.models import Channel, VisitRequest
 
 router = APIRouter()
 
@@ -54,7 +51,12 @@ def api_submit(request: Request, now: Now, _limit: None = Depends(limit_intake),
     return JSONResponse(answer(result, lang).model_dump(mode="json"), status_code=201)
 
 
-@router.get("/api/v1/track/{token}", response_model=TrackSummary, tags=["intake"], responses={404: {"description": "unknown token (counted against the address's budget)"}, 429: {"description": "too many failed lookups from this address"}})
+@router.get(
+    "/api/v1/track/{token}",
+    response_model=TrackSummary,
+    tags=["intake"],
+    responses={404: {"description": "unknown token (counted against the address's budget)"}, 429: {"description": "too many failed lookups from this address"}},
+)
 def api_track(token: str, _known: KnownToken, request: Request, now: Now, session: Session = ReadSession) -> TrackSummary:
     """The status of a request. A valid token is never rate-limited; unknown tokens count
     against the client address's budget of failed lookups."""
@@ -91,7 +93,9 @@ def request_form_submit(request: Request, now: Now, _limit: None = Depends(limit
     if result is None:
         return form_again(request, session, parsed, localise(errors, lang), phone=False)
     settings = get_settings()
-    response = render(request, "intake/submitted.html", {"answer": answer(result, lang), "link": tracking_link(settings.public_base_url, result.tracking_token), "tz": ZoneInfo(settings.timezone)}, 201)
+    response = render(
+        request, "intake/submitted.html", {"answer": answer(result, lang), "link": tracking_link(settings.public_base_url, result.tracking_token), "tz": ZoneInfo(settings.timezone)}, 201
+    )
     response.headers["Cache-Control"] = "no-store"  # the page holds the tracking link
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
@@ -143,7 +147,7 @@ def track_page(token: str, _known: KnownToken, request: Request, now: Now, sessi
 
 @router.get("/track/{token}/cancel", response_class=HTMLResponse, include_in_schema=False)
 def track_cancel_confirm(token: str, _known: KnownToken, request: Request, now: Now, session: Session = ReadSession) -> Response:
-    """"Are you sure?" before cancelling (a page, so it works without JavaScript)."""
+    """ "Are you sure?" before cancelling (a page, so it works without JavaScript)."""
     row = find_by_token(session, token)
     if row is None:
         raise NotFound()

@@ -32,17 +32,18 @@ from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body
 from app.web import render, request_language, small_form
 from visits.clock import is_overdue
 from visits.errors import InvalidInput, NotFound
-from visits.staff.roles import CASE_WORKERS, DESK_READERS
+from visits.field.queries import visit_proofs
 from visits.intake.eligibility import REASONS
-from visits.intake.queries import INBOX_VIEWS as VIEWS, inbox_rows, kelurahan_list, kk_document, load_case
-from visits.intake.service import DECLINE_CODES, decline, override
 from visits.intake.models import request_actions
-from visits.models import Channel, Group, VisitRequest
 from visits.intake.nik import mask
+from visits.intake.queries import INBOX_VIEWS as VIEWS
+from visits.intake.queries import inbox_rows, kelurahan_list, kk_document, load_case
+from visits.intake.service import DECLINE_CODES, decline, override
 from visits.intake.tracking import summary
 from visits.intake.uploads import read_kk
-from visits.field.queries import visit_proofs
+from visits.models import Channel, Group, VisitRequest
 from visits.reporting.cards import card_state
+from visits.staff.roles import CASE_WORKERS, DESK_READERS
 
 router = APIRouter(prefix="/operator", include_in_schema=False)
 SMALL_FORM = small_form(10)
@@ -106,10 +107,7 @@ def inbox_page(
     view = view if view in VIEWS else "open"
     kelurahan_id = int(kelurahan) if kelurahan.isascii() and kelurahan.isdigit() and len(kelurahan) <= 9 else None
     rows = inbox_rows(session, view, kelurahan_id, group or None, now)
-    items = [
-        {"r": r, "kelurahan": k.name if k else res.outside_kelurahan_code, "groups": res.groups, "overdue": is_overdue(r.due_at, r.first_answer_at, now)}
-        for r, res, k in rows
-    ]
+    items = [{"r": r, "kelurahan": k.name if k else res.outside_kelurahan_code, "groups": res.groups, "overdue": is_overdue(r.due_at, r.first_answer_at, now)} for r, res, k in rows]
     # the list shows each resident's served group (specific personal data): one audit row per request shown
     audit_read_many(session, request, principal, entity="visit_request", items=[(r.id, r.resident_id) for r, _res, _k in rows])
     return render(

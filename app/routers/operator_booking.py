@@ -13,11 +13,11 @@ from sqlmodel import Session
 from app.auth import Principal, audit_read_many, require_roles
 from app.db import ReadSession
 from app.deps import Now
-from visits.staff.roles import DESK_READERS
 from app.settings import get_settings
 from app.web import render
 from visits.booking.chores import chase_list
 from visits.booking.queries import default_bookings_day, visits_by_team
+from visits.staff.roles import DESK_READERS
 
 router = APIRouter(include_in_schema=False)
 desk = require_roles(*DESK_READERS)

@@ -10,9 +10,9 @@ from sqlmodel import Session
 from app.auth import Principal, require_roles
 from app.db import ReadSession
 from app.deps import Now, Travel
-from visits.staff.roles import ALL_STAFF
 from visits.models import Role
 from visits.planning.plans import day_plan
+from visits.staff.roles import ALL_STAFF
 
 router = APIRouter(prefix="/api/v1", tags=["plans"])
 staff = require_roles(*ALL_STAFF)

@@ -1,16 +1,16 @@
 """Staff users and logged-in clients for tests (reuse these in every feature's tests).
 
-    staff = login_as(client, "operator")          # the client's cookie jar now holds a session
-    client.post(url, data={..., "csrf_token": staff.csrf_token})
-    client.get(url, headers=bearer_headers("officer"))   # a tablet token, no cookie
-    client.get(url, headers=session_for("head").headers) # a session without touching the jar
+staff = login_as(client, "operator")          # the client's cookie jar now holds a session
+client.post(url, data={..., "csrf_token": staff.csrf_token})
+client.get(url, headers=bearer_headers("officer"))   # a tablet token, no cookie
+client.get(url, headers=session_for("head").headers) # a session without touching the jar
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from fastapi.testclient import TestClient
 
@@ -76,9 +76,8 @@ def bearer_headers(role: str | None = None, user: User | None = None) -> dict[st
 
 def set_clock(client, moment) -> None:  # noqa: ANN001
     """Make the app (``app.deps.get_now``) see ``moment`` as the current time."""
-    from datetime import timezone
 
     from app.deps import get_now
 
-    utc = moment.astimezone(timezone.utc)
+    utc = moment.astimezone(UTC)
     client.app.dependency_overrides[get_now] = lambda: utc

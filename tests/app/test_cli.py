@@ -18,8 +18,8 @@ from sqlmodel import select
 
 from app.cli import main as jemput
 from app.db import session_scope
-from visits.models import Booking, Kecamatan, Kelurahan, Office, Resident, Team, TeamSkill, User, VisitRequest
 from visits.intake.nik import parse_kk, parse_nik
+from visits.models import Booking, Kecamatan, Kelurahan, Office, Resident, Team, TeamSkill, User, VisitRequest
 from visits.staff.users import verify_password
 
 # Kota Mojokerto's outline lies inside this box (approximate, from the city boundary on OpenStreetMap:

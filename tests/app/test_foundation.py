@@ -38,11 +38,7 @@ def _closed_port() -> int:
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_healthz_answers_503_when_the_database_is_unreachable(client, monkeypatch, caplog, tmp_path, kind: str) -> None:
     secret_bit = "s3cret-pw"
-    url = (
-        f"sqlite:///{tmp_path / 'no-such-folder' / 'jemput.db'}"
-        if kind == "sqlite"
-        else f"postgresql+psycopg://jemput:{secret_bit}@127.0.0.1:{_closed_port()}/jemput"
-    )
+    url = f"sqlite:///{tmp_path / 'no-such-folder' / 'jemput.db'}" if kind == "sqlite" else f"postgresql+psycopg://jemput:{secret_bit}@127.0.0.1:{_closed_port()}/jemput"
     settings = get_settings()
     monkeypatch.setattr(settings, "database_url", url)
     try:
@@ -97,12 +93,7 @@ def test_templates_and_static_files_name_no_other_host() -> None:
     """
     files = [f for folder in ("templates", "static", "locales") for f in sorted((APP_DIR / folder).rglob("*")) if f.is_file()]
     assert any(f.suffix == ".html" for f in files) and any(f.suffix == ".css" for f in files)
-    found = [
-        (str(f.relative_to(APP_DIR)), url)
-        for f in files
-        for url in ABSOLUTE_URL.findall(f.read_text(encoding="utf-8", errors="replace"))
-        if not url.startswith(ALLOWED_URLS)
-    ]
+    found = [(str(f.relative_to(APP_DIR)), url) for f in files for url in ABSOLUTE_URL.findall(f.read_text(encoding="utf-8", errors="replace")) if not url.startswith(ALLOWED_URLS)]
     assert found == []
 
 

@@ -14,8 +14,8 @@ import pytest
 
 from tests.app.test_cli import _free_port, _installed_jemput
 
-
 pytestmark = pytest.mark.slow
+
 
 def _children(pid: int) -> set[int]:
     """Every live descendant of ``pid`` (from /proc)."""

@@ -31,6 +31,8 @@ import holidays
 from sqlmodel import select
 
 from routing.travel import GeodesicTravelTimes
+from visits.booking.slots import build_world
+from visits.clock import collective_leave_enabled  # the JEMPUT_COLLECTIVE_LEAVE switch, not the rule
 from visits.models import (
     Booking,
     BookingStatus,
@@ -51,8 +53,6 @@ from visits.models import (
     TeamSkill,
     VisitRequest,
 )
-from visits.booking.slots import build_world
-from visits.clock import collective_leave_enabled  # the JEMPUT_COLLECTIVE_LEAVE switch, not the rule
 
 Point = tuple[float, float]
 
@@ -113,7 +113,9 @@ def _shift_of(session, team: Team, day: date) -> _Shift | None:  # noqa: ANN001
 
 
 def _needs(rules: dict[str, ServiceRule], resident: Resident) -> tuple[int, frozenset[str]]:
-    groups = [g for g, on in (("elderly", resident.group_elderly), ("disabled", resident.group_disabled), ("mental", resident.group_mental), ("bedridden", resident.group_bedridden)) if on] or ["elderly"]
+    groups = [g for g, on in (("elderly", resident.group_elderly), ("disabled", resident.group_disabled), ("mental", resident.group_mental), ("bedridden", resident.group_bedridden)) if on] or [
+        "elderly"
+    ]
     minutes = max(rules[g].minutes if g in rules else 30 for g in groups)
     return minutes, frozenset(rules[g].required_skill for g in groups if g in rules and rules[g].required_skill)
 

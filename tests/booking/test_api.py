@@ -8,10 +8,9 @@ import pytest
 from sqlmodel import select
 
 from app.db import session_scope
-from visits.models import Booking, BookingStatus, Notification, SlotHold
-from visits.intake.tracking import hash_token, new_token
-
 from tests.booking.slot_support import make_request, setup_area
+from visits.intake.tracking import hash_token, new_token
+from visits.models import Booking, BookingStatus, Notification, SlotHold
 
 ANY_WEEKDAY = [{"weekday": d, "start": "08:00", "end": "14:00"} for d in range(5)]
 

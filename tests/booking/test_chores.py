@@ -7,12 +7,11 @@ from datetime import date, time, timedelta
 import pytest
 from sqlmodel import select
 
+from tests.booking.slot_support import NOW, make_request, setup_area
 from visits.booking import slots
 from visits.booking.chores import Office, auto_book_pending, chase_list, send_reminders
 from visits.models import Booking, BookingStatus, Notification, RequestStatus, VisitRequest
 from visits.planning.travel import TravelService
-
-from tests.booking.slot_support import NOW, make_request, setup_area
 
 TRAVEL, POLICY, OFFICE = TravelService(), slots.SlotPolicy(), Office("Dispendukcapil", "http://jemput.test")
 

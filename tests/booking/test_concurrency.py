@@ -29,12 +29,11 @@ import pytest
 from sqlmodel import select
 
 from app.db import session_scope
+from tests.booking.invariants import assert_routes_keep_promises
+from tests.booking.slot_support import NOW, make_request, setup_area
 from visits.booking import slots
 from visits.models import Booking, BookingStatus, HoldStatus, KitState, RecordingKit, RequestStatus, SlotHold, Team, TeamDay, VisitRequest
 from visits.planning.travel import TravelService
-
-from tests.booking.invariants import assert_routes_keep_promises
-from tests.booking.slot_support import NOW, make_request, setup_area
 
 TRAVEL = TravelService()
 POLICY = slots.SlotPolicy()
@@ -63,7 +62,14 @@ def _prepare(engine, scenario: str) -> list[tuple[int, str]]:
         template = s.exec(select(SlotHold).where(SlotHold.offer_id == first.offers[0].offer_id)).one()
         pairs = [(requests[0].id, template.offer_id)]
         for req in requests[1:]:
-            hold = SlotHold(offer_id=secrets.token_urlsafe(12), request_id=req.id, team_day_id=template.team_day_id, window_start=template.window_start, window_end=template.window_end, expires_at=template.expires_at)
+            hold = SlotHold(
+                offer_id=secrets.token_urlsafe(12),
+                request_id=req.id,
+                team_day_id=template.team_day_id,
+                window_start=template.window_start,
+                window_end=template.window_end,
+                expires_at=template.expires_at,
+            )
             s.add(hold)
             req.status = RequestStatus.OFFERED
             pairs.append((req.id, hold.offer_id))

@@ -22,12 +22,12 @@ from app.liveserver import LiveServer
 from app.settings import get_settings
 from tests.booking.invariants import assert_routes_keep_promises
 from tests.booking.slot_support import NOW
-from tests.booking.test_concurrency import N, TRAVEL, _prepare
-from visits.models import Booking, BookingStatus, SlotHold, VisitRequest
+from tests.booking.test_concurrency import TRAVEL, N, _prepare
 from visits.intake.tracking import hash_token, new_token
-
+from visits.models import Booking, BookingStatus, SlotHold, VisitRequest
 
 pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def api_at_test_time(monkeypatch):

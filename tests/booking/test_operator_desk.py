@@ -7,10 +7,9 @@ from datetime import date
 from sqlmodel import select
 
 from app.db import session_scope
-from visits.models import Booking, BookingStatus, Notification, SlotHold, TeamDay, VisitRequest
-
 from tests.app.helpers import login_as, set_clock
 from tests.booking.slot_support import make_request, setup_area
+from visits.models import Booking, BookingStatus, Notification, SlotHold, TeamDay, VisitRequest
 
 ANY_WEEKDAY = [{"weekday": d, "start": "08:00", "end": "14:00"} for d in range(5)]
 

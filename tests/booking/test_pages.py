@@ -7,10 +7,9 @@ import re
 from sqlmodel import select
 
 from app.db import session_scope
-from visits.models import Booking, BookingStatus, VisitRequest
-from visits.intake.tracking import hash_token, new_token
-
 from tests.booking.slot_support import make_request, setup_area
+from visits.intake.tracking import hash_token, new_token
+from visits.models import Booking, BookingStatus, VisitRequest
 
 
 def _token() -> str:

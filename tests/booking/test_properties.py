@@ -23,26 +23,24 @@ requests compete for the same days) and random per-team daily limits.
 
 from __future__ import annotations
 
-import pytest
-
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
 from sqlmodel import select
 
 from app.db import session_scope
+from tests.booking.invariants import assert_routes_keep_promises
+from tests.booking.slot_support import NOW, make_request, setup_area
 from visits.booking import slots
 from visits.errors import Conflict
 from visits.models import Booking, BookingStatus, Kelurahan, KitState, RecordingKit, RequestStatus, Resident, SlotHold, Team, TeamDay, TeamSkill, VisitRequest, metadata
 from visits.planning.travel import TravelService
-
-from tests.booking.invariants import assert_routes_keep_promises
-from tests.booking.slot_support import NOW, make_request, setup_area
 
 pytestmark = pytest.mark.slow
 
@@ -288,7 +286,14 @@ class BookingMachine(RuleBasedStateMachine):
             resident = s.get(Resident, req.resident_id)
             resident.lat, resident.lon = home.lat + dlat * 0.0003, home.lon - dlat * 0.0002  # type: ignore[union-attr]
             original = s.exec(select(SlotHold).where(SlotHold.offer_id == seen.offer_id)).one()
-            copy = SlotHold(offer_id=f"race{original.id}x{req.id}", request_id=req.id, team_day_id=original.team_day_id, window_start=original.window_start, window_end=original.window_end, expires_at=original.expires_at)
+            copy = SlotHold(
+                offer_id=f"race{original.id}x{req.id}",
+                request_id=req.id,
+                team_day_id=original.team_day_id,
+                window_start=original.window_start,
+                window_end=original.window_end,
+                expires_at=original.expires_at,
+            )
             s.add(copy)
             req.status = RequestStatus.OFFERED
             b = RequestModel(req.id, a.channel, a.group, a.availability)  # type: ignore[arg-type]

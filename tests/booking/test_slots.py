@@ -8,13 +8,12 @@ import pytest
 from sqlmodel import select
 
 import routing
+from tests.booking.slot_support import NOW, make_request, setup_area
 from visits.booking import slots
 from visits.errors import Conflict
 from visits.models import Booking, BookingStatus, HoldStatus, KitState, OfficeClosure, RecordingKit, RequestStatus, SlotHold, Team, TeamDay
 from visits.planning.translate import Horizon
 from visits.planning.travel import TravelService
-
-from tests.booking.slot_support import NOW, make_request, setup_area
 
 TRAVEL = TravelService()
 POLICY = slots.SlotPolicy()

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import Session, select
 
+from tests.booking.slot_support import NOW, make_request, setup_area
 from visits.booking import slots
 from visits.models import Booking, Resident, Team, TeamDay, VisitRequest
 from visits.planning.travel import TravelService
-from tests.booking.slot_support import NOW, make_request, setup_area
 
 DAY = date(2026, 11, 24)
 # the officer's morning on that day (the app's clock in the browser test): 07:30 WIB
-TUESDAY_MORNING = datetime(2026, 11, 24, 0, 30, tzinfo=timezone.utc)
+TUESDAY_MORNING = datetime(2026, 11, 24, 0, 30, tzinfo=UTC)
 WINDOWS = [("09:00", "10:00"), ("10:00", "11:00"), ("13:00", "14:00"), ("14:00", "15:00")]
 
 

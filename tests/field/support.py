@@ -12,9 +12,8 @@ from app.db import session_scope
 from tests.app.helpers import Staff, login_as, make_user, session_for
 from tests.booking.slot_support import make_request, setup_area
 from visits.booking import slots
-from visits.models import Booking, RequestStatus, Team, VisitRequest
+from visits.models import Booking, RequestStatus, Resident, Team, VisitRequest
 from visits.planning.translate import service_needs
-from visits.models import Resident
 
 JAKARTA = timezone(timedelta(hours=7))
 DAY = datetime(2026, 11, 24).date()  # Tuesday
@@ -70,11 +69,18 @@ def officer_of(client, team_id: int) -> Staff:  # noqa: ANN001
     return staff
 
 
-def outcome_body(outcome: str, *, arrived: datetime | None = None, minutes: int = 20, lat: float | None = None, lon: float | None = None, client_id: str | None = None, note: str | None = None) -> dict:
+def outcome_body(
+    outcome: str, *, arrived: datetime | None = None, minutes: int = 20, lat: float | None = None, lon: float | None = None, client_id: str | None = None, note: str | None = None
+) -> dict:
     arrived = arrived or at(9, 5)
     return {
-        "client_id": client_id or str(uuid.uuid4()), "outcome": outcome, "arrived_at": arrived.isoformat(),
-        "finished_at": (arrived + timedelta(minutes=minutes)).isoformat(), "note": note, "lat": lat, "lon": lon,
+        "client_id": client_id or str(uuid.uuid4()),
+        "outcome": outcome,
+        "arrived_at": arrived.isoformat(),
+        "finished_at": (arrived + timedelta(minutes=minutes)).isoformat(),
+        "note": note,
+        "lat": lat,
+        "lon": lon,
     }
 
 

@@ -55,12 +55,20 @@ def test_the_page_lists_the_day_in_the_order_of_the_domain_query(client, session
     expected = day_route(session, day.team_id, DAY, client.app.dependency_overrides[get_now](), TravelService()).as_dict()
     assert [s["visit_id"] for s in expected["stops"]] == _stop_ids(html) and len(expected["stops"]) == 4
     first = expected["stops"][0]
-    for text in (first["resident_name"], "Ketuk pintu samping", f"RT {first['address']['rt']}/RW {first['address']['rw']}",
-                 first["address"]["kelurahan"], first["companion"]["name"], "(anak)", first["window_start"] + "–" + first["window_end"], "Lansia"):
+    for text in (
+        first["resident_name"],
+        "Ketuk pintu samping",
+        f"RT {first['address']['rt']}/RW {first['address']['rw']}",
+        first["address"]["kelurahan"],
+        first["companion"]["name"],
+        "(anak)",
+        first["window_start"] + "–" + first["window_end"],
+        "Lansia",
+    ):
         assert text in html, text
     assert 'href="tel:+6281234567890"' in html and 'href="https://wa.me/6281234567890"' in html
-    geo = f'geo:{first["lat"]:.6f},{first["lon"]:.6f}?q={first["lat"]:.6f},{first["lon"]:.6f}'  # the field API's link: six decimals
-    assert first["links"]["geo"] == geo and f'href="{geo}"' in html and f'openstreetmap.org/?mlat={first["lat"]:.6f}&amp;mlon={first["lon"]:.6f}' in html
+    geo = f"geo:{first['lat']:.6f},{first['lon']:.6f}?q={first['lat']:.6f},{first['lon']:.6f}"  # the field API's link: six decimals
+    assert first["links"]["geo"] == geo and f'href="{geo}"' in html and f"openstreetmap.org/?mlat={first['lat']:.6f}&amp;mlon={first['lon']:.6f}" in html
     assert "4 kunjungan" in html and "istirahat 11:30–12:00" in html and "0 menunggu" in html
     assert f'href="/field?date={(DAY - timedelta(days=1)).isoformat()}"' in html and f'href="/field?date={(DAY + timedelta(days=1)).isoformat()}"' in html
     assert html.count('class="outcome-form"') == 4
@@ -89,15 +97,26 @@ def test_an_officer_sees_only_their_own_team(client, day) -> None:
     other = officer_of(client, make_user("officer").team_id)  # an officer of another (new) team
     html = client.get("/field", params={"date": DAY.isoformat()}).text
     assert _stop_ids(html) == [] and "Ibu Sumiati" not in html
-    r = client.post(f"/field/visits/{day.booking_ids[0]}/outcome", data={"csrf_token": other.csrf_token, "client_id": str(uuid.uuid4()), "date": DAY.isoformat(), "outcome": "recorded"}, follow_redirects=False)
+    r = client.post(
+        f"/field/visits/{day.booking_ids[0]}/outcome", data={"csrf_token": other.csrf_token, "client_id": str(uuid.uuid4()), "date": DAY.isoformat(), "outcome": "recorded"}, follow_redirects=False
+    )
     assert r.status_code == 404
 
 
 def test_the_outcome_form_works_without_javascript_and_once_per_client_id(client, session, day) -> None:
     officer = officer_of(client, day.team_id)
     target = day.booking_ids[1]
-    form = {"csrf_token": officer.csrf_token, "client_id": str(uuid.uuid4()), "date": DAY.isoformat(), "outcome": "not_home",
-            "arrived_at": "10:05", "finished_at": "10:15", "note": "Rumah kosong", "lat": "-7.47", "lon": "112.43"}
+    form = {
+        "csrf_token": officer.csrf_token,
+        "client_id": str(uuid.uuid4()),
+        "date": DAY.isoformat(),
+        "outcome": "not_home",
+        "arrived_at": "10:05",
+        "finished_at": "10:15",
+        "note": "Rumah kosong",
+        "lat": "-7.47",
+        "lon": "112.43",
+    }
     r = client.post(f"/field/visits/{target}/outcome", data=form, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == f"/field?date={DAY.isoformat()}&saved={target}#visit-{target}"
     again = client.post(f"/field/visits/{target}/outcome", data=form, follow_redirects=False)  # a double tap: the same rendered form
@@ -171,6 +190,7 @@ def test_today_links_yesterdays_unfinished_visits(client, day) -> None:
 
 UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 SHOTS = Path(os.environ.get("JEMPUT_SCREENSHOT_DIR", "/tmp/jemput-screenshots"))
+
 
 def _dom_order(page) -> list[int]:  # noqa: ANN001
     return page.eval_on_selector_all("li.stop", "els => els.map(e => Number(e.dataset.visitId))")
@@ -294,8 +314,6 @@ def test_offline_outcomes_survive_a_reload_and_sync_once(live, session) -> None:
     page.goto(live.url + f"/field?date={DAY.isoformat()}")  # nothing personal is served from the device any more
     assert "Ibu Sumiati" not in page.content()
     assert live.outside == []
-
-
 
 
 @pytest.mark.slow

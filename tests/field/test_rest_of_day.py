@@ -13,8 +13,8 @@ import routing
 from app.db import session_scope
 from app.deps import travel_times
 from tests.app.helpers import login_as, set_clock
-from tests.field.support import DAY, at, book_day, officer_of, outcome_body, request_row
 from tests.booking.invariants import assert_routes_keep_promises
+from tests.field.support import DAY, at, book_day, officer_of, outcome_body, request_row
 from visits.models import Booking, BookingStatus, Notification, Plan, PlanStatus, PlanStop, RequestStatus, TeamDay, TeamStand
 from visits.planning.replan import load_team_day, wait_idle
 from visits.planning.rest_of_day import Standing, rest_of_day

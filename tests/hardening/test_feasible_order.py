@@ -19,8 +19,7 @@ def _case(rng: random.Random, n: int, breaks: bool) -> tuple[Shift, list[Stop], 
     size = n + 1
     points = [(rng.uniform(0, 10), rng.uniform(0, 10)) for _ in range(size)]
     durations = [[int(abs(a[0] - b[0]) + abs(a[1] - b[1])) * 3 for b in points] for a in points]
-    shift = Shift(id="s", team="t", day=0, start_location=0, end_location=0, start=480, end=900,
-                  breaks=(Break(TimeWindow(690, 780), 30),) if breaks else ())
+    shift = Shift(id="s", team="t", day=0, start_location=0, end_location=0, start=480, end=900, breaks=(Break(TimeWindow(690, 780), 30),) if breaks else ())
     stops = []
     for i in range(1, size):
         start = rng.choice(range(480, 840, 60))

@@ -50,6 +50,7 @@ def test_a_nik_with_an_open_request_is_answered_like_a_new_one(api) -> None:
     assert {k: v for k, v in td.json().items() if k != "reference"} == {k: v for k, v in tn.json().items() if k != "reference"}
     pd, pn = api.get(f"/track/{d['tracking_token']}"), api.get(f"/track/{n['tracking_token']}")
     assert pd.status_code == pn.status_code == 200
+
     def page(r, answer) -> str:
         return r.text.replace(answer["reference"], "R").replace(answer["tracking_token"], "T")
 

@@ -4,10 +4,10 @@ metadata, do not survive."""
 
 from __future__ import annotations
 
+import io
 import zlib
 
 from PIL import Image
-import io
 
 from tests.intake.intake_fixtures import pdf_bytes
 from visits.intake.uploads import PNG, clean_upload

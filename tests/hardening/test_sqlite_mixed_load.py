@@ -13,6 +13,7 @@ import time
 
 import httpx
 import pytest
+from sqlmodel import func, select
 
 from app.db import session_scope
 from app.liveserver import LiveServer
@@ -21,7 +22,6 @@ from tests.app.helpers import bearer_headers
 from tests.booking.slot_support import NOW, make_request, setup_area
 from visits.intake.tracking import hash_token, new_token
 from visits.models import AuditLog
-from sqlmodel import func, select
 
 ANY_WEEKDAY = [{"weekday": d, "start": "08:00", "end": "14:00"} for d in range(5)]
 FAMILIES = 20

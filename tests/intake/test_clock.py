@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from visits.clock import add_working_days, first_answer_due, is_overdue, is_working_day
@@ -42,10 +42,10 @@ def test_office_closure_skipped() -> None:
 
 def test_day_is_counted_in_office_timezone() -> None:
     # Friday 23:30 WIB is Friday 16:30 UTC: due Monday 23:30 WIB, not Saturday-based
-    received = datetime(2026, 11, 27, 16, 30, tzinfo=timezone.utc)
+    received = datetime(2026, 11, 27, 16, 30, tzinfo=UTC)
     assert due(received) == local(2026, 11, 30, 23, 30)
     # Monday 01:00 WIB is still Sunday in UTC: the clock counts from Monday (a working day)
-    received = datetime(2026, 11, 29, 18, 0, tzinfo=timezone.utc)
+    received = datetime(2026, 11, 29, 18, 0, tzinfo=UTC)
     assert due(received) == local(2026, 12, 1, 1, 0)
 
 

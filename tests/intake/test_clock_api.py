@@ -15,9 +15,8 @@ import pytest
 from sqlmodel import select
 
 from app.db import session_scope
-from tests.app.helpers import login_as
+from tests.app.helpers import login_as, set_clock
 from tests.app.intake_support import post_request
-from tests.app.helpers import set_clock
 from tests.intake.intake_fixtures import area, form, kk, nik
 from visits.models import VisitRequest
 

@@ -72,8 +72,8 @@ class CrashingProvider:
 def test_crash_between_commit_and_send_loses_nothing(client, session) -> None:
     """A real submission commits its request and acknowledgement together; the worker dies while
     sending; the next worker run delivers the acknowledgement with the tracking link."""
-    from app.db import session_scope
     from app.cli import main as jemput
+    from app.db import session_scope
     from tests.app.intake_support import post_request
     from tests.intake.intake_fixtures import area, form
 
@@ -200,8 +200,8 @@ def test_webhook_unreachable_is_a_send_error() -> None:
 
 
 def test_cli_hook_sends(db, capsys) -> None:
-    from app.db import session_scope
     from app.cli import main as jemput
+    from app.db import session_scope
 
     with session_scope() as s:
         enqueue(s, recipient=PHONE, language="en", template="ack", body="hello")

@@ -11,9 +11,9 @@ from sqlmodel import select
 from app.db import session_scope
 from tests.app.helpers import login_as
 from tests.app.intake_support import post_request
+from tests.conftest import NOW
 from tests.intake.intake_fixtures import area, form, kk
 from visits.models import AuditLog, VisitRequest
-from tests.conftest import NOW
 
 
 @pytest.fixture

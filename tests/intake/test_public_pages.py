@@ -95,20 +95,24 @@ class States:
 
 @pytest.fixture
 def states(live) -> States:  # noqa: ANN001, F811
-    return States({
-        "eligible": _request()[1],
-        "ineligible": _request(RequestStatus.INELIGIBLE, reasons=["KK_MISSING"])[1],
-        "needs_review": _request(RequestStatus.NEEDS_REVIEW)[1],
-        "offered": _offered()[1],
-        "booked": _booked()[1],
-        "cancelled": _cancelled()[1],
-    })
+    return States(
+        {
+            "eligible": _request()[1],
+            "ineligible": _request(RequestStatus.INELIGIBLE, reasons=["KK_MISSING"])[1],
+            "needs_review": _request(RequestStatus.NEEDS_REVIEW)[1],
+            "offered": _offered()[1],
+            "booked": _booked()[1],
+            "cancelled": _cancelled()[1],
+        }
+    )
 
 
 def _public_paths(states: States) -> list[str]:
-    return ["/", "/info", "/info/flyer", "/request", "/request#errors", "/track", "/track?ref=K7QM-2XHD", "/nowhere"] + [
-        f"/track/{t}" for t in states.tokens.values()
-    ] + [f"/track/{states.tokens['booked']}/cancel"]
+    return (
+        ["/", "/info", "/info/flyer", "/request", "/request#errors", "/track", "/track?ref=K7QM-2XHD", "/nowhere"]
+        + [f"/track/{t}" for t in states.tokens.values()]
+        + [f"/track/{states.tokens['booked']}/cancel"]
+    )
 
 
 def _open(page, url: str) -> None:  # noqa: ANN001
@@ -296,17 +300,25 @@ def test_reference_link_is_prefilled_and_opens_the_status_page_with_actions(live
 
 def _fill_request_form(page, live) -> dict[str, str]:  # noqa: ANN001, F811
     """Fill in the request form as a family would; the typed values by selector."""
-    from tests.intake.intake_fixtures import form
     from tests.booking.slot_support import setup_area
+    from tests.intake.intake_fixtures import form
 
     with session_scope(write=True) as s:
         setup_area(s)
     data = form()
     page.goto(live.url + "/request")
     typed = {
-        "#f-nik": data["nik"], "#f-full_name": data["full_name"], "#f-birth_date": data["birth_date"], "#f-rt": "3", "#f-rw": "2",
-        "#f-street": data["street"], "#f-kk_number": data["kk_number"], "#f-companion_name": data["companion_name"],
-        "#f-companion_phone": "0812 3456 7890", "#f-companion_relation": "anak", "#f-notes": "Pagar hijau, rumah kedua",
+        "#f-nik": data["nik"],
+        "#f-full_name": data["full_name"],
+        "#f-birth_date": data["birth_date"],
+        "#f-rt": "3",
+        "#f-rw": "2",
+        "#f-street": data["street"],
+        "#f-kk_number": data["kk_number"],
+        "#f-companion_name": data["companion_name"],
+        "#f-companion_phone": "0812 3456 7890",
+        "#f-companion_relation": "anak",
+        "#f-notes": "Pagar hijau, rumah kedua",
     }
     for selector, value in typed.items():
         page.fill(selector, value)

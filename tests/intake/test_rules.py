@@ -131,7 +131,12 @@ CASES = [
     ("KK inside, kelurahan code of another city", applicant(kelurahan_code="35.15.02.2003", kelurahan_known=False), TODAY, ["OUTSIDE_SERVICE_AREA"]),
     ("KK and kelurahan both outside: one reason", applicant(kk_number="3516011503180007", kelurahan_code="35.16.01.2001", kelurahan_known=False), TODAY, ["OUTSIDE_SERVICE_AREA"]),
     ("a kelurahan row under another region's code is outside", applicant(kelurahan_code="35.16.01.2001", kelurahan_known=True), TODAY, ["OUTSIDE_SERVICE_AREA"]),
-    ("outside and under age: every reason is told", applicant(_years_ago(16), groups=frozenset({"disabled"}), marital_status="single", kelurahan_code="35.16.01.2001", kelurahan_known=False), TODAY, ["OUTSIDE_SERVICE_AREA", "UNDER_AGE"]),
+    (
+        "outside and under age: every reason is told",
+        applicant(_years_ago(16), groups=frozenset({"disabled"}), marital_status="single", kelurahan_code="35.16.01.2001", kelurahan_known=False),
+        TODAY,
+        ["OUTSIDE_SERVICE_AREA", "UNDER_AGE"],
+    ),
     ("NIK registered elsewhere is fine", applicant(nik=nik(date(1950, 3, 14), True, region="351601")), TODAY, []),
     ("16, single, disabled: under age", applicant(_years_ago(16), groups=frozenset({"disabled"}), marital_status="single"), TODAY, ["UNDER_AGE"]),
     ("16, married, disabled: eligible", applicant(_years_ago(16), groups=frozenset({"disabled"}), marital_status="married"), TODAY, []),
@@ -186,8 +191,14 @@ def test_every_reason_has_both_languages_and_a_next_step() -> None:
     from visits.intake.eligibility import REASONS
 
     assert set(REASONS) == {
-        "NIK_INVALID", "KK_INVALID", "NIK_BIRTHDATE_MISMATCH", "OUTSIDE_SERVICE_AREA",
-        "UNDER_AGE", "NOT_IN_SERVED_GROUP", "KK_MISSING", "DUPLICATE_OPEN_REQUEST",
+        "NIK_INVALID",
+        "KK_INVALID",
+        "NIK_BIRTHDATE_MISMATCH",
+        "OUTSIDE_SERVICE_AREA",
+        "UNDER_AGE",
+        "NOT_IN_SERVED_GROUP",
+        "KK_MISSING",
+        "DUPLICATE_OPEN_REQUEST",
     }
     for r in REASONS.values():
         assert r.message("id") and r.message("en") and r.next_step("id") and r.next_step("en")
@@ -198,7 +209,8 @@ def test_every_reason_has_both_languages_and_a_next_step() -> None:
 # ---------------------------------------------------------------- properties
 
 
-from hypothesis import given, settings as hsettings  # noqa: E402
+from hypothesis import given  # noqa: E402
+from hypothesis import settings as hsettings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
-
 import secrets
 import time
 
+import pytest
 from sqlmodel import select
 
 from tests.intake.intake_fixtures import area, form
-from visits.intake.service import IntakeConfig, Submission, submit
-from visits.models import VisitRequest
 from visits.intake.schemas import validate_request
+from visits.intake.service import IntakeConfig, Submission, submit
 from visits.intake.tracking import find_by_reference, find_by_token, hash_token, idempotent_token, new_reference, new_token
+from visits.models import VisitRequest
 
 
 def _cfg(tmp_path) -> IntakeConfig:

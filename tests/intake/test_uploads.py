@@ -98,8 +98,8 @@ def test_file_removed_when_transaction_rolls_back(session, tmp_path) -> None:
 def test_purge_expired(session, tmp_path) -> None:
     from datetime import timedelta
 
-    from visits.types import utcnow
     from visits.intake.uploads import purge_expired
+    from visits.types import utcnow
 
     doc = store_kk(session, clean_upload(jpeg_bytes(), LIMIT), tmp_path, retention_days=90)
     session.commit()

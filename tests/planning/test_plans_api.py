@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
+
 from sqlmodel import select
 
 from app.db import get_engine, session_scope
-from visits.planning import replan
-from visits.booking import slots
-from visits.models import Booking, BookingStatus, Resident, Team, TeamDay, VisitRequest
-from visits.planning.travel import TravelService
-
 from tests.app.helpers import bearer_headers, login_as, make_user
 from tests.booking.slot_support import NOW, make_request, setup_area
+from visits.booking import slots
+from visits.models import Booking, BookingStatus, Resident, Team, TeamDay, VisitRequest
+from visits.planning import replan
+from visits.planning.travel import TravelService
 
 TRAVEL = TravelService()
 URL = "/api/v1/plans?date=2026-11-25"
@@ -30,13 +30,15 @@ def book_wednesday(windows: list[tuple[str, str]]) -> None:
 
 def booked() -> list[tuple[Booking, TeamDay, VisitRequest, Resident]]:
     with session_scope() as session:
-        return list(session.exec(
-            select(Booking, TeamDay, VisitRequest, Resident)
-            .join(TeamDay, Booking.team_day_id == TeamDay.id)
-            .join(VisitRequest, Booking.request_id == VisitRequest.id)
-            .join(Resident, VisitRequest.resident_id == Resident.id)
-            .where(Booking.status == BookingStatus.CONFIRMED)
-        ).all())
+        return list(
+            session.exec(
+                select(Booking, TeamDay, VisitRequest, Resident)
+                .join(TeamDay, Booking.team_day_id == TeamDay.id)
+                .join(VisitRequest, Booking.request_id == VisitRequest.id)
+                .join(Resident, VisitRequest.resident_id == Resident.id)
+                .where(Booking.status == BookingStatus.CONFIRMED)
+            ).all()
+        )
 
 
 def check_shape(body: dict) -> None:
@@ -65,7 +67,7 @@ def test_the_days_routes_are_current_and_carry_references_only(client) -> None:
     with session_scope() as session:
         working = {t.name for t in session.exec(select(Team)).all() if t.name.startswith("Tim ")}
     assert {route["team_name"] for route in body["routes"]} <= working
-    for _, _, req, resident in rows:  # no personal data
+    for _, _, _req, resident in rows:  # no personal data
         assert resident.full_name not in r.text and resident.nik not in r.text and resident.street not in r.text
     assert all(route.get("source") == "computed" for route in body["routes"] if route["stops"])  # no plan stored yet
 

@@ -13,13 +13,12 @@ from sqlmodel import select
 import routing
 from app.db import session_scope
 from routing.schedule import check_route, schedule_route
-from visits.planning import replan
-from visits.booking import slots
-from visits.models import Booking, BookingStatus, Plan, PlanStatus, PlanStop, TeamDay
-from visits.planning.travel import TravelService
-
 from tests.booking.invariants import assert_routes_keep_promises
 from tests.booking.slot_support import NOW, make_request, setup_area
+from visits.booking import slots
+from visits.models import Booking, BookingStatus, Plan, PlanStatus, PlanStop, TeamDay
+from visits.planning import replan
+from visits.planning.travel import TravelService
 
 TRAVEL = TravelService()
 TIME_LIMIT = 0.5

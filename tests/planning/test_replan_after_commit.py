@@ -4,10 +4,9 @@ after the commit they go to the re-plan sink once, after a rollback nowhere."""
 from __future__ import annotations
 
 import pytest
-
-from app.db import session_scope
 from sqlmodel import select
 
+from app.db import session_scope
 from tests.booking.slot_support import NOW, make_request, setup_area
 from visits.booking import slots
 from visits.models import TeamDay

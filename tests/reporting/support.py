@@ -8,8 +8,8 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlmodel import Session, select
 
-from visits.intake.service_area import ensure_service_area
 from visits.field.service import next_step_of
+from visits.intake.service_area import ensure_service_area
 from visits.models import Booking, Channel, ConsentBy, CoverageBaseline, CoverageBaselineRow, Kelurahan, RequestStatus, Resident, Team, TeamDay, Visit, VisitRequest
 
 WIB = timezone(timedelta(hours=7))
@@ -38,26 +38,64 @@ def baseline(session: Session, as_of: date, rows: dict[str, tuple[int, int]]) ->
 
 
 def request(
-    session: Session, kel_code: str | None, received_at: datetime, *, answered_at: datetime | None = None, due_at: datetime | None = None,
-    status: str = RequestStatus.ELIGIBLE, channel: str = Channel.WEB, letter: bool | None = None, groups: tuple[str, ...] = ("elderly",),
-    reasons: list[str] | None = None, nik: str | None = None, kk: str | None = None, phone: str | None = None, street: str | None = None,
+    session: Session,
+    kel_code: str | None,
+    received_at: datetime,
+    *,
+    answered_at: datetime | None = None,
+    due_at: datetime | None = None,
+    status: str = RequestStatus.ELIGIBLE,
+    channel: str = Channel.WEB,
+    letter: bool | None = None,
+    groups: tuple[str, ...] = ("elderly",),
+    reasons: list[str] | None = None,
+    nik: str | None = None,
+    kk: str | None = None,
+    phone: str | None = None,
+    street: str | None = None,
 ) -> VisitRequest:
     n = next(_n)
     kel = session.exec(select(Kelurahan).where(Kelurahan.code == kel_code)).one() if kel_code else None
     resident = Resident(
-        nik=nik or f"3576{n:012d}", full_name=f"Warga {n}", birth_date=date(1950, 1, 1), sex="M", marital_status="married",
-        group_elderly="elderly" in groups, group_disabled="disabled" in groups, group_mental="mental" in groups, group_bedridden="bedridden" in groups,
-        street=street or "Jl. Contoh", rt="001", rw="002", kelurahan_id=kel.id if kel else None,
-        outside_kelurahan_code=None if kel else "35.16.01.2001", lat=kel.lat if kel else None, lon=kel.lon if kel else None,
+        nik=nik or f"3576{n:012d}",
+        full_name=f"Warga {n}",
+        birth_date=date(1950, 1, 1),
+        sex="M",
+        marital_status="married",
+        group_elderly="elderly" in groups,
+        group_disabled="disabled" in groups,
+        group_mental="mental" in groups,
+        group_bedridden="bedridden" in groups,
+        street=street or "Jl. Contoh",
+        rt="001",
+        rw="002",
+        kelurahan_id=kel.id if kel else None,
+        outside_kelurahan_code=None if kel else "35.16.01.2001",
+        lat=kel.lat if kel else None,
+        lon=kel.lon if kel else None,
         location_source="centroid" if kel else None,
     )
     session.add(resident)
     session.flush()
     r = VisitRequest(
-        reference=f"R{n:07d}", tracking_token_hash=f"{n:064d}", resident_id=resident.id, channel=channel, status=status,
-        kk_number=kk or "3576010101150001", kk_check_at_visit=True, companion_name="Anak", companion_phone=phone or "+6281234567890",
-        companion_relation="anak", availability=[], consent_by=ConsentBy.GUARDIAN, consent_at=received_at, kelurahan_letter=letter,
-        reasons=reasons or [], received_at=received_at, first_answer_at=answered_at, due_at=due_at or received_at + timedelta(days=1),
+        reference=f"R{n:07d}",
+        tracking_token_hash=f"{n:064d}",
+        resident_id=resident.id,
+        channel=channel,
+        status=status,
+        kk_number=kk or "3576010101150001",
+        kk_check_at_visit=True,
+        companion_name="Anak",
+        companion_phone=phone or "+6281234567890",
+        companion_relation="anak",
+        availability=[],
+        consent_by=ConsentBy.GUARDIAN,
+        consent_at=received_at,
+        kelurahan_letter=letter,
+        reasons=reasons or [],
+        received_at=received_at,
+        first_answer_at=answered_at,
+        due_at=due_at or received_at + timedelta(days=1),
     )
     session.add(r)
     session.flush()

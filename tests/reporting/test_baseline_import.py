@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from openpyxl import Workbook
@@ -16,7 +16,7 @@ from visits.intake.service_area import ensure_service_area
 from visits.models import CoverageBaseline, CoverageBaselineRow
 from visits.reporting.baseline import BaselineRejected, Problem, import_baseline
 
-NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 TZ = "Asia/Jakarta"
 GOOD = "kelurahan_code,required,recorded,as_of\n35.76.01.1003,1000,990,2026-10-31\n35.76.01.1004,2000,1990,2026-10-31\n"
 
@@ -91,12 +91,14 @@ def _xlsx(rows: list[list[object]]) -> bytes:
 
 def test_xlsx_with_two_dates_gives_two_baselines(session) -> None:
     ensure_service_area(session)
-    data = _xlsx([
-        ["kelurahan_code", "required", "recorded", "as_of"],
-        ["35.76.02.1001", 800, 780, datetime(2026, 6, 30)],
-        ["35.76.02.1001", 800, 790, date(2026, 9, 30)],
-        ["35.76.02.1003", 1200.0, "1190", "2026-09-30"],
-    ])
+    data = _xlsx(
+        [
+            ["kelurahan_code", "required", "recorded", "as_of"],
+            ["35.76.02.1001", 800, 780, datetime(2026, 6, 30)],
+            ["35.76.02.1001", 800, 790, date(2026, 9, 30)],
+            ["35.76.02.1003", 1200.0, "1190", "2026-09-30"],
+        ]
+    )
     done = import_baseline(session, "recap.xlsx", data, now=NOW, tz=TZ)
     assert [(b.as_of, b.rows) for b in done] == [(date(2026, 6, 30), 1), (date(2026, 9, 30), 2)]
     assert _counts(session) == (2, 3)

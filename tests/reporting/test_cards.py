@@ -4,6 +4,7 @@ delivery target (14 days by default) is flagged; the head sees the figures, not 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from argon2 import PasswordHasher
@@ -15,7 +16,6 @@ from tests.reporting.support import NOW, TZ, area, request, visit
 from visits.errors import InvalidInput
 from visits.reporting.cards import card_figures, card_state, mark_card
 from visits.reporting.clock_report import local_bounds
-from zoneinfo import ZoneInfo
 
 
 @pytest.fixture(autouse=True)

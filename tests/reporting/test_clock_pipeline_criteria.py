@@ -71,8 +71,9 @@ def _pipeline_data(session) -> None:
     request(session, KAUMAN, day, status="needs_review")
     request(session, KAUMAN, day, status="cancelled")
     offered = request(session, KAUMAN, day, status="offered", channel="phone", groups=("elderly", "disabled"))
-    from visits.models import SlotHold
     from datetime import time
+
+    from visits.models import SlotHold
 
     booked_td = booking(session, request(session, MENTIKAN, day, status="booked", letter=True), date(2026, 11, 25))
     session.add(SlotHold(offer_id="o1", request_id=offered.id, team_day_id=booked_td.team_day_id, window_start=time(9), window_end=time(10), expires_at=NOW))

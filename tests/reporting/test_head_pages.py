@@ -34,8 +34,18 @@ def data(db) -> dict[str, int]:
     with session_scope(write=True) as s:
         area(s)
         baseline(s, date(2026, 10, 31), {MENTIKAN: (1000, 980), KAUMAN: (2000, 1995)})
-        planted = request(s, MENTIKAN, NOW - timedelta(days=3), answered_at=NOW - timedelta(days=3) + timedelta(hours=2), status="visited",
-                          nik=PLANTED_NIK, kk=PLANTED_KK, phone=PLANTED_PHONE, street=PLANTED_STREET, letter=True)
+        planted = request(
+            s,
+            MENTIKAN,
+            NOW - timedelta(days=3),
+            answered_at=NOW - timedelta(days=3) + timedelta(hours=2),
+            status="visited",
+            nik=PLANTED_NIK,
+            kk=PLANTED_KK,
+            phone=PLANTED_PHONE,
+            street=PLANTED_STREET,
+            letter=True,
+        )
         visit(s, planted, "recorded", NOW - timedelta(days=1))
         late = request(s, KAUMAN, NOW - timedelta(days=10), status="received", nik="3576015507400123", kk="3576010303150077", phone="+6281311112222", street="Jl. Kedua Planted 5")
         return {"planted": planted.id, "late": late.id}  # type: ignore[dict-item]
@@ -56,7 +66,7 @@ def test_head_and_admin_reach_the_dashboard(client, data, role: str) -> None:
     assert r.status_code == 200
     # Mentikan: 980 + 1 recorded by Jemput = 98,1 %; 995 needed: 14 still to record; city 2976 of 3000, ceil(2985) - 2976 = 9
     row = re.search(r'data-code="35.76.01.1003">(.*?)</tr>', r.text, re.S).group(1)  # type: ignore[union-attr]
-    assert '98,10\u00a0%' in row and '>14<' in row.replace(" ", "")
+    assert "98,10\u00a0%" in row and ">14<" in row.replace(" ", "")
     assert 'id="city-still">9<' in r.text
     assert "/head/export/coverage.xlsx" in r.text
 
@@ -130,10 +140,26 @@ def test_upload_page_refuses_a_bad_file_naming_row_and_field_and_stores_a_good_o
 
 
 HEAD_PAGES = [
-    "/staff", "/head", "/head/pipeline", "/head/pipeline?by=group", "/head/pipeline?by=kelurahan", "/head/clock", "/head/criteria",
-    "/head/monthly", "/head/baseline", "/operator/requests", "/operator/requests?view=all", "/operator/requests?view=overdue",
-    "/operator/chase", "/operator/bookings", "/api/v1/reports/coverage", "/api/v1/reports/pipeline?by=kelurahan", "/api/v1/reports/clock",
-    "/api/v1/reports/criteria", "/api/v1/plans?date=2026-11-23", "/api/v1/me",
+    "/staff",
+    "/head",
+    "/head/pipeline",
+    "/head/pipeline?by=group",
+    "/head/pipeline?by=kelurahan",
+    "/head/clock",
+    "/head/criteria",
+    "/head/monthly",
+    "/head/baseline",
+    "/operator/requests",
+    "/operator/requests?view=all",
+    "/operator/requests?view=overdue",
+    "/operator/chase",
+    "/operator/bookings",
+    "/api/v1/reports/coverage",
+    "/api/v1/reports/pipeline?by=kelurahan",
+    "/api/v1/reports/clock",
+    "/api/v1/reports/criteria",
+    "/api/v1/plans?date=2026-11-23",
+    "/api/v1/me",
     *(f"/head/export/{t}.csv" for t in ("coverage", "pipeline", "clock", "criteria")),
 ]
 

@@ -10,8 +10,8 @@ from sqlmodel import select
 from app.db import session_scope
 from tests.app.helpers import login_as
 from tests.app.intake_support import post_request
-from tests.reporting.support import NOW, TZ, request
 from tests.intake.intake_fixtures import area, form, kk, nik
+from tests.reporting.support import NOW, TZ, request
 from visits.models import VisitRequest
 from visits.reporting.coverage import coverage_report
 from visits.reporting.criteria import criteria_report

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 
 from sqlmodel import select
 
-from app.db import session_scope
 from app.cli import main as jemput
+from app.db import session_scope
 from tests.reporting.support import NOW, PLANTED_KK, PLANTED_NIK, PLANTED_PHONE, PLANTED_STREET, TZ, area, request, visit
 from visits.models import FollowUpSurvey, Notification
 from visits.reporting.coverage import coverage_report

@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from routing import DropReason, DroppedStop, Plan, Problem, Shift, SolveParams, Stop, TimeWindow, solve
+from routing import DroppedStop, DropReason, Plan, Problem, Shift, SolveParams, Stop, TimeWindow, solve
 from routing.bench import main as bench_main
 from routing.bench import mojokerto_problem, plan_problems
 from routing.bound import capacity_bound

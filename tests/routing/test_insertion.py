@@ -177,9 +177,7 @@ def _earliest_start(sh: Shift, stops: list[Stop], position: int, x: Stop, w: Tim
     return low
 
 
-def brute_force(
-    routes: Sequence[tuple[Shift, list[Stop]]], x: Stop, windows: list[TimeWindow], k: int, distinct: bool
-) -> list[Insertion]:
+def brute_force(routes: Sequence[tuple[Shift, list[Stop]]], x: Stop, windows: list[TimeWindow], k: int, distinct: bool) -> list[Insertion]:
     found = []
     for sh, stops in routes:
         for w in set(windows):
@@ -259,10 +257,7 @@ def test_matches_brute_force(
             skills=skills,
             max_visits=max_visits,
         )
-        committed = [
-            Stop(f"c{i}.{j}", loc, svc, tuple(W(base + w.start, base + w.end) for w in ws), skills=sk)
-            for j, (loc, svc, ws, sk) in enumerate(stops)
-        ]
+        committed = [Stop(f"c{i}.{j}", loc, svc, tuple(W(base + w.start, base + w.end) for w in ws), skills=sk) for j, (loc, svc, ws, sk) in enumerate(stops)]
         routes.append((sh, committed))
     new_stop = Stop("x", x[0], x[1], (), skills=x[3])
     windows = [W(d * DAY + s, d * DAY + s + length) for d, s in candidate_starts]

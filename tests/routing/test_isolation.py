@@ -32,11 +32,7 @@ def test_no_forbidden_import_in_source():
 
 def test_importing_every_routing_module_loads_no_forbidden_package():
     names = [f"routing.{p.stem}" for p in sorted(ROUTING.glob("*.py")) if p.stem != "__init__"]
-    code = (
-        "import importlib, json, sys\n"
-        f"for name in ['routing', *{names!r}]: importlib.import_module(name)\n"
-        "print(json.dumps(sorted(sys.modules)))\n"
-    )
+    code = f"import importlib, json, sys\nfor name in ['routing', *{names!r}]: importlib.import_module(name)\nprint(json.dumps(sorted(sys.modules)))\n"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROUTING.parent, capture_output=True, text=True, check=True)
     loaded = json.loads(out.stdout)
     bad = [m for m in loaded if m.split(".")[0] in FORBIDDEN]

@@ -300,17 +300,11 @@ windows = st.builds(
     break_length=st.integers(15, 60),
     end=st.integers(600, 960),
 )
-def test_break_placement_matches_brute_force(
-    data: list[tuple[int, int, list[TimeWindow]]], break_start: int, break_slack: int, break_length: int, end: int
-) -> None:
+def test_break_placement_matches_brute_force(data: list[tuple[int, int, list[TimeWindow]]], break_start: int, break_slack: int, break_length: int, end: int) -> None:
     stops = [stop(f"s{i}", loc, service, *ws) for i, (loc, service, ws) in enumerate(data)]
     brk = Break(W(break_start, break_start + break_slack), break_length)
     sh = shift(end=end, breaks=(brk,))
-    brute = [
-        _ready_with_break_at(sh, stops, gap, begin)
-        for gap in range(len(stops) + 1)
-        for begin in range(brk.window.start, brk.window.end + 1)
-    ]
+    brute = [_ready_with_break_at(sh, stops, gap, begin) for gap in range(len(stops) + 1) for begin in range(brk.window.start, brk.window.end + 1)]
     route = schedule_route(sh, stops, D)
     assert (route is not None) == any(t is not None for t in brute)
     if route is not None:

@@ -3,10 +3,9 @@ visiting order is feasible for OR-Tools exactly when ``schedule_route`` finds a 
 
 from __future__ import annotations
 
-import pytest
-
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -41,14 +40,8 @@ def assert_routes_pass_check_route(problem: Problem, plan: Plan) -> None:
 
 
 def _problem(shifts: list[tuple[Any, ...]], stops: list[tuple[Any, ...]], pinned: bool = False) -> Problem | None:
-    shift_list = tuple(
-        Shift(f"t{k}", f"t{k}", 0, 0, 0, 480, end, breaks=tuple(Break(W(b, b + slack), d) for b, slack, d in breaks))
-        for k, (end, breaks) in enumerate(shifts)
-    )
-    stop_list = tuple(
-        Stop(f"x{i}", loc, svc, tuple(ws), required=pinned, pin=Pin("t0", i) if pinned else None)
-        for i, (loc, svc, ws) in enumerate(stops)
-    )
+    shift_list = tuple(Shift(f"t{k}", f"t{k}", 0, 0, 0, 480, end, breaks=tuple(Break(W(b, b + slack), d) for b, slack, d in breaks)) for k, (end, breaks) in enumerate(shifts))
+    stop_list = tuple(Stop(f"x{i}", loc, svc, tuple(ws), required=pinned, pin=Pin("t0", i) if pinned else None) for i, (loc, svc, ws) in enumerate(stops))
     problem = Problem(stop_list, shift_list, MATRIX)
     try:
         validate(problem)
@@ -77,9 +70,7 @@ def test_every_solver_route_passes_check_route(shifts: list[tuple[Any, ...]], st
     stops=st.lists(stop_st, min_size=1, max_size=4),
 )
 @pytest.mark.slow
-def test_fixed_order_feasible_for_ortools_exactly_when_schedule_route_says_so(
-    end: int, breaks: list[tuple[int, int, int]], stops: list[tuple[Any, ...]]
-) -> None:
+def test_fixed_order_feasible_for_ortools_exactly_when_schedule_route_says_so(end: int, breaks: list[tuple[int, int, int]], stops: list[tuple[Any, ...]]) -> None:
     # Every stop required and pinned in order to the one shift: OR-Tools serves them all exactly
     # when that order has a schedule under the break rule of routing.schedule.
     problem = _problem([(end, breaks)], stops, pinned=True)

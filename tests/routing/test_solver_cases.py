@@ -33,9 +33,7 @@ def test_window_waiting_and_times():
     # Order A, B. B cannot start before 660, so the day ends at 660 + 15 + 20 = 695 at best.
     # Leaving as late as that allows: A as late as possible, 610-630, so leave at 600;
     # drive 10 -> arrive B 640, wait 20, B 660-675, drive 20 back -> 695. Travel 10 + 10 + 20.
-    problem = Problem(
-        (stop("A", 1, 20, (600, 610)), stop("B", 2, 15, (660, 720))), (shift(),), LINE
-    )
+    problem = Problem((stop("A", 1, 20, (600, 610)), stop("B", 2, 15, (660, 720))), (shift(),), LINE)
     plan = solve(problem, FAST)
     assert plan.dropped == ()
     route = plan.route("s1")
@@ -49,9 +47,7 @@ def test_second_window_used_when_first_is_taken():
     # X (30 min) must start in 08:15-08:40; Y (30 min, same place) may start in 08:20-08:30 or
     # 10:50-11:00. Y in its first window would end at >= 08:50, too late for X; X first ends at
     # >= 08:45, too late for Y's first window. So Y starts at 650 (10:50), not in the gap between.
-    problem = Problem(
-        (stop("X", 1, 30, (495, 520)), stop("Y", 1, 30, (500, 510), (650, 660))), (shift(),), LINE
-    )
+    problem = Problem((stop("X", 1, 30, (495, 520)), stop("Y", 1, 30, (500, 510), (650, 660))), (shift(),), LINE)
     plan = solve(problem, FAST)
     assert order(plan, "s1") == ["X", "Y"]
     assert plan.route("s1").visits[1].start == 650

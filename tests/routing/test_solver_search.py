@@ -22,9 +22,7 @@ def grid_problem(stops: int, seed: int, breaks: bool = False, shifts: int = 3) -
     stop_list = []
     for i in range(1, stops + 1):
         start = rng.randrange(480, 840, 30)
-        stop_list.append(
-            Stop(f"c{i}", i, rng.randint(10, 30), (TimeWindow(start, start + 120),), priority=rng.randint(1, 3))
-        )
+        stop_list.append(Stop(f"c{i}", i, rng.randint(10, 30), (TimeWindow(start, start + 120),), priority=rng.randint(1, 3)))
     shift_list = tuple(Shift(f"t{k}", f"t{k}", 0, 0, 0, 480, 900, breaks=brk) for k in range(shifts))
     return Problem(tuple(stop_list), shift_list, durations)
 
@@ -142,11 +140,7 @@ def week_problem(stops: int, teams: int, days: int, seed: int) -> Problem:
             start = day * 1440 + rng.randrange(480, 780, 30)
             windows.append(TimeWindow(start, start + 120))
         stop_list.append(Stop(f"c{i}", i, rng.randint(15, 25), tuple(windows), priority=rng.randint(1, 3)))
-    shifts = tuple(
-        Shift(f"t{t}-d{d}", f"t{t}", d, 0, 0, d * 1440 + 480, d * 1440 + 900,
-              breaks=(Break(TimeWindow(d * 1440 + 690, d * 1440 + 750), 30),))
-        for d in range(days) for t in range(teams)
-    )
+    shifts = tuple(Shift(f"t{t}-d{d}", f"t{t}", d, 0, 0, d * 1440 + 480, d * 1440 + 900, breaks=(Break(TimeWindow(d * 1440 + 690, d * 1440 + 750), 30),)) for d in range(days) for t in range(teams))
     return Problem(tuple(stop_list), shifts, durations)
 
 

@@ -104,9 +104,7 @@ class FakeOsrm(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         coords = url.path.split("/")[-1].split(";")
         n = len(coords)
-        durations: list[list[float | None]] = [
-            [0.0 if i == j else 60.0 * abs(i - j) + 0.5 for j in range(n)] for i in range(n)
-        ]
+        durations: list[list[float | None]] = [[0.0 if i == j else 60.0 * abs(i - j) + 0.5 for j in range(n)] for i in range(n)]
         if mode == "null":
             durations[0][n - 1] = None
         body = {"code": "Ok", "durations": durations, "query": parse_qs(url.query)}

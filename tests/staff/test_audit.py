@@ -17,9 +17,9 @@ from sqlmodel import delete, select
 from app.db import session_scope
 from tests.app.helpers import bearer_headers, make_user, session_for
 from tests.app.intake_support import post_request
-from tests.staff.test_roles import EXPECTED, GUARDED
-from tests.intake.intake_fixtures import form, kk, nik
 from tests.booking.slot_support import setup_area
+from tests.intake.intake_fixtures import form, kk, nik
+from tests.staff.test_roles import EXPECTED, GUARDED
 from visits.models import AuditLog, Booking, BookingStatus, SlotHold, TeamDay, VisitRequest
 from visits.planning.replan import wait_idle
 
@@ -103,7 +103,10 @@ def case(client, session) -> dict:
     with session_scope(write=True) as s:
         s.exec(delete(AuditLog))  # the setup's own trail is not what these tests look at
     return {
-        "request_id": request_id, "resident_id": resident_id, "other_resident_id": other_resident_id, "day": day.isoformat(),
+        "request_id": request_id,
+        "resident_id": resident_id,
+        "other_resident_id": other_resident_id,
+        "day": day.isoformat(),
         "personal": [form()["nik"], "Siti Rahayu", "Jl. Mawar", "Bambang", "Gg. Kenanga", "81234567890", "0812 3456 7890", kk(), kk(serial=8)],
     }
 

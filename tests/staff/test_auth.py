@@ -11,11 +11,11 @@ from sqlmodel import select
 from app.auth import SESSION_COOKIE
 from app.db import session_scope
 from app.settings import get_settings
+from tests.app.helpers import PASSWORD, bearer_headers, login_as, make_user, session_for
 from visits.errors import Conflict, InvalidInput, TooManyRequests, Unauthenticated
 from visits.models import ApiToken, AuditLog, Kecamatan, Kelurahan, LoginAttempt, Resident, User, UserSession
-from visits.types import utcnow
 from visits.staff.users import authenticate, create_user, digest, issue_api_token, resolve_api_token, resolve_session, set_active, start_session, verify_password
-from tests.app.helpers import PASSWORD, bearer_headers, login_as, make_user, session_for
+from visits.types import utcnow
 
 LOGIN_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -40,8 +40,18 @@ def _resident() -> int:
         s.add(kel)
         s.flush()
         resident = Resident(
-            nik="3576014101500001", full_name="Siti Rahayu", birth_date=date(1950, 1, 1), sex="F", marital_status="widowed",
-            group_elderly=True, street="Jl. Mawar 1", rt="001", rw="002", kelurahan_id=kel.id, lat=-7.47, lon=112.42,
+            nik="3576014101500001",
+            full_name="Siti Rahayu",
+            birth_date=date(1950, 1, 1),
+            sex="F",
+            marital_status="widowed",
+            group_elderly=True,
+            street="Jl. Mawar 1",
+            rt="001",
+            rw="002",
+            kelurahan_id=kel.id,
+            lat=-7.47,
+            lon=112.42,
         )
         s.add(resident)
         s.flush()
@@ -395,9 +405,7 @@ def test_reading_a_residents_data_is_audited(client) -> None:
     assert r.status_code == 200 and r.json()["nik"] == "3576014101500001" and r.json()["groups"] == ["elderly"]
     with session_scope() as s:
         rows = s.exec(select(AuditLog)).all()
-    assert [(a.user_id, a.action, a.entity, a.entity_id, a.resident_id, a.route) for a in rows] == [
-        (operator.user_id, "read", "resident", resident_id, resident_id, "/api/v1/residents/{resident_id}")
-    ]
+    assert [(a.user_id, a.action, a.entity, a.entity_id, a.resident_id, a.route) for a in rows] == [(operator.user_id, "read", "resident", resident_id, resident_id, "/api/v1/residents/{resident_id}")]
     assert client.get(f"/api/v1/residents/{resident_id}", headers=session_for("officer").headers).status_code == 403
     assert client.get("/api/v1/residents/999999", headers=operator.headers).status_code == 404
     with session_scope() as s:

@@ -21,7 +21,6 @@ from argon2 import PasswordHasher
 from fastapi.routing import iter_route_contexts
 
 import visits.staff.users
-
 from app.auth import route_roles
 from app.main import create_app
 from tests.app.helpers import PASSWORD, ROLES, Staff, make_user, session_for
@@ -115,52 +114,54 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/operator/requests/{request_id}/card"): DESK,  # the card's delivery after a recorded visit
 }
 
-PUBLIC: frozenset[tuple[str, str]] = frozenset({
-    # the application shell, docs, language switch, health
-    ("GET", "/"),
-    ("GET", "/healthz"),
-    ("GET", "/docs"),
-    ("GET", "/docs/oauth2-redirect"),
-    ("GET", "/openapi.json"),
-    ("GET", "/redoc"),
-    ("GET", "/lang/{code}"),
-    ("*", "/static"),  # the static files mount (CSS, JS)
-    # logging in (the credentials are the authorisation)
-    ("GET", "/login"),
-    ("POST", "/login"),
-    ("POST", "/logout"),
-    ("POST", "/api/v1/auth/token"),
-    # socialisation: the information page, the flyer and its QR code
-    ("GET", "/info"),
-    ("GET", "/info/flyer"),
-    ("GET", "/info/qr.svg"),
-    # the family's request and tracking (the tracking token, or reference + phone, authorises)
-    ("GET", "/request"),
-    ("POST", "/request"),
-    ("POST", "/api/v1/requests"),
-    ("GET", "/track"),
-    ("POST", "/track"),
-    ("GET", "/track/{token}"),
-    ("POST", "/api/v1/track"),
-    ("GET", "/api/v1/track/{token}"),
-    # the family's slot negotiation
-    ("POST", "/track/{token}/offers"),
-    ("POST", "/track/{token}/confirm"),
-    ("POST", "/track/{token}/cancel"),
-    ("POST", "/api/v1/track/{token}/offers"),
-    ("POST", "/api/v1/track/{token}/confirm"),
-    ("POST", "/api/v1/track/{token}/cancel"),
-    # field UI: the service worker script (no personal data) and Leaflet from the xstatic-leaflet package
-    ("GET", "/field/sw.js"),
-    ("*", "/static/vendor/leaflet"),
-    # public pages (issue 12): the "are you sure?" page before cancelling, offline docs assets, the icon
-    ("GET", "/track/{token}/cancel"),
-    ("*", "/static-offline-docs"),
-    ("GET", "/favicon.ico"),
-    # reporting: the follow-up survey after a recorded visit (its link's token authorises; no personal data)
-    ("GET", "/survey/{token}"),
-    ("POST", "/survey/{token}"),
-})
+PUBLIC: frozenset[tuple[str, str]] = frozenset(
+    {
+        # the application shell, docs, language switch, health
+        ("GET", "/"),
+        ("GET", "/healthz"),
+        ("GET", "/docs"),
+        ("GET", "/docs/oauth2-redirect"),
+        ("GET", "/openapi.json"),
+        ("GET", "/redoc"),
+        ("GET", "/lang/{code}"),
+        ("*", "/static"),  # the static files mount (CSS, JS)
+        # logging in (the credentials are the authorisation)
+        ("GET", "/login"),
+        ("POST", "/login"),
+        ("POST", "/logout"),
+        ("POST", "/api/v1/auth/token"),
+        # socialisation: the information page, the flyer and its QR code
+        ("GET", "/info"),
+        ("GET", "/info/flyer"),
+        ("GET", "/info/qr.svg"),
+        # the family's request and tracking (the tracking token, or reference + phone, authorises)
+        ("GET", "/request"),
+        ("POST", "/request"),
+        ("POST", "/api/v1/requests"),
+        ("GET", "/track"),
+        ("POST", "/track"),
+        ("GET", "/track/{token}"),
+        ("POST", "/api/v1/track"),
+        ("GET", "/api/v1/track/{token}"),
+        # the family's slot negotiation
+        ("POST", "/track/{token}/offers"),
+        ("POST", "/track/{token}/confirm"),
+        ("POST", "/track/{token}/cancel"),
+        ("POST", "/api/v1/track/{token}/offers"),
+        ("POST", "/api/v1/track/{token}/confirm"),
+        ("POST", "/api/v1/track/{token}/cancel"),
+        # field UI: the service worker script (no personal data) and Leaflet from the xstatic-leaflet package
+        ("GET", "/field/sw.js"),
+        ("*", "/static/vendor/leaflet"),
+        # public pages (issue 12): the "are you sure?" page before cancelling, offline docs assets, the icon
+        ("GET", "/track/{token}/cancel"),
+        ("*", "/static-offline-docs"),
+        ("GET", "/favicon.ico"),
+        # reporting: the follow-up survey after a recorded visit (its link's token authorises; no personal data)
+        ("GET", "/survey/{token}"),
+        ("POST", "/survey/{token}"),
+    }
+)
 
 PATH_PARAM_VALUES = {int: "999999"}  # harmless: matches no row
 DEFAULT_PATH_PARAM = "0"

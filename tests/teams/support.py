@@ -6,11 +6,11 @@ from datetime import date
 
 from sqlmodel import Session, select
 
+from tests.booking.slot_support import NOW, make_request
 from visits.booking import slots
 from visits.booking.notices import Office
 from visits.models import Booking, BookingStatus, KitState, RecordingKit, Team, TeamDay
 from visits.planning.travel import TravelService
-from tests.booking.slot_support import NOW, make_request
 
 TRAVEL = TravelService()
 POLICY = slots.SlotPolicy()

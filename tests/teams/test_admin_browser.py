@@ -3,19 +3,17 @@ bookings, confirms, and the bookings page shows them moved or re-offered."""
 
 from __future__ import annotations
 
-
 import pytest
 from sqlmodel import select
 
 from app.auth import SESSION_COOKIE
 from app.db import session_scope
 from tests.app.helpers import session_for
-from tests.browser import browser, document_fits, live  # noqa: F401
 from tests.booking.slot_support import setup_area
+from tests.browser import browser, document_fits, live  # noqa: F401
 from visits.models import Team, VisitRequest
 
 from .support import WEDNESDAY, book_on, confirmed
-
 
 
 @pytest.mark.slow

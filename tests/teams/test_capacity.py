@@ -26,6 +26,7 @@ def area(session):
 def _close(team_id, day=WEDNESDAY):  # noqa: ANN001, ANN202
     def change(s) -> None:  # noqa: ANN001
         s.add(OfficeClosure(day=day, team_id=team_id, reason="rapat"))
+
     return change
 
 

@@ -117,8 +117,9 @@ def test_a_longer_shift_makes_a_new_slot_offerable_at_once(client, admin) -> Non
         before = slots.make_offers(s, make_request(s, late).id, NOW, TRAVEL, POLICY)
         tim1 = s.exec(select(Team).where(Team.name == "Tim 1")).one()
     assert before.reason == "OUTSIDE_AVAILABILITY"
-    r = _post(client, admin, "/admin/shifts", team_id=str(tim1.id), weekday=str(WEDNESDAY.weekday()), start_time="08:00", end_time="17:00",
-              break_minutes="30", break_earliest="11:30", break_latest="12:30")
+    r = _post(
+        client, admin, "/admin/shifts", team_id=str(tim1.id), weekday=str(WEDNESDAY.weekday()), start_time="08:00", end_time="17:00", break_minutes="30", break_earliest="11:30", break_latest="12:30"
+    )
     assert r.status_code == 303
     with session_scope() as s:
         after = slots.make_offers(s, make_request(s, late).id, NOW, TRAVEL, POLICY)

@@ -34,7 +34,14 @@ def send_reminders(session: Session, now: datetime, tz: str, office: Office) -> 
         .where(Booking.status == BookingStatus.CONFIRMED, TeamDay.day == tomorrow, Booking.reminder_sent_at.is_(None))  # type: ignore[union-attr]
     ).all()
     for booking, td, request in rows:
-        notify(session, request, "reminder", office=office.name, link=family_link(office.base_url, request, mint_link(session, request.id, now)), slots=[(td.day, booking.window_start, booking.window_end)])  # type: ignore[arg-type]
+        notify(
+            session,
+            request,
+            "reminder",
+            office=office.name,
+            link=family_link(office.base_url, request, mint_link(session, request.id, now)),
+            slots=[(td.day, booking.window_start, booking.window_end)],
+        )  # type: ignore[arg-type]
         booking.reminder_sent_at = now
     session.flush()
     return len(rows)

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from visits.models import Notification, VisitRequest
 from visits.notifications import enqueue
 
+
 @dataclass(frozen=True)
 class Office:
     """What a message says about the office: its name and the base of the family's links."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
 from dataclasses import dataclass
+from datetime import date
 
 from sqlmodel import Session, col, select
 

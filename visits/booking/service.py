@@ -49,7 +49,19 @@ def _slots_of(result: slots.OfferResult) -> list:
     return [(o.day, o.start, o.end) for o in result.offers]
 
 
-def offer(session: Session, request: VisitRequest, now: datetime, travel: TravelService, policy: slots.SlotPolicy, office: Office, *, availability: list[dict] | None = None, link_token: str | None = None, staff: bool = False, k: int | None = None) -> slots.OfferResult:
+def offer(
+    session: Session,
+    request: VisitRequest,
+    now: datetime,
+    travel: TravelService,
+    policy: slots.SlotPolicy,
+    office: Office,
+    *,
+    availability: list[dict] | None = None,
+    link_token: str | None = None,
+    staff: bool = False,
+    k: int | None = None,
+) -> slots.OfferResult:
     """Offer slots (held) and tell the family; ``availability`` replaces theirs first (a
     counter-proposal)."""
     result = slots.make_offers(session, request.id, now, travel, policy, availability=availability, staff=staff, k=k)  # type: ignore[arg-type]
@@ -60,14 +72,23 @@ def offer(session: Session, request: VisitRequest, now: datetime, travel: Travel
     return result
 
 
-def confirm(session: Session, request: VisitRequest, offer_id: str, now: datetime, travel: TravelService, policy: slots.SlotPolicy, office: Office, *, link_token: str | None = None, staff: bool = False) -> Booked:
+def confirm(
+    session: Session, request: VisitRequest, offer_id: str, now: datetime, travel: TravelService, policy: slots.SlotPolicy, office: Office, *, link_token: str | None = None, staff: bool = False
+) -> Booked:
     """Book a held offer (raises :class:`slots.SlotTaken` with fresh offers) and tell the family."""
     before = slots.booking_of(session, request.id)  # type: ignore[arg-type]
     booking = slots.confirm(session, request.id, offer_id, now, travel, policy, staff=staff)  # type: ignore[arg-type]
     current = slots.booking_of(session, request.id)  # type: ignore[arg-type]
     assert current is not None
     team_day = current[1]
-    notify(session, request, "rescheduled" if before else "booked", office=office.name, link=_link(session, office, request, link_token, now), slots=[(team_day.day, booking.window_start, booking.window_end)])
+    notify(
+        session,
+        request,
+        "rescheduled" if before else "booked",
+        office=office.name,
+        link=_link(session, office, request, link_token, now),
+        slots=[(team_day.day, booking.window_start, booking.window_end)],
+    )
     return Booked(booking, team_day, before is not None, changed_team_days(session))
 
 

@@ -24,8 +24,8 @@ from sqlmodel import Session, col, select
 import routing
 from routing.insertion import CommittedRoutes, Insertion
 from routing.schedule import find_feasible_order, schedule_route
-from visits.planning.calendar import TeamShift, team_shifts, working_days
 from visits.errors import Conflict, NotFound
+from visits.intake.models import NOT_CANCELLABLE, OFFERABLE
 from visits.models import (
     Booking,
     BookingStatus,
@@ -41,11 +41,10 @@ from visits.models import (
     TeamDay,
     VisitRequest,
 )
-from visits.intake.models import NOT_CANCELLABLE, OFFERABLE
+from visits.planning.calendar import TeamShift, team_shifts, working_days
 from visits.planning.translate import Horizon, ServiceNeeds, service_needs, shift_id, to_routing_shift, window_stop
 from visits.planning.travel import TravelService
 from visits.transactions import mark_changed
-
 
 
 @dataclass(frozen=True)
@@ -128,7 +127,9 @@ def office_point(session: Session) -> tuple[float, float]:
     return (office.lat, office.lon)
 
 
-def _committed(session: Session, days: Sequence[date], now: datetime, *, include_holds: bool, exclude_request: int | None, team_day_id: int | None = None, team_id: int | None = None) -> list[_Committed]:
+def _committed(
+    session: Session, days: Sequence[date], now: datetime, *, include_holds: bool, exclude_request: int | None, team_day_id: int | None = None, team_id: int | None = None
+) -> list[_Committed]:
     """Confirmed bookings (and optionally live holds of other requests) on these days.
 
     Reads plain columns, not ORM entities: with a thousand bookings in the horizon, building
@@ -191,7 +192,17 @@ def _plan_order(session: Session, team_day_ids: set[int]) -> dict[str, int]:
     return {f"b{booking_id}": position for booking_id, position in rows}
 
 
-def build_world(session: Session, days: Sequence[date], travel: TravelService, now: datetime, *, include_holds: bool = True, exclude_request: int | None = None, extra_points: Sequence[tuple[float, float]] = (), team_id: int | None = None) -> World:
+def build_world(
+    session: Session,
+    days: Sequence[date],
+    travel: TravelService,
+    now: datetime,
+    *,
+    include_holds: bool = True,
+    exclude_request: int | None = None,
+    extra_points: Sequence[tuple[float, float]] = (),
+    team_id: int | None = None,
+) -> World:
     """The committed routes of ``days`` (only ``team_id``'s when given, e.g. to re-plan one
     team-day). ``extra_points`` (e.g. the new home) get matrix locations
     ``world.extra_locations`` up front, so nothing has to be rebuilt to ask about them.
@@ -352,7 +363,9 @@ def _load_request(session: Session, request_id: int, *, lock: bool = False) -> V
     return row
 
 
-def find_offers(session: Session, request: VisitRequest, now: datetime, travel: TravelService, policy: SlotPolicy, k: int | None = None, *, staff: bool = False) -> tuple[World, list[Insertion], str | None, ServiceNeeds]:
+def find_offers(
+    session: Session, request: VisitRequest, now: datetime, travel: TravelService, policy: SlotPolicy, k: int | None = None, *, staff: bool = False
+) -> tuple[World, list[Insertion], str | None, ServiceNeeds]:
     """The best insertions for this request (no writes) and why there are none inside the
     family's availability (None when there are):
 
@@ -423,7 +436,9 @@ def lock_offers(session: Session) -> None:
         session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": OFFER_LOCK_KEY - 2**64 if OFFER_LOCK_KEY >= 2**63 else OFFER_LOCK_KEY})
 
 
-def make_offers(session: Session, request_id: int, now: datetime, travel: TravelService, policy: SlotPolicy = SlotPolicy(), *, availability: list[dict] | None = None, k: int | None = None, staff: bool = False) -> OfferResult:
+def make_offers(
+    session: Session, request_id: int, now: datetime, travel: TravelService, policy: SlotPolicy = SlotPolicy(), *, availability: list[dict] | None = None, k: int | None = None, staff: bool = False
+) -> OfferResult:
     """Offer up to k slots and hold them; replaces the request's earlier holds (and availability).
 
     For a booked request these are reschedule offers: the family may ask until the cutoff on the
@@ -447,7 +462,14 @@ def make_offers(session: Session, request_id: int, now: datetime, travel: Travel
         day = world.horizon.day_of(ins.window.start)
         td = team_day_for(session, team_id, day)
         assert td.id is not None
-        hold = SlotHold(offer_id=secrets.token_urlsafe(12), request_id=request.id, team_day_id=td.id, window_start=world.horizon.time_of(ins.window.start), window_end=world.horizon.time_of(ins.window.end), expires_at=expires)
+        hold = SlotHold(
+            offer_id=secrets.token_urlsafe(12),
+            request_id=request.id,
+            team_day_id=td.id,
+            window_start=world.horizon.time_of(ins.window.start),
+            window_end=world.horizon.time_of(ins.window.end),
+            expires_at=expires,
+        )
         session.add(hold)
         offers.append(Offer(hold.offer_id, day, hold.window_start, hold.window_end, expires))
     if offers and request.status != RequestStatus.BOOKED:
@@ -469,7 +491,9 @@ def _lock_team_day(session: Session, team_day_id: int) -> TeamDay:
     return td
 
 
-def fits_team_day(session: Session, team_day: TeamDay, stop_point: tuple[float, float], needs: ServiceNeeds, start: time, end: time, now: datetime, travel: TravelService, exclude_request: int) -> bool:
+def fits_team_day(
+    session: Session, team_day: TeamDay, stop_point: tuple[float, float], needs: ServiceNeeds, start: time, end: time, now: datetime, travel: TravelService, exclude_request: int
+) -> bool:
     """Can this team-day take one more visit in [start, end], given its confirmed bookings?"""
     world = build_world(session, [team_day.day], travel, now, include_holds=False, exclude_request=exclude_request, extra_points=[stop_point])
     sid = shift_id(team_day.team_id, team_day.day)

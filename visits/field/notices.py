@@ -30,6 +30,9 @@ TEMPLATES = {
 def tell_family(session: Session, request: VisitRequest, template: str, *, office: str, eta: time | None = None, slot: tuple[date, time, time] | None = None) -> Notification:
     lang = family_language(session, request.id)  # type: ignore[arg-type]
     body = TEMPLATES[template][lang].format(
-        office=office, reference=request.reference, eta=eta.strftime("%H:%M") if eta else "", slot=slot_text(lang, *slot) if slot else "",
+        office=office,
+        reference=request.reference,
+        eta=eta.strftime("%H:%M") if eta else "",
+        slot=slot_text(lang, *slot) if slot else "",
     )
     return enqueue(session, recipient=request.companion_phone, language=lang, template=f"field_{template}", body=body, request_id=request.id)

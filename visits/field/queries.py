@@ -15,9 +15,9 @@ resident shown (:attr:`DayRoute.residents`). Cancelled or moved visits show no p
 
 from __future__ import annotations
 
-from enum import StrEnum
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
@@ -114,13 +114,15 @@ def day_route(session: Session, team_id: int, day: date, now: datetime, travel: 
     td = session.exec(select(TeamDay).where(TeamDay.team_id == team_id, TeamDay.day == day)).first()
     rows: list[tuple[Booking, VisitRequest, Resident, Kelurahan | None]] = []
     if td is not None:
-        rows = list(session.exec(  # type: ignore[arg-type]
-            select(Booking, VisitRequest, Resident, Kelurahan)
-            .join(VisitRequest, Booking.request_id == VisitRequest.id)  # type: ignore[arg-type]
-            .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
-            .join(Kelurahan, Resident.kelurahan_id == Kelurahan.id, isouter=True)  # type: ignore[arg-type]
-            .where(Booking.team_day_id == td.id, col(Booking.status).in_(SHOWN))
-        ).all())
+        rows = list(
+            session.exec(  # type: ignore[arg-type]
+                select(Booking, VisitRequest, Resident, Kelurahan)
+                .join(VisitRequest, Booking.request_id == VisitRequest.id)  # type: ignore[arg-type]
+                .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
+                .join(Kelurahan, Resident.kelurahan_id == Kelurahan.id, isouter=True)  # type: ignore[arg-type]
+                .where(Booking.team_day_id == td.id, col(Booking.status).in_(SHOWN))
+            ).all()
+        )
     ids = [b.id for b, *_ in rows]
     visits = {v.booking_id: v for v in session.exec(select(Visit).where(col(Visit.booking_id).in_(ids))).all()} if ids else {}
     confirmed = sorted(b.id for b, *_ in rows if b.status == BookingStatus.CONFIRMED)  # type: ignore[type-var]
@@ -147,6 +149,7 @@ def day_route(session: Session, team_id: int, day: date, now: datetime, travel: 
     breaks = schedule.breaks if schedule is not None else _shift_breaks(session, team_id, day)
 
     by_id = {b.id: (b, r, res, k) for b, r, res, k in rows}
+
     def arrived(bid: int) -> str:
         visit = visits.get(bid)
         return visit.arrived_at.isoformat() if visit is not None and visit.arrived_at else "~"
@@ -188,12 +191,27 @@ def _shift_breaks(session: Session, team_id: int, day: date) -> list[tuple[time,
 
 def _stop(position: int, booking: Booking, request: VisitRequest, resident: Resident, kelurahan: Kelurahan | None, visit: Visit | None, state: str, arrival: time | None) -> dict:
     base = {
-        "visit_id": booking.id, "position": position, "window_start": _hm(booking.window_start), "window_end": _hm(booking.window_end),
-        "planned_arrival": _hm(arrival) if state == "planned" else None, "reference": request.reference, "state": state,
+        "visit_id": booking.id,
+        "position": position,
+        "window_start": _hm(booking.window_start),
+        "window_end": _hm(booking.window_end),
+        "planned_arrival": _hm(arrival) if state == "planned" else None,
+        "reference": request.reference,
+        "state": state,
         "outcome": visit.outcome if visit is not None else None,
     }
     if state == "cancelled":  # no longer this team's visit: no personal data
-        return base | {"resident_name": None, "groups": [], "approach_notes": None, "needs_companion": False, "address": None, "lat": None, "lon": None, "companion": None, "links": _links(None, None, None)}
+        return base | {
+            "resident_name": None,
+            "groups": [],
+            "approach_notes": None,
+            "needs_companion": False,
+            "address": None,
+            "lat": None,
+            "lon": None,
+            "companion": None,
+            "links": _links(None, None, None),
+        }
     groups = [g.value for g in resident.groups]
     return base | {
         "resident_name": resident.full_name,
@@ -208,7 +226,6 @@ def _stop(position: int, booking: Booking, request: VisitRequest, resident: Resi
         "arrived_at": visit.arrived_at.isoformat() if visit is not None and visit.arrived_at else None,
         "finished_at": visit.finished_at.isoformat() if visit is not None and visit.finished_at else None,
     }
-
 
 
 @dataclass(frozen=True)

@@ -55,8 +55,16 @@ from visits.planning.travel import TravelService
 
 # the outcomes the field API takes (VisitOutcome also keeps two codes of the first schema)
 FIELD_OUTCOMES: tuple[str, ...] = (
-    VisitOutcome.RECORDED, VisitOutcome.NOT_HOME, VisitOutcome.COMPANION_ABSENT, VisitOutcome.UNWELL, VisitOutcome.REFUSED,
-    VisitOutcome.WRONG_ADDRESS, VisitOutcome.MOVED, VisitOutcome.DECEASED, VisitOutcome.ALREADY_RECORDED, VisitOutcome.KIT_FAILURE,
+    VisitOutcome.RECORDED,
+    VisitOutcome.NOT_HOME,
+    VisitOutcome.COMPANION_ABSENT,
+    VisitOutcome.UNWELL,
+    VisitOutcome.REFUSED,
+    VisitOutcome.WRONG_ADDRESS,
+    VisitOutcome.MOVED,
+    VisitOutcome.DECEASED,
+    VisitOutcome.ALREADY_RECORDED,
+    VisitOutcome.KIT_FAILURE,
 )
 REOFFER = frozenset({VisitOutcome.NOT_HOME, VisitOutcome.COMPANION_ABSENT, VisitOutcome.UNWELL})
 CLOSE = frozenset({VisitOutcome.REFUSED, VisitOutcome.WRONG_ADDRESS, VisitOutcome.MOVED, VisitOutcome.DECEASED, VisitOutcome.ALREADY_RECORDED})
@@ -98,9 +106,14 @@ class OutcomeInput:
     def body_hash(self, booking_id: int) -> str:
         """What makes a replay "the same": every field of the body, and the visit it is for."""
         body = {
-            "visit_id": booking_id, "client_id": self.client_id, "outcome": self.outcome,
-            "arrived_at": self.arrived_at.astimezone(ZoneInfo("UTC")).isoformat(), "finished_at": self.finished_at.astimezone(ZoneInfo("UTC")).isoformat(),
-            "note": self.note or None, "lat": self.lat, "lon": self.lon,
+            "visit_id": booking_id,
+            "client_id": self.client_id,
+            "outcome": self.outcome,
+            "arrived_at": self.arrived_at.astimezone(ZoneInfo("UTC")).isoformat(),
+            "finished_at": self.finished_at.astimezone(ZoneInfo("UTC")).isoformat(),
+            "note": self.note or None,
+            "lat": self.lat,
+            "lon": self.lon,
         }
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
@@ -139,7 +152,9 @@ def team_booking(session: Session, team_id: int | None, booking_id: int, *, lock
 def _ensure_confirmed(booking: Booking) -> None:
     if booking.status == BookingStatus.CONFIRMED:
         return
-    key = {BookingStatus.CANCELLED: "field.conflict.cancelled", BookingStatus.RESCHEDULED: "field.conflict.moved", BookingStatus.DONE: "field.conflict.done"}.get(booking.status, "field.conflict.cancelled")  # type: ignore[call-overload]
+    key = {BookingStatus.CANCELLED: "field.conflict.cancelled", BookingStatus.RESCHEDULED: "field.conflict.moved", BookingStatus.DONE: "field.conflict.done"}.get(
+        booking.status, "field.conflict.cancelled"
+    )  # type: ignore[call-overload]
     raise VisitConflict(key)
 
 
@@ -158,7 +173,9 @@ def _valid_position(lat: float | None, lon: float | None) -> tuple[float, float]
 # ---------------------------------------------------------------- outcomes
 
 
-def record_outcome(session: Session, *, team_id: int | None, officer_id: int, booking_id: int, data: OutcomeInput, now: datetime, travel: TravelService, policy: slots.SlotPolicy, office: Office) -> OutcomeResult:
+def record_outcome(
+    session: Session, *, team_id: int | None, officer_id: int, booking_id: int, data: OutcomeInput, now: datetime, travel: TravelService, policy: slots.SlotPolicy, office: Office
+) -> OutcomeResult:
     """Store the outcome of one visit (once per client id) and take its next step."""
     digest = data.body_hash(booking_id)
     replay = _replay(session, data.client_id, digest)
@@ -180,9 +197,20 @@ def record_outcome(session: Session, *, team_id: int | None, officer_id: int, bo
     assert request is not None and resident is not None
     step = next_step_of(data.outcome)
     visit = Visit(
-        client_uuid=data.client_id, body_hash=digest, booking_id=booking.id, request_id=request.id, officer_id=officer_id,  # type: ignore[arg-type]
-        outcome=data.outcome, next_step=step, notes=(data.note or None), arrived_at=data.arrived_at, finished_at=data.finished_at,
-        recorded_on_device_at=data.finished_at, received_at=now, gps_lat=position[0] if position else None, gps_lon=position[1] if position else None,
+        client_uuid=data.client_id,
+        body_hash=digest,
+        booking_id=booking.id,
+        request_id=request.id,
+        officer_id=officer_id,  # type: ignore[arg-type]
+        outcome=data.outcome,
+        next_step=step,
+        notes=(data.note or None),
+        arrived_at=data.arrived_at,
+        finished_at=data.finished_at,
+        recorded_on_device_at=data.finished_at,
+        received_at=now,
+        gps_lat=position[0] if position else None,
+        gps_lon=position[1] if position else None,
     )
     session.add(visit)
     booking.status = BookingStatus.DONE
@@ -271,7 +299,9 @@ def _stand_after_visit(session: Session, td: TeamDay, booking: Booking, resident
     session.flush()
 
 
-def report_late(session: Session, *, team_id: int | None, minutes: int, lat: float | None, lon: float | None, now: datetime, travel: TravelService, policy: slots.SlotPolicy, office: Office) -> list[int]:
+def report_late(
+    session: Session, *, team_id: int | None, minutes: int, lat: float | None, lon: float | None, now: datetime, travel: TravelService, policy: slots.SlotPolicy, office: Office
+) -> list[int]:
     """The team runs ``minutes`` late: the rest of today starts here, at now + minutes, and is
     re-planned after the commit. Returns the bookings that could no longer be kept."""
     if team_id is None:
@@ -334,7 +364,9 @@ class OnOurWayResult:
     eta: time
 
 
-def on_our_way(session: Session, *, team_id: int | None, booking_id: int, lat: float | None, lon: float | None, again: bool, now: datetime, travel: TravelService, policy: slots.SlotPolicy, office: Office) -> OnOurWayResult:
+def on_our_way(
+    session: Session, *, team_id: int | None, booking_id: int, lat: float | None, lon: float | None, again: bool, now: datetime, travel: TravelService, policy: slots.SlotPolicy, office: Office
+) -> OnOurWayResult:
     """Tell the companion the team is on its way, with the expected arrival: from the officer's
     position when given (travel time from there), else from the plan. Once per visit unless
     ``again``."""

@@ -7,11 +7,11 @@ the problem in the user's language. Submitted values are never echoed in errors.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
 from dataclasses import dataclass
-import datetime as dt
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
@@ -19,9 +19,9 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from visits.models import ConsentBy, Group, MaritalStatus
 from visits.intake.models import HeardVia
 from visits.intake.nik import NumberError, normalise_digits, parse_kk, parse_nik
+from visits.models import ConsentBy, Group, MaritalStatus
 
 KELURAHAN_CODE = re.compile(r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")
 RT_RW = re.compile(r"^\d{1,3}$")

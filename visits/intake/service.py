@@ -26,9 +26,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from pathlib import Path
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
@@ -36,9 +36,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from visits.clock import first_answer_due
-from visits.intake.eligibility import Applicant, Reason, evaluate, reason_for
 from visits.errors import Conflict, InvalidInput, NotFound
+from visits.intake.eligibility import Applicant, Reason, evaluate, reason_for
 from visits.intake.models import DECLINABLE, OVERRIDABLE
+from visits.intake.schemas import RequestIn
+from visits.intake.tracking import hash_token, idempotent_token, new_reference, new_token, tracking_link
+from visits.intake.uploads import CleanFile, clean_upload, store_kk
 from visits.models import (
     OPEN_REQUEST_STATUSES,
     Channel,
@@ -50,10 +53,7 @@ from visits.models import (
     VisitRequest,
 )
 from visits.notifications import acknowledgement_text, enqueue
-from visits.intake.schemas import RequestIn
-from visits.intake.tracking import hash_token, idempotent_token, new_reference, new_token, tracking_link
 from visits.types import utcnow
-from visits.intake.uploads import CleanFile, clean_upload, store_kk
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{8,100}$")
 MAX_ATTEMPTS = 4
@@ -276,9 +276,7 @@ def _save_resident(session: Session, data: RequestIn, d: _Decision, now: datetim
     return resident
 
 
-def _write(
-    session: Session, sub: Submission, cfg: IntakeConfig, d: _Decision, clean: CleanFile | None, fingerprint: str, now: datetime, written: list[KkDocument]
-) -> VisitRequest:
+def _write(session: Session, sub: Submission, cfg: IntakeConfig, d: _Decision, clean: CleanFile | None, fingerprint: str, now: datetime, written: list[KkDocument]) -> VisitRequest:
     data = sub.data
     with session.begin_nested():
         resident = _save_resident(session, data, d, now)

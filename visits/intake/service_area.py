@@ -32,30 +32,42 @@ class KecamatanData:
 KOTA_MOJOKERTO_CENTRE = (-7.4722, 112.4336)
 
 KOTA_MOJOKERTO: tuple[KecamatanData, ...] = (
-    KecamatanData("35.76.01", "Prajurit Kulon", (
-        KelurahanData("1003", "Mentikan", "61323", -7.4712, 112.4172),
-        KelurahanData("1004", "Kauman", "61324", -7.4698, 112.4268),
-        KelurahanData("1005", "Pulorejo", "61325", -7.4788, 112.4190),
-        KelurahanData("1006", "Prajurit Kulon", "61326", -7.4772, 112.4262),
-        KelurahanData("1007", "Surodinawan", "61328", -7.4858, 112.4168),
-        KelurahanData("1008", "Blooto", "61327", -7.4902, 112.4255),
-    )),
-    KecamatanData("35.76.02", "Magersari", (
-        KelurahanData("1001", "Gunung Gedangan", "61315", -7.4893, 112.4418),
-        KelurahanData("1003", "Magersari", "61318", -7.4752, 112.4428),
-        KelurahanData("1004", "Gedongan", "61319", -7.4785, 112.4368),
-        KelurahanData("1008", "Balongsari", "61314", -7.4832, 112.4472),
-        KelurahanData("1009", "Kedundung", "61316", -7.4718, 112.4492),
-        KelurahanData("1010", "Wates", "61317", -7.4648, 112.4512),
-    )),
-    KecamatanData("35.76.03", "Kranggan", (
-        KelurahanData("1001", "Kranggan", "61321", -7.4638, 112.4298),
-        KelurahanData("1002", "Miji", "61322", -7.4598, 112.4402),
-        KelurahanData("1003", "Meri", "61315", -7.4668, 112.4445),
-        KelurahanData("1004", "Jagalan", "61313", -7.4662, 112.4362),
-        KelurahanData("1005", "Sentanan", "61312", -7.4688, 112.4328),
-        KelurahanData("1006", "Purwotengah", "61311", -7.4706, 112.4352),
-    )),
+    KecamatanData(
+        "35.76.01",
+        "Prajurit Kulon",
+        (
+            KelurahanData("1003", "Mentikan", "61323", -7.4712, 112.4172),
+            KelurahanData("1004", "Kauman", "61324", -7.4698, 112.4268),
+            KelurahanData("1005", "Pulorejo", "61325", -7.4788, 112.4190),
+            KelurahanData("1006", "Prajurit Kulon", "61326", -7.4772, 112.4262),
+            KelurahanData("1007", "Surodinawan", "61328", -7.4858, 112.4168),
+            KelurahanData("1008", "Blooto", "61327", -7.4902, 112.4255),
+        ),
+    ),
+    KecamatanData(
+        "35.76.02",
+        "Magersari",
+        (
+            KelurahanData("1001", "Gunung Gedangan", "61315", -7.4893, 112.4418),
+            KelurahanData("1003", "Magersari", "61318", -7.4752, 112.4428),
+            KelurahanData("1004", "Gedongan", "61319", -7.4785, 112.4368),
+            KelurahanData("1008", "Balongsari", "61314", -7.4832, 112.4472),
+            KelurahanData("1009", "Kedundung", "61316", -7.4718, 112.4492),
+            KelurahanData("1010", "Wates", "61317", -7.4648, 112.4512),
+        ),
+    ),
+    KecamatanData(
+        "35.76.03",
+        "Kranggan",
+        (
+            KelurahanData("1001", "Kranggan", "61321", -7.4638, 112.4298),
+            KelurahanData("1002", "Miji", "61322", -7.4598, 112.4402),
+            KelurahanData("1003", "Meri", "61315", -7.4668, 112.4445),
+            KelurahanData("1004", "Jagalan", "61313", -7.4662, 112.4362),
+            KelurahanData("1005", "Sentanan", "61312", -7.4688, 112.4328),
+            KelurahanData("1006", "Purwotengah", "61311", -7.4706, 112.4352),
+        ),
+    ),
 )
 
 

@@ -20,8 +20,8 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from visits.intake.eligibility import REASONS
-from visits.models import Booking, BookingStatus, HoldStatus, RequestStatus, SlotHold, TeamDay, TrackingLink, VisitRequest
 from visits.intake.schemas import ReasonOut, SlotOut, TrackSummary, try_normalise_phone
+from visits.models import Booking, BookingStatus, HoldStatus, RequestStatus, SlotHold, TeamDay, TrackingLink, VisitRequest
 from visits.types import utcnow
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I

@@ -246,4 +246,3 @@ def purge_expired(session: Session, upload_dir: Path, now: datetime | None = Non
         session.add(doc)
     session.flush()
     return len(docs)
-

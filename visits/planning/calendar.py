@@ -83,9 +83,18 @@ def team_shifts(session: Session, days: list[date]) -> list[TeamShift]:
             pattern = patterns.get((team.id, day.weekday())) or patterns.get((None, day.weekday()))
             if pattern is None:
                 continue
-            shifts.append(TeamShift(
-                team_id=team.id, team_name=team.name, day=day, start=pattern.start_time, end=pattern.end_time,
-                break_earliest=pattern.break_earliest, break_latest=pattern.break_latest, break_minutes=pattern.break_minutes,
-                skills=frozenset(skills.get(team.id, ())), max_visits=team.max_visits_per_day,
-            ))
+            shifts.append(
+                TeamShift(
+                    team_id=team.id,
+                    team_name=team.name,
+                    day=day,
+                    start=pattern.start_time,
+                    end=pattern.end_time,
+                    break_earliest=pattern.break_earliest,
+                    break_latest=pattern.break_latest,
+                    break_minutes=pattern.break_minutes,
+                    skills=frozenset(skills.get(team.id, ())),
+                    max_visits=team.max_visits_per_day,
+                )
+            )
     return shifts

@@ -23,8 +23,8 @@ from datetime import date, datetime, time
 from sqlmodel import Session, col, select
 
 from routing.schedule import schedule_route
-from visits.models import Booking, BookingStatus, Plan, PlanStatus, PlanStop, Team, TeamDay, VisitRequest
 from visits.booking.slots import build_world
+from visits.models import Booking, BookingStatus, Plan, PlanStatus, PlanStop, Team, TeamDay, VisitRequest
 from visits.planning.travel import TravelService
 from visits.types import utcnow
 
@@ -116,12 +116,16 @@ def day_plan(session: Session, day: date, team_id: int | None = None, *, travel:
             for stop in ordered:
                 booking, reference = mine[int(stop.id[1:])]
                 v = times.get(stop.id)
-                view.stops.append(StopView(
-                    reference, _hm(booking.window_start), _hm(booking.window_end),  # type: ignore[arg-type]
-                    _hm(world.horizon.time_of(v.arrival)) if v else None,
-                    _hm(world.horizon.time_of(v.start)) if v else None,
-                    _hm(world.horizon.time_of(v.end)) if v else None,
-                ))
+                view.stops.append(
+                    StopView(
+                        reference,
+                        _hm(booking.window_start),
+                        _hm(booking.window_end),  # type: ignore[arg-type]
+                        _hm(world.horizon.time_of(v.arrival)) if v else None,
+                        _hm(world.horizon.time_of(v.start)) if v else None,
+                        _hm(world.horizon.time_of(v.end)) if v else None,
+                    )
+                )
         routes.append(view)
     return DayPlan(day, version, routes)
 

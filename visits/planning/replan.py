@@ -42,18 +42,18 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 import routing
 from routing.schedule import check_route, schedule_route
+from visits.booking.slots import build_world
 from visits.models import Plan, PlanStatus, PlanStop, TeamDay
 from visits.planning.rest_of_day import REST_OF_DAY_TIME_LIMIT, applies, rest_of_day, standing
 from visits.planning.translate import Horizon, pinned_problem, shift_id
-from visits.booking.slots import build_world
-from visits.transactions import transaction
 from visits.planning.travel import TravelService
+from visits.transactions import transaction
 from visits.types import utcnow
 
 log = logging.getLogger("jemput.replan")
@@ -371,7 +371,17 @@ class ReplanQueue:
     fresh run (whose write wins; the older one is discarded by the version guard).
     """
 
-    def __init__(self, engine: Engine | Provider, travel: TravelService | Provider, *, time_limit: float | Provider = 2.0, seed: int = 0, clock: Callable[[], datetime] = utcnow, workers: int = 2, solver: Solver | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine | Provider,
+        travel: TravelService | Provider,
+        *,
+        time_limit: float | Provider = 2.0,
+        seed: int = 0,
+        clock: Callable[[], datetime] = utcnow,
+        workers: int = 2,
+        solver: Solver | None = None,
+    ) -> None:
         self._engine = engine
         self._travel = travel
         self._time_limit = time_limit
@@ -467,7 +477,9 @@ _default: ReplanQueue | None = None
 _default_lock = threading.Lock()
 
 
-def configure(engine: Engine | Provider, travel: TravelService | Provider, *, time_limit: float | Provider = 2.0, seed: int = 0, workers: int = 2, clock: Callable[[], datetime] = utcnow) -> ReplanQueue:
+def configure(
+    engine: Engine | Provider, travel: TravelService | Provider, *, time_limit: float | Provider = 2.0, seed: int = 0, workers: int = 2, clock: Callable[[], datetime] = utcnow
+) -> ReplanQueue:
     """Set up the default queue used by :func:`schedule_replan` (the app's lifespan does this)."""
     global _default
     with _default_lock:

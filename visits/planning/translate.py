@@ -13,8 +13,8 @@ from datetime import date, time, timedelta
 from sqlmodel import Session, select
 
 import routing
-from visits.planning.calendar import TeamShift
 from visits.models import Group, Resident, ServiceRule
+from visits.planning.calendar import TeamShift
 
 DEFAULT_SERVICE_MINUTES = 30
 

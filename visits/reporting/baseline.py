@@ -32,10 +32,19 @@ from visits.reporting.models import CoverageBaseline, CoverageBaselineRow
 
 FIELDS = ("kelurahan_code", "required", "recorded", "as_of")
 ALIASES = {
-    "kelurahan_code": "kelurahan_code", "kode_kelurahan": "kelurahan_code", "kode": "kelurahan_code", "code": "kelurahan_code",
-    "required": "required", "wajib_ktp": "required", "wajib": "required",
-    "recorded": "recorded", "sudah_rekam": "recorded", "terekam": "recorded",
-    "as_of": "as_of", "tanggal": "as_of", "date": "as_of",
+    "kelurahan_code": "kelurahan_code",
+    "kode_kelurahan": "kelurahan_code",
+    "kode": "kelurahan_code",
+    "code": "kelurahan_code",
+    "required": "required",
+    "wajib_ktp": "required",
+    "wajib": "required",
+    "recorded": "recorded",
+    "sudah_rekam": "recorded",
+    "terekam": "recorded",
+    "as_of": "as_of",
+    "tanggal": "as_of",
+    "date": "as_of",
 }
 MAX_ROWS = 5000
 

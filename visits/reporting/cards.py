@@ -88,8 +88,13 @@ class CardFigures:
 
 
 def card_figures(
-    session: Session, received_from: datetime, received_before: datetime, now: datetime, target_days: int,
-    recorded: dict[int, tuple[str, datetime]] | None = None, limit: int = 200,
+    session: Session,
+    received_from: datetime,
+    received_before: datetime,
+    now: datetime,
+    target_days: int,
+    recorded: dict[int, tuple[str, datetime]] | None = None,
+    limit: int = 200,
 ) -> CardFigures:
     """Cards of the requests received in ``[received_from, received_before)`` that a visit recorded.
 
@@ -102,15 +107,19 @@ def card_figures(
             rid: (ref, at)
             for rid, ref, at in session.exec(
                 select(VisitRequest.id, VisitRequest.reference, func.min(Visit.recorded_on_device_at))
-                .select_from(VisitRequest).join(Visit, Visit.request_id == VisitRequest.id)  # type: ignore[arg-type]
-                .where(Visit.outcome == RECORDED, *in_period).group_by(VisitRequest.id, VisitRequest.reference)
+                .select_from(VisitRequest)
+                .join(Visit, Visit.request_id == VisitRequest.id)  # type: ignore[arg-type]
+                .where(Visit.outcome == RECORDED, *in_period)
+                .group_by(VisitRequest.id, VisitRequest.reference)
             ).all()
         }
-    delivered_at = dict(session.exec(
-        select(CardDelivery.request_id, CardDelivery.delivered_at)
-        .join(VisitRequest, CardDelivery.request_id == VisitRequest.id)  # type: ignore[arg-type]
-        .where(col(CardDelivery.delivered_at).is_not(None), *in_period)
-    ).all())
+    delivered_at = dict(
+        session.exec(
+            select(CardDelivery.request_id, CardDelivery.delivered_at)
+            .join(VisitRequest, CardDelivery.request_id == VisitRequest.id)  # type: ignore[arg-type]
+            .where(col(CardDelivery.delivered_at).is_not(None), *in_period)
+        ).all()
+    )
     target = timedelta(days=target_days)
     in_time = late = 0
     overdue: list[tuple[int, str, datetime]] = []

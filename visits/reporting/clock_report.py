@@ -91,9 +91,16 @@ class ClockReport:
 
     def as_dict(self) -> dict:
         return {
-            "start": self.start.isoformat(), "end": self.end.isoformat(), "received": self.received, "answered": self.answered,
-            "within_1_working_day": self.within, "within_share": self.within_share, "not_yet_due": self.not_yet_due,
-            "median_working_hours": self.median_hours, "p90_working_hours": self.p90_hours, "overdue_now": self.overdue_now,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "received": self.received,
+            "answered": self.answered,
+            "within_1_working_day": self.within,
+            "within_share": self.within_share,
+            "not_yet_due": self.not_yet_due,
+            "median_working_hours": self.median_hours,
+            "p90_working_hours": self.p90_hours,
+            "overdue_now": self.overdue_now,
             "weeks": [{"week_start": w.week_start.isoformat(), "received": w.received, "answered": w.answered, "within": w.within, "within_share": w.within_share} for w in self.weeks],
         }
 
@@ -108,10 +115,7 @@ def local_bounds(start: date, end: date, zone: ZoneInfo) -> tuple[datetime, date
 def clock_report(session: Session, start: date, end: date, now: datetime, tz: str) -> ClockReport:
     zone = ZoneInfo(tz)
     lo, hi = local_bounds(start, end, zone)
-    rows = session.exec(
-        select(VisitRequest.received_at, VisitRequest.first_answer_at)
-        .where(VisitRequest.received_at >= lo, VisitRequest.received_at < hi)
-    ).all()
+    rows = session.exec(select(VisitRequest.received_at, VisitRequest.first_answer_at).where(VisitRequest.received_at >= lo, VisitRequest.received_at < hi)).all()
     today = now.astimezone(zone).date()
     last = max([today, end] + [a.astimezone(zone).date() for _r, a in rows if a is not None]) + timedelta(days=40)
     wt = WorkingTime(start - timedelta(days=1), last, zone, office_closures(session, start - timedelta(days=1), last))
@@ -136,11 +140,17 @@ def clock_report(session: Session, start: date, end: date, now: datetime, tz: st
                 week.within += 1
         elif wt.between(received_at, now) <= SOP_SECONDS:
             not_yet_due += 1
-    overdue_now = session.exec(
-        select(func.count()).select_from(VisitRequest).where(col(VisitRequest.first_answer_at).is_(None), VisitRequest.due_at < now)
-    ).one()
+    overdue_now = session.exec(select(func.count()).select_from(VisitRequest).where(col(VisitRequest.first_answer_at).is_(None), VisitRequest.due_at < now)).one()
     return ClockReport(
-        start, end, len(rows), answered, within, not_yet_due, percentile(hours, 0.5), percentile(hours, 0.9), overdue_now,
+        start,
+        end,
+        len(rows),
+        answered,
+        within,
+        not_yet_due,
+        percentile(hours, 0.5),
+        percentile(hours, 0.9),
+        overdue_now,
         [weeks[k] for k in sorted(weeks)],
     )
 
@@ -150,4 +160,3 @@ def default_period(now: datetime, tz: str, weeks: int = 12) -> tuple[date, date]
     today = now.astimezone(ZoneInfo(tz)).date()
     monday = today - timedelta(days=today.weekday())
     return monday - timedelta(weeks=weeks - 1), today
-

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -121,11 +121,20 @@ class Area:
 
     def as_dict(self) -> dict:
         return {
-            "level": self.level, "code": self.code, "name": self.name, "kecamatan": self.kecamatan,
-            "as_of": self.as_of.isoformat() if self.as_of else None, "required": self.required,
-            "baseline_recorded": self.baseline_recorded, "jemput_recorded": self.jemput_recorded, "recorded": self.recorded,
-            "coverage": self.coverage, "target": self.target, "still_to_record": self.still_to_record,
-            "recorded_last_4_weeks": self.recorded_last_4_weeks, "projection": self.status,
+            "level": self.level,
+            "code": self.code,
+            "name": self.name,
+            "kecamatan": self.kecamatan,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "required": self.required,
+            "baseline_recorded": self.baseline_recorded,
+            "jemput_recorded": self.jemput_recorded,
+            "recorded": self.recorded,
+            "coverage": self.coverage,
+            "target": self.target,
+            "still_to_record": self.still_to_record,
+            "recorded_last_4_weeks": self.recorded_last_4_weeks,
+            "projection": self.status,
             "reaches_on": self.reaches_on.isoformat() if self.reaches_on else None,
         }
 
@@ -141,14 +150,17 @@ class CoverageReport:
 
     def as_dict(self) -> dict:
         return {
-            "target": self.target, "today": self.today.isoformat(), "city": self.city.as_dict(),
-            "kecamatan": [a.as_dict() for a in self.kecamatan], "kelurahan": [a.as_dict() for a in self.kelurahan],
+            "target": self.target,
+            "today": self.today.isoformat(),
+            "city": self.city.as_dict(),
+            "kecamatan": [a.as_dict() for a in self.kecamatan],
+            "kelurahan": [a.as_dict() for a in self.kelurahan],
             "history": [{"as_of": d.isoformat(), "coverage": c} for d, c in self.history],
         }
 
 
 def _local_midnight_after(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(timezone.utc)
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
 
 
 def _recorded_since(session: Session, since: datetime, kelurahan_ids: list[int] | None = None) -> dict[int, int]:
@@ -204,7 +216,8 @@ def coverage_report(session: Session, now: datetime, tz: str, target: float) -> 
     kecamatan_rows = {k.id: k for k in session.exec(select(Kecamatan)).all()}
     city = Area("city", "", "", target=target)
     kec_areas: dict[int, Area] = {
-        kid: Area("kecamatan", k.code, k.name, target=target) for kid, k in kecamatan_rows.items()  # type: ignore[misc]
+        kid: Area("kecamatan", k.code, k.name, target=target)
+        for kid, k in kecamatan_rows.items()  # type: ignore[misc]
     }
     kel_areas: list[Area] = []
     for kel in session.exec(select(Kelurahan).order_by(Kelurahan.code)).all():

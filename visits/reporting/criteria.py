@@ -24,9 +24,9 @@ from sqlmodel import Session, select
 from visits.booking.models import Booking
 from visits.field.models import Visit
 from visits.intake.models import Kelurahan, RequestStatus, Resident, VisitRequest
+from visits.reporting.cards import CardFigures, card_figures
 from visits.reporting.clock_report import local_bounds
 from visits.reporting.coverage import RECORDED, CoverageReport
-from visits.reporting.cards import CardFigures, card_figures
 from visits.reporting.followup import SurveyFigures, survey_figures
 
 MISTARGET_OUTCOMES = ("already_recorded", "could_come_to_office")
@@ -88,23 +88,45 @@ class Criteria:
 
     def as_dict(self) -> dict:
         return {
-            "start": self.start.isoformat(), "end": self.end.isoformat(),
-            "target_accuracy": {"visited": self.visited, "on_target": self.visited_on_target, "share": self.target_accuracy,
-                                "visits": self.visits, "mistargeted_visits": dict(self.mistargeted_visits), "mistarget_share": self.mistarget_share},
-            "socialisation": {"letter_answered": self.letter_answered, "with_letter": self.letter_yes, "letter_share": self.letter_share,
-                              "letter_by_month": [{"month": m, "answered": a, "with_letter": y} for m, a, y in self.letter_by_month],
-                              "channels": dict(self.channels), "heard_via": dict(self.heard_via),
-                              "kelurahan_without_request": [{"code": c, "name": n, "share_of_required": s} for c, n, s in self.silent_kelurahan],
-                              "kelurahan_total": self.kelurahan_total},
-            "goal_attainment": {"coverage": self.coverage, "target": self.target, "kelurahan_at_target": self.kelurahan_at_target,
-                                "kelurahan_with_baseline": self.kelurahan_with_baseline},
-            "monitoring": {"failed_visits": self.failed_visits, "followed_up": self.followed_up, "follow_up_share": self.follow_up_share,
-                           "surveys_sent": self.surveys.sent, "surveys_answered": self.surveys.answered,
-                           "answer_share": self.surveys.answer_share, "mean_satisfaction": self.surveys.mean_satisfaction,
-                           "satisfied_share": self.surveys.satisfied_share,
-                           "cards": {"recorded": self.cards.recorded, "delivered_in_time": self.cards.delivered_in_time,
-                                     "delivered_late": self.cards.delivered_late, "overdue": self.cards.overdue,
-                                     "target_days": self.cards.target_days, "in_time_share": self.cards.in_time_share}},
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "target_accuracy": {
+                "visited": self.visited,
+                "on_target": self.visited_on_target,
+                "share": self.target_accuracy,
+                "visits": self.visits,
+                "mistargeted_visits": dict(self.mistargeted_visits),
+                "mistarget_share": self.mistarget_share,
+            },
+            "socialisation": {
+                "letter_answered": self.letter_answered,
+                "with_letter": self.letter_yes,
+                "letter_share": self.letter_share,
+                "letter_by_month": [{"month": m, "answered": a, "with_letter": y} for m, a, y in self.letter_by_month],
+                "channels": dict(self.channels),
+                "heard_via": dict(self.heard_via),
+                "kelurahan_without_request": [{"code": c, "name": n, "share_of_required": s} for c, n, s in self.silent_kelurahan],
+                "kelurahan_total": self.kelurahan_total,
+            },
+            "goal_attainment": {"coverage": self.coverage, "target": self.target, "kelurahan_at_target": self.kelurahan_at_target, "kelurahan_with_baseline": self.kelurahan_with_baseline},
+            "monitoring": {
+                "failed_visits": self.failed_visits,
+                "followed_up": self.followed_up,
+                "follow_up_share": self.follow_up_share,
+                "surveys_sent": self.surveys.sent,
+                "surveys_answered": self.surveys.answered,
+                "answer_share": self.surveys.answer_share,
+                "mean_satisfaction": self.surveys.mean_satisfaction,
+                "satisfied_share": self.surveys.satisfied_share,
+                "cards": {
+                    "recorded": self.cards.recorded,
+                    "delivered_in_time": self.cards.delivered_in_time,
+                    "delivered_late": self.cards.delivered_late,
+                    "overdue": self.cards.overdue,
+                    "target_days": self.cards.target_days,
+                    "in_time_share": self.cards.in_time_share,
+                },
+            },
         }
 
 
@@ -114,8 +136,20 @@ def criteria_report(session: Session, start: date, end: date, tz: str, coverage:
     lo, hi = local_bounds(start, end, zone)
     c = Criteria(start, end, target=coverage.target)
     requests = session.exec(
-        select(VisitRequest.id, VisitRequest.reference, VisitRequest.channel, VisitRequest.status, VisitRequest.kelurahan_letter, VisitRequest.heard_via, VisitRequest.received_at,
-               Resident.kelurahan_id, Resident.group_elderly, Resident.group_disabled, Resident.group_mental, Resident.group_bedridden)
+        select(
+            VisitRequest.id,
+            VisitRequest.reference,
+            VisitRequest.channel,
+            VisitRequest.status,
+            VisitRequest.kelurahan_letter,
+            VisitRequest.heard_via,
+            VisitRequest.received_at,
+            Resident.kelurahan_id,
+            Resident.group_elderly,
+            Resident.group_disabled,
+            Resident.group_mental,
+            Resident.group_bedridden,
+        )
         .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
         .where(VisitRequest.received_at >= lo, VisitRequest.received_at < hi)
     ).all()

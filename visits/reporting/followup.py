@@ -49,8 +49,7 @@ def send_surveys(session: Session, now: datetime, *, office: str, base_url: str,
         session.add(FollowUpSurvey(visit_id=visit.id, request_id=request.id, token_hash=_hash(token), sent_at=now))  # type: ignore[arg-type]
         lang = family_language(session, request.id)  # type: ignore[arg-type]
         link = f"{base_url.rstrip('/')}/survey/{token}"
-        enqueue(session, recipient=request.companion_phone, language=lang, template="follow_up_survey",
-                body=TEXTS.get(lang, TEXTS["id"]).format(office=office, link=link), request_id=request.id)
+        enqueue(session, recipient=request.companion_phone, language=lang, template="follow_up_survey", body=TEXTS.get(lang, TEXTS["id"]).format(office=office, link=link), request_id=request.id)
     session.flush()
     return len(rows)
 
@@ -101,8 +100,7 @@ class SurveyFigures:
 def survey_figures(session: Session, received_from: datetime, received_before: datetime) -> SurveyFigures:
     """Surveys of the visits to requests received in ``[received_from, received_before)``."""
     sent, answered, mean, satisfied = session.exec(
-        select(func.count(), func.count(FollowUpSurvey.answered_at), func.avg(FollowUpSurvey.satisfaction),
-               func.coalesce(func.sum(case((col(FollowUpSurvey.satisfaction) >= 4, 1), else_=0)), 0))
+        select(func.count(), func.count(FollowUpSurvey.answered_at), func.avg(FollowUpSurvey.satisfaction), func.coalesce(func.sum(case((col(FollowUpSurvey.satisfaction) >= 4, 1), else_=0)), 0))
         .select_from(FollowUpSurvey)
         .join(VisitRequest, FollowUpSurvey.request_id == VisitRequest.id)  # type: ignore[arg-type]
         .where(VisitRequest.received_at >= received_from, VisitRequest.received_at < received_before)

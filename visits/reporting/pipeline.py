@@ -47,8 +47,7 @@ class PipelineRow:
     failed: Counter = field(default_factory=Counter)
 
     def as_dict(self) -> dict:
-        return {"key": self.key, "label": self.label, **{s: self.counts[s] for s in STAGES},
-                "ineligible_by_reason": dict(self.reasons), "failed_outcomes": dict(self.failed)}
+        return {"key": self.key, "label": self.label, **{s: self.counts[s] for s in STAGES}, "ineligible_by_reason": dict(self.reasons), "failed_outcomes": dict(self.failed)}
 
 
 @dataclass
@@ -68,8 +67,7 @@ class PipelineReport:
         return sorted(self.total.failed)
 
     def as_dict(self) -> dict:
-        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "dimension": self.dimension,
-                "total": self.total.as_dict(), "rows": [r.as_dict() for r in self.rows]}
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "dimension": self.dimension, "total": self.total.as_dict(), "rows": [r.as_dict() for r in self.rows]}
 
 
 def pipeline_report(session: Session, start: date, end: date, tz: str, dimension: str = "total") -> PipelineReport:
@@ -89,17 +87,23 @@ def pipeline_report(session: Session, start: date, end: date, tz: str, dimension
     recorded = has(Visit, Visit.outcome == RECORDED).label("recorded")
     stage_rows = session.exec(
         select(*dim_cols, VisitRequest.status, offered, booked, visited, recorded, func.count())
-        .select_from(VisitRequest).join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
-        .where(*in_period).group_by(*dim_cols, VisitRequest.status, offered, booked, visited, recorded)
+        .select_from(VisitRequest)
+        .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
+        .where(*in_period)
+        .group_by(*dim_cols, VisitRequest.status, offered, booked, visited, recorded)
     ).all()
     outcome_rows = session.exec(
         select(*dim_cols, Visit.outcome, func.count())
-        .select_from(Visit).join(VisitRequest, Visit.request_id == VisitRequest.id).join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
-        .where(*in_period, Visit.outcome != RECORDED).group_by(*dim_cols, Visit.outcome)
+        .select_from(Visit)
+        .join(VisitRequest, Visit.request_id == VisitRequest.id)
+        .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
+        .where(*in_period, Visit.outcome != RECORDED)
+        .group_by(*dim_cols, Visit.outcome)
     ).all()
     reason_rows = session.exec(
         select(*dim_cols, VisitRequest.reasons)
-        .select_from(VisitRequest).join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
+        .select_from(VisitRequest)
+        .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
         .where(*in_period, VisitRequest.status == RequestStatus.INELIGIBLE)
     ).all()
     names = {k.id: k.name for k in session.exec(select(Kelurahan)).all()} if dimension == "kelurahan" else {}

@@ -24,8 +24,23 @@ class Table:
 
 
 def coverage_table(r: CoverageReport) -> Table:
-    cols = ("level", "code", "name", "kecamatan", "as_of", "required", "baseline_recorded", "jemput_recorded", "recorded",
-            "coverage", "target", "still_to_record", "recorded_last_4_weeks", "projection", "reaches_on")
+    cols = (
+        "level",
+        "code",
+        "name",
+        "kecamatan",
+        "as_of",
+        "required",
+        "baseline_recorded",
+        "jemput_recorded",
+        "recorded",
+        "coverage",
+        "target",
+        "still_to_record",
+        "recorded_last_4_weeks",
+        "projection",
+        "reaches_on",
+    )
     rows = [tuple(a.as_dict()[c] for c in cols) for a in [r.city, *r.kecamatan, *r.kelurahan]]
     return Table("coverage", cols, rows)
 
@@ -33,10 +48,7 @@ def coverage_table(r: CoverageReport) -> Table:
 def pipeline_table(r: PipelineReport) -> Table:
     reasons, outcomes = r.reason_codes, r.outcome_codes
     cols = ("key", "label", *STAGES, *(f"ineligible:{x}" for x in reasons), *(f"failed:{x}" for x in outcomes))
-    rows = [
-        (row.key, row.label, *(row.counts[s] for s in STAGES), *(row.reasons[x] for x in reasons), *(row.failed[x] for x in outcomes))
-        for row in [r.total, *r.rows]
-    ]
+    rows = [(row.key, row.label, *(row.counts[s] for s in STAGES), *(row.reasons[x] for x in reasons), *(row.failed[x] for x in outcomes)) for row in [r.total, *r.rows]]
     return Table("pipeline", cols, rows)
 
 

@@ -66,7 +66,12 @@ def record_change(
     """An administrative change with the changed row's values before and after (JSON; never
     personal data: admin rows hold none, and a rehomed booking names only teams and times)."""
     entry = AuditLog(
-        user_id=user_id, action=action[:30], entity=entity[:30], entity_id=entity_id, resident_id=resident_id, route=route[:200],
+        user_id=user_id,
+        action=action[:30],
+        entity=entity[:30],
+        entity_id=entity_id,
+        resident_id=resident_id,
+        route=route[:200],
         before=None if before is None else json.dumps(before, ensure_ascii=False, sort_keys=True, default=str),
         after=None if after is None else json.dumps(after, ensure_ascii=False, sort_keys=True, default=str),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +26,7 @@ def client_key(secret: str, client_ip: str | None) -> str:
 
 def window_start(now: datetime, window_seconds: int) -> datetime:
     epoch = int(now.timestamp())
-    return datetime.fromtimestamp(epoch - epoch % window_seconds, tz=timezone.utc)
+    return datetime.fromtimestamp(epoch - epoch % window_seconds, tz=UTC)
 
 
 def count_hit(session: Session, bucket: str, window_seconds: int, now: datetime | None = None) -> int:

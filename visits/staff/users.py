@@ -97,9 +97,7 @@ def set_active(session: Session, user_id: int, active: bool) -> User:
 
 def revoke_credentials(session: Session, user_id: int) -> None:
     session.exec(delete(UserSession).where(col(UserSession.user_id) == user_id))
-    session.exec(
-        update(ApiToken).where(col(ApiToken.user_id) == user_id, col(ApiToken.revoked_at).is_(None)).values(revoked_at=utcnow())
-    )
+    session.exec(update(ApiToken).where(col(ApiToken.user_id) == user_id, col(ApiToken.revoked_at).is_(None)).values(revoked_at=utcnow()))
 
 
 # ---------------------------------------------------------------- password login

@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 
 from visits.booking import slots
 from visits.booking.notices import Office as OfficeNotice
+from visits.clock import collective_leave_days
 from visits.errors import InvalidInput, NotFound
 from visits.models import (
     Booking,
@@ -33,6 +34,7 @@ from visits.models import (
     Office,
     OfficeClosure,
     RecordingKit,
+    Resident,
     Role,
     ServiceRule,
     ShiftPattern,
@@ -41,11 +43,9 @@ from visits.models import (
     TeamMember,
     TeamSkill,
     User,
-    Resident,
     VisitRequest,
 )
 from visits.planning.translate import service_needs
-from visits.clock import collective_leave_days
 from visits.planning.travel import TravelService
 from visits.staff import audit
 from visits.teams import capacity
@@ -189,8 +189,13 @@ def run(session: Session, change: Change, *, user_id: int | None, route: str, co
     for r in rehomed:
         request = session.get(VisitRequest, r.request_id)
         audit.record_change(
-            session, user_id=user_id, action=f"rehome_{r.outcome}", entity="booking", entity_id=r.booking_id,
-            resident_id=request.resident_id if request else None, route=route,
+            session,
+            user_id=user_id,
+            action=f"rehome_{r.outcome}",
+            entity="booking",
+            entity_id=r.booking_id,
+            resident_id=request.resident_id if request else None,
+            route=route,
             before={"team_id": r.from_team_id, "day": r.day.isoformat(), "window": f"{r.start:%H:%M}-{r.end:%H:%M}"},
             after={"team_id": r.to_team_id, "booking_id": r.new_booking_id, "offers": r.offers},
         )
@@ -246,7 +251,7 @@ def team_change(session: Session, data: dict[str, str], team_id: int | None = No
 
     def apply(s: Session) -> tuple[int | None, dict | None, dict | None]:
         row = team or Team(name=name)
-        before = ({**_values(row, TEAM_FIELDS), "skills": skills_of(s, row.id)} if team else None)  # type: ignore[arg-type]
+        before = {**_values(row, TEAM_FIELDS), "skills": skills_of(s, row.id)} if team else None  # type: ignore[arg-type]
         row.name, row.max_visits_per_day, row.min_members = name, max_visits, min_members
         s.add(row)
         s.flush()
@@ -555,7 +560,9 @@ def restamp_service_minutes(session: Session) -> int:
     """Confirmed bookings take the service time the rules now give their resident's groups (the
     routes plan with the booking's minutes); returns how many changed."""
     rows = session.exec(
-        select(Booking, Resident).join(VisitRequest, Booking.request_id == VisitRequest.id).join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
+        select(Booking, Resident)
+        .join(VisitRequest, Booking.request_id == VisitRequest.id)
+        .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
         .where(Booking.status == BookingStatus.CONFIRMED)
     ).all()
     changed = 0
@@ -591,5 +598,3 @@ def office_change(session: Session, data: dict[str, str]) -> Change:
         return row.id, before, _values(row, OFFICE_FIELDS)
 
     return Change("update" if existing else "create", "office", apply)
-
-

@@ -178,17 +178,30 @@ def team_calendar(session: Session, team_id: int, now: datetime, policy: SlotPol
         off = team_off_reason(team, kit, members, d)
         leave_name = leave.get(d)
         leave_closes = leave_name is not None and d not in overrides
-        works = (
-            d.weekday() < 5 and d not in holidays and not leave_closes and d not in office_closed and d not in team_closed and off is None and pattern is not None
-        )
+        works = d.weekday() < 5 and d not in holidays and not leave_closes and d not in office_closed and d not in team_closed and off is None and pattern is not None
         n, minutes = load.get(d, (0, 0))
-        out.append(CalendarDay(
-            day=d, works=works, weekend=d.weekday() >= 5, holiday=holidays.get(d), collective_leave=leave_name, override_id=overrides.get(d),
-            office_closed=office_closed.get(d), team_closed=team_closed.get(d), kit_out=off in ("kit_out", "no_kit"), crew_short=off == "crew",
-            start=pattern.start_time if pattern else None, end=pattern.end_time if pattern else None,
-            break_earliest=pattern.break_earliest if pattern else None, break_latest=pattern.break_latest if pattern else None,
-            break_minutes=pattern.break_minutes if pattern else 0, booked=n, booked_minutes=minutes, max_visits=team.max_visits_per_day,
-        ))
+        out.append(
+            CalendarDay(
+                day=d,
+                works=works,
+                weekend=d.weekday() >= 5,
+                holiday=holidays.get(d),
+                collective_leave=leave_name,
+                override_id=overrides.get(d),
+                office_closed=office_closed.get(d),
+                team_closed=team_closed.get(d),
+                kit_out=off in ("kit_out", "no_kit"),
+                crew_short=off == "crew",
+                start=pattern.start_time if pattern else None,
+                end=pattern.end_time if pattern else None,
+                break_earliest=pattern.break_earliest if pattern else None,
+                break_latest=pattern.break_latest if pattern else None,
+                break_minutes=pattern.break_minutes if pattern else 0,
+                booked=n,
+                booked_minutes=minutes,
+                max_visits=team.max_visits_per_day,
+            )
+        )
     return out
 
 
