@@ -447,11 +447,11 @@ def find_feasible_order(shift: Shift, stops: Sequence[Stop], durations: Duration
     def leave_from(ready: Times, i: int) -> Times:
         return [earliest_start(windows[i], t) + stops[i].service for t in ready]
 
-    def dominated(vector: Times, others: list[tuple[Times, object]]) -> bool:
+    def dominated(vector: Times, others: Sequence[tuple[Times, object]]) -> bool:
         return any(all(o <= v for o, v in zip(other, vector)) for other, _ in others)
 
     # labels[(mask, last)] = [(leave vector, parent label or None), ...]
-    Label = tuple  # (vector, parent) with parent = (mask, last, index) or None
+    Label = tuple[Times, tuple[int, int, int] | None]  # (vector, parent) with parent = (mask, last, index) or None
     layer: dict[tuple[int, int], list[Label]] = {}
     start = plan.start(shift.start)
     for i, stop in enumerate(stops):

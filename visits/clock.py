@@ -99,7 +99,7 @@ def office_closures(session: Session, start: date, end: date) -> frozenset[date]
     if _collective_leave:
         leave = collective_leave_days(start, end)
         if leave:
-            worked = set(session.exec(select(CalendarOverride.day).where(CalendarOverride.day >= start, CalendarOverride.day <= end)).all())
+            worked = set(session.exec(select(col(CalendarOverride.day)).where(CalendarOverride.day >= start, CalendarOverride.day <= end)).all())
             closed |= set(leave) - worked
     return frozenset(closed)
 

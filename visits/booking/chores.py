@@ -39,9 +39,9 @@ def send_reminders(session: Session, now: datetime, tz: str, office: Office) -> 
             request,
             "reminder",
             office=office.name,
-            link=family_link(office.base_url, request, mint_link(session, request.id, now)),
+            link=family_link(office.base_url, request, mint_link(session, request.id, now)),  # type: ignore[arg-type]
             slots=[(td.day, booking.window_start, booking.window_end)],
-        )  # type: ignore[arg-type]
+        )
         booking.reminder_sent_at = now
     session.flush()
     return len(rows)

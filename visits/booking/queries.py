@@ -39,12 +39,12 @@ class BookedVisit:
 def visits_by_team(session: Session, day: date) -> dict[str, list[BookedVisit]]:
     """Confirmed bookings of ``day`` by team name with the address, each team's in window order."""
     rows = session.exec(
-        select(Booking, TeamDay, Team, VisitRequest, Resident, Kelurahan)
-        .join(TeamDay, Booking.team_day_id == TeamDay.id)  # type: ignore[arg-type]
-        .join(Team, TeamDay.team_id == Team.id)  # type: ignore[arg-type]
-        .join(VisitRequest, Booking.request_id == VisitRequest.id)  # type: ignore[arg-type]
-        .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
-        .join(Kelurahan, Resident.kelurahan_id == Kelurahan.id, isouter=True)  # type: ignore[arg-type]
+        select(Booking, TeamDay, Team, VisitRequest, Resident, Kelurahan)  # type: ignore[call-overload]
+        .join(TeamDay, Booking.team_day_id == TeamDay.id)
+        .join(Team, TeamDay.team_id == Team.id)
+        .join(VisitRequest, Booking.request_id == VisitRequest.id)
+        .join(Resident, VisitRequest.resident_id == Resident.id)
+        .join(Kelurahan, Resident.kelurahan_id == Kelurahan.id, isouter=True)
         .where(TeamDay.day == day, Booking.status == BookingStatus.CONFIRMED)
         .order_by(Team.name, Booking.window_start)
     ).all()
@@ -58,9 +58,9 @@ def default_bookings_day(session: Session, today: date) -> date:
     """The day the bookings page opens on: today when it has bookings, else the next day that
     has any (what the desk prepares for), else today."""
     first = session.exec(
-        select(TeamDay.day)
+        select(col(TeamDay.day))
         .join(Booking, Booking.team_day_id == TeamDay.id)  # type: ignore[arg-type]
         .where(TeamDay.day >= today, Booking.status == BookingStatus.CONFIRMED)
-        .order_by(TeamDay.day)
+        .order_by(col(TeamDay.day))
     ).first()
     return first or today

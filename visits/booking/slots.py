@@ -174,7 +174,7 @@ def _committed(
             hq = hq.where(SlotHold.request_id != exclude_request)
         if team_id is not None:
             hq = hq.where(TeamDay.team_id == team_id)
-        for hold_id, start, end, td_id, day, team_id, lat, lon, *flags in session.exec(hq).all():  # type: ignore[misc]
+        for hold_id, start, end, td_id, day, team_id, lat, lon, *flags in session.exec(hq).all():
             needs = needs_of(tuple(flags))
             out.append(_Committed(f"h{hold_id}", td_id, day, team_id, start, end, needs.minutes, needs.skills, (lat, lon)))
     return out

@@ -115,7 +115,7 @@ def day_route(session: Session, team_id: int, day: date, now: datetime, travel: 
     rows: list[tuple[Booking, VisitRequest, Resident, Kelurahan | None]] = []
     if td is not None:
         rows = list(
-            session.exec(  # type: ignore[arg-type]
+            session.exec(
                 select(Booking, VisitRequest, Resident, Kelurahan)
                 .join(VisitRequest, Booking.request_id == VisitRequest.id)  # type: ignore[arg-type]
                 .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
@@ -132,8 +132,8 @@ def day_route(session: Session, team_id: int, day: date, now: datetime, travel: 
     if td is not None:
         plan = session.exec(select(Plan).where(Plan.team_day_id == td.id, Plan.status == PlanStatus.CURRENT).order_by(col(Plan.version).desc(), col(Plan.id).desc())).first()
         if plan is not None:
-            stops = list(session.exec(select(PlanStop).where(PlanStop.plan_id == plan.id).order_by(col(PlanStop.position))).all())
-            plan_stops = stops if sorted(s.booking_id for s in stops) == confirmed else []
+            loaded = list(session.exec(select(PlanStop).where(PlanStop.plan_id == plan.id).order_by(col(PlanStop.position))).all())
+            plan_stops = loaded if sorted(s.booking_id for s in loaded) == confirmed else []
     order = [s.booking_id for s in plan_stops]
     arrivals = {s.booking_id: s.arrival for s in plan_stops}
     schedule = rest_of_day_schedule(session, td, now, travel, order if plan_stops else None) if td is not None else None
@@ -148,7 +148,7 @@ def day_route(session: Session, team_id: int, day: date, now: datetime, travel: 
     estimated_end = schedule.end if schedule is not None else None
     breaks = schedule.breaks if schedule is not None else _shift_breaks(session, team_id, day)
 
-    by_id = {b.id: (b, r, res, k) for b, r, res, k in rows}
+    by_id: dict[int, tuple[Booking, VisitRequest, Resident, Kelurahan | None]] = {b.id: (b, r, res, k) for b, r, res, k in rows}  # type: ignore[misc]
 
     def arrived(bid: int) -> str:
         visit = visits.get(bid)

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 import routing
 from routing.insertion import CommittedRoutes
@@ -199,9 +199,9 @@ def record_outcome(
     visit = Visit(
         client_uuid=data.client_id,
         body_hash=digest,
-        booking_id=booking.id,
-        request_id=request.id,
-        officer_id=officer_id,  # type: ignore[arg-type]
+        booking_id=booking.id,  # type: ignore[arg-type]
+        request_id=request.id,  # type: ignore[arg-type]
+        officer_id=officer_id,
         outcome=data.outcome,
         next_step=step,
         notes=(data.note or None),
@@ -414,7 +414,7 @@ def planned_arrival(session: Session, td: TeamDay, booking_id: int, now: datetim
     team-day's version, else the rest of the day scheduled on the fly."""
     plan = session.exec(select(Plan).where(Plan.team_day_id == td.id, Plan.status == PlanStatus.CURRENT, Plan.version == td.version)).first()
     if plan is not None:
-        arrival = session.exec(select(PlanStop.arrival).where(PlanStop.plan_id == plan.id, PlanStop.booking_id == booking_id)).first()
+        arrival = session.exec(select(col(PlanStop.arrival)).where(PlanStop.plan_id == plan.id, PlanStop.booking_id == booking_id)).first()
         if arrival is not None:
             return arrival
     from visits.field.queries import rest_of_day_schedule

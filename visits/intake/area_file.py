@@ -128,7 +128,7 @@ def import_area(session: Session, rows: list[AreaRow]) -> tuple[int, int]:
     session.flush()
     kept = {k.code: k for k in session.exec(select(Kelurahan)).all()}
     for r in rows:
-        kel = kept.get(r.kelurahan_code) or Kelurahan(code=r.kelurahan_code, name=r.kelurahan_name, postcode=r.postcode, kecamatan_id=kecamatan[r.kecamatan_code].id, lat=r.lat, lon=r.lon)
+        kel = kept.get(r.kelurahan_code) or Kelurahan(code=r.kelurahan_code, name=r.kelurahan_name, postcode=r.postcode, kecamatan_id=kecamatan[r.kecamatan_code].id, lat=r.lat, lon=r.lon)  # type: ignore[arg-type]
         kel.name, kel.postcode, kel.lat, kel.lon, kel.kecamatan_id = r.kelurahan_name, r.postcode, r.lat, r.lon, kecamatan[r.kecamatan_code].id  # type: ignore[assignment]
         session.add(kel)
     session.flush()

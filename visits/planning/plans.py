@@ -119,7 +119,7 @@ def day_plan(session: Session, day: date, team_id: int | None = None, *, travel:
                 view.stops.append(
                     StopView(
                         reference,
-                        _hm(booking.window_start),
+                        _hm(booking.window_start),  # type: ignore[arg-type]
                         _hm(booking.window_end),  # type: ignore[arg-type]
                         _hm(world.horizon.time_of(v.arrival)) if v else None,
                         _hm(world.horizon.time_of(v.start)) if v else None,

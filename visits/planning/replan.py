@@ -146,7 +146,7 @@ def stale_team_days(session: Session, since: date) -> list[int]:
     periodically (``app.wiring``), so a team-day is never left untimed."""
     planned = select(Plan.id).where(Plan.team_day_id == TeamDay.id, Plan.version == TeamDay.version).exists()
     query = select(TeamDay.id).where(TeamDay.day >= since, TeamDay.version > 0, ~planned).order_by(TeamDay.day, TeamDay.id)  # type: ignore[arg-type]
-    return [int(i) for i in session.exec(query).all()]
+    return [int(i) for i in session.exec(query).all()]  # type: ignore[arg-type]
 
 
 def _has_plan(session: Session, team_day_id: int, version: int) -> bool:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, col, delete, select
 
 from visits.errors import InvalidInput
 from visits.intake.models import Kelurahan
@@ -223,7 +223,7 @@ def import_baseline(session: Session, filename: str, data: bytes, *, now: dateti
             session.add(baseline)
             session.flush()
         else:
-            session.exec(delete(CoverageBaselineRow).where(CoverageBaselineRow.baseline_id == baseline.id))  # type: ignore[call-overload]
+            session.exec(delete(CoverageBaselineRow).where(col(CoverageBaselineRow.baseline_id) == baseline.id))
             baseline.source_name, baseline.sha256, baseline.imported_by_id, baseline.imported_at = filename[:200], digest, user_id, now
             session.add(baseline)
         session.add_all(
@@ -236,4 +236,4 @@ def import_baseline(session: Session, filename: str, data: bytes, *, now: dateti
 
 
 def baselines(session: Session) -> list[CoverageBaseline]:
-    return list(session.exec(select(CoverageBaseline).order_by(CoverageBaseline.as_of.desc())).all())  # type: ignore[union-attr]
+    return list(session.exec(select(CoverageBaseline).order_by(col(CoverageBaseline.as_of).desc())).all())

@@ -104,13 +104,13 @@ def card_figures(
     in_period = (VisitRequest.received_at >= received_from, VisitRequest.received_at < received_before)
     if recorded is None:
         recorded = {
-            rid: (ref, at)
+            rid: (ref, at)  # type: ignore[misc]
             for rid, ref, at in session.exec(
                 select(VisitRequest.id, VisitRequest.reference, func.min(Visit.recorded_on_device_at))
                 .select_from(VisitRequest)
                 .join(Visit, Visit.request_id == VisitRequest.id)  # type: ignore[arg-type]
                 .where(Visit.outcome == RECORDED, *in_period)
-                .group_by(VisitRequest.id, VisitRequest.reference)
+                .group_by(col(VisitRequest.id), VisitRequest.reference)
             ).all()
         }
     delivered_at = dict(

@@ -166,24 +166,24 @@ def _local_midnight_after(day: date, zone: ZoneInfo) -> datetime:
 def _recorded_since(session: Session, since: datetime, kelurahan_ids: list[int] | None = None) -> dict[int, int]:
     """Residents with a ``recorded`` visit at or after ``since``, per kelurahan (each resident once)."""
     stmt = (
-        select(Resident.kelurahan_id, func.count(distinct(VisitRequest.resident_id)))
+        select(Resident.kelurahan_id, func.count(distinct(col(VisitRequest.resident_id))))
         .select_from(Visit)
         .join(VisitRequest, Visit.request_id == VisitRequest.id)  # type: ignore[arg-type]
         .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
         .where(Visit.outcome == RECORDED, Visit.recorded_on_device_at >= since, col(Resident.kelurahan_id).is_not(None))
-        .group_by(Resident.kelurahan_id)
+        .group_by(col(Resident.kelurahan_id))
     )
     if kelurahan_ids is not None:
         stmt = stmt.where(col(Resident.kelurahan_id).in_(kelurahan_ids))
-    return {k: n for k, n in session.exec(stmt).all() if k is not None}  # type: ignore[misc]
+    return {k: n for k, n in session.exec(stmt).all() if k is not None}
 
 
 def _latest_rows(session: Session) -> dict[int, tuple[date, int, int]]:
     """Per kelurahan id: (as_of, required, recorded) of the most recent baseline holding it."""
     rows = session.exec(
-        select(CoverageBaselineRow.kelurahan_id, CoverageBaseline.as_of, CoverageBaselineRow.required, CoverageBaselineRow.recorded)
+        select(CoverageBaselineRow.kelurahan_id, col(CoverageBaseline.as_of), CoverageBaselineRow.required, CoverageBaselineRow.recorded)
         .join(CoverageBaseline, CoverageBaselineRow.baseline_id == CoverageBaseline.id)  # type: ignore[arg-type]
-        .order_by(CoverageBaseline.as_of)
+        .order_by(col(CoverageBaseline.as_of))
     ).all()
     latest: dict[int, tuple[date, int, int]] = {}
     for kel_id, as_of, required, recorded in rows:
@@ -193,10 +193,10 @@ def _latest_rows(session: Session) -> dict[int, tuple[date, int, int]]:
 
 def _history(session: Session) -> list[tuple[date, float | None]]:
     rows = session.exec(
-        select(CoverageBaseline.as_of, func.sum(CoverageBaselineRow.required), func.sum(CoverageBaselineRow.recorded))
+        select(col(CoverageBaseline.as_of), func.sum(CoverageBaselineRow.required), func.sum(CoverageBaselineRow.recorded))
         .join(CoverageBaselineRow, CoverageBaselineRow.baseline_id == CoverageBaseline.id)  # type: ignore[arg-type]
-        .group_by(CoverageBaseline.as_of)
-        .order_by(CoverageBaseline.as_of)
+        .group_by(col(CoverageBaseline.as_of))
+        .order_by(col(CoverageBaseline.as_of))
     ).all()
     return [(d, (rec / req) if req else None) for d, req, rec in rows]
 
@@ -216,8 +216,8 @@ def coverage_report(session: Session, now: datetime, tz: str, target: float) -> 
     kecamatan_rows = {k.id: k for k in session.exec(select(Kecamatan)).all()}
     city = Area("city", "", "", target=target)
     kec_areas: dict[int, Area] = {
-        kid: Area("kecamatan", k.code, k.name, target=target)
-        for kid, k in kecamatan_rows.items()  # type: ignore[misc]
+        kid: Area("kecamatan", k.code, k.name, target=target)  # type: ignore[misc]
+        for kid, k in kecamatan_rows.items()
     }
     kel_areas: list[Area] = []
     for kel in session.exec(select(Kelurahan).order_by(Kelurahan.code)).all():

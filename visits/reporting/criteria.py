@@ -136,7 +136,7 @@ def criteria_report(session: Session, start: date, end: date, tz: str, coverage:
     lo, hi = local_bounds(start, end, zone)
     c = Criteria(start, end, target=coverage.target)
     requests = session.exec(
-        select(
+        select(  # type: ignore[call-overload]
             VisitRequest.id,
             VisitRequest.reference,
             VisitRequest.channel,
@@ -150,7 +150,7 @@ def criteria_report(session: Session, start: date, end: date, tz: str, coverage:
             Resident.group_mental,
             Resident.group_bedridden,
         )
-        .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
+        .join(Resident, VisitRequest.resident_id == Resident.id)
         .where(VisitRequest.received_at >= lo, VisitRequest.received_at < hi)
     ).all()
     visits: dict[int, list[tuple[str, datetime]]] = defaultdict(list)

@@ -100,7 +100,7 @@ class SurveyFigures:
 def survey_figures(session: Session, received_from: datetime, received_before: datetime) -> SurveyFigures:
     """Surveys of the visits to requests received in ``[received_from, received_before)``."""
     sent, answered, mean, satisfied = session.exec(
-        select(func.count(), func.count(FollowUpSurvey.answered_at), func.avg(FollowUpSurvey.satisfaction), func.coalesce(func.sum(case((col(FollowUpSurvey.satisfaction) >= 4, 1), else_=0)), 0))
+        select(func.count(), func.count(col(FollowUpSurvey.answered_at)), func.avg(FollowUpSurvey.satisfaction), func.coalesce(func.sum(case((col(FollowUpSurvey.satisfaction) >= 4, 1), else_=0)), 0))
         .select_from(FollowUpSurvey)
         .join(VisitRequest, FollowUpSurvey.request_id == VisitRequest.id)  # type: ignore[arg-type]
         .where(VisitRequest.received_at >= received_from, VisitRequest.received_at < received_before)

@@ -86,24 +86,24 @@ def pipeline_report(session: Session, start: date, end: date, tz: str, dimension
     visited = has(Visit).label("visited")
     recorded = has(Visit, Visit.outcome == RECORDED).label("recorded")
     stage_rows = session.exec(
-        select(*dim_cols, VisitRequest.status, offered, booked, visited, recorded, func.count())
+        select(*dim_cols, VisitRequest.status, offered, booked, visited, recorded, func.count())  # type: ignore[call-overload]
         .select_from(VisitRequest)
-        .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
+        .join(Resident, VisitRequest.resident_id == Resident.id)
         .where(*in_period)
         .group_by(*dim_cols, VisitRequest.status, offered, booked, visited, recorded)
     ).all()
     outcome_rows = session.exec(
-        select(*dim_cols, Visit.outcome, func.count())
+        select(*dim_cols, Visit.outcome, func.count())  # type: ignore[call-overload]
         .select_from(Visit)
         .join(VisitRequest, Visit.request_id == VisitRequest.id)
-        .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
+        .join(Resident, VisitRequest.resident_id == Resident.id)
         .where(*in_period, Visit.outcome != RECORDED)
         .group_by(*dim_cols, Visit.outcome)
     ).all()
     reason_rows = session.exec(
-        select(*dim_cols, VisitRequest.reasons)
+        select(*dim_cols, VisitRequest.reasons)  # type: ignore[call-overload]
         .select_from(VisitRequest)
-        .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
+        .join(Resident, VisitRequest.resident_id == Resident.id)
         .where(*in_period, VisitRequest.status == RequestStatus.INELIGIBLE)
     ).all()
     names = {k.id: k.name for k in session.exec(select(Kelurahan)).all()} if dimension == "kelurahan" else {}

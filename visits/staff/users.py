@@ -197,9 +197,7 @@ def issue_api_token(session: Session, user: User, *, lifetime: timedelta = API_T
 
 def revoke_api_token(session: Session, token: str) -> bool:
     """Revoke one bearer token (the others of its user stay); False when unknown or revoked already."""
-    result = session.exec(  # type: ignore[call-overload]
-        update(ApiToken).where(ApiToken.token_hash == digest(token), ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())  # type: ignore[union-attr]
-    )
+    result = session.exec(update(ApiToken).where(col(ApiToken.token_hash) == digest(token), col(ApiToken.revoked_at).is_(None)).values(revoked_at=utcnow()))
     return bool(result.rowcount)
 
 

@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from visits.booking import slots
 from visits.booking.notices import Office as OfficeNotice
@@ -213,7 +213,7 @@ def touch_team_days(session: Session, now: datetime, tz: str, *, team_ids: list[
         q = q.where(TeamDay.team_id.in_(team_ids))  # type: ignore[attr-defined]
     if days is not None:
         q = q.where(TeamDay.day.in_(days))  # type: ignore[attr-defined]
-    ids = sorted(set(session.exec(q).all()))
+    ids: list[int] = sorted(set(session.exec(q).all()))  # type: ignore[arg-type]
     for td_id in ids:
         slots.bump(session, td_id)
     return ids
@@ -467,7 +467,7 @@ def closure_change(session: Session, data: dict[str, str], now: datetime, tz: st
     f.done()
     assert start is not None and end is not None
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-    taken = set(session.exec(select(OfficeClosure.day).where(OfficeClosure.day.in_(days), OfficeClosure.team_id == team_id if team_id else OfficeClosure.team_id.is_(None))).all())  # type: ignore[attr-defined, union-attr]
+    taken = set(session.exec(select(col(OfficeClosure.day)).where(col(OfficeClosure.day).in_(days), col(OfficeClosure.team_id) == team_id if team_id else col(OfficeClosure.team_id).is_(None))).all())
     new_days = [d for d in days if d not in taken]
     if not new_days:
         raise FieldErrors({"start": "admin.error.already_closed"})
@@ -561,7 +561,7 @@ def restamp_service_minutes(session: Session) -> int:
     routes plan with the booking's minutes); returns how many changed."""
     rows = session.exec(
         select(Booking, Resident)
-        .join(VisitRequest, Booking.request_id == VisitRequest.id)
+        .join(VisitRequest, Booking.request_id == VisitRequest.id)  # type: ignore[arg-type]
         .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
         .where(Booking.status == BookingStatus.CONFIRMED)
     ).all()

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from visits.booking.slots import SlotPolicy, horizon_days
 from visits.clock import collective_leave_days, collective_leave_enabled, public_holiday_names
@@ -65,12 +65,12 @@ def kits(session: Session) -> list[RecordingKit]:
 
 
 def shift_patterns(session: Session) -> list[ShiftPattern]:
-    return list(session.exec(select(ShiftPattern).order_by(ShiftPattern.team_id.is_not(None), ShiftPattern.team_id, ShiftPattern.weekday)).all())  # type: ignore[union-attr]
+    return list(session.exec(select(ShiftPattern).order_by(col(ShiftPattern.team_id).is_not(None), col(ShiftPattern.team_id), col(ShiftPattern.weekday))).all())
 
 
 def closures(session: Session, now: datetime, tz: str) -> list[OfficeClosure]:
     today = now.astimezone(ZoneInfo(tz)).date()
-    return list(session.exec(select(OfficeClosure).where(OfficeClosure.day >= today).order_by(OfficeClosure.day, OfficeClosure.team_id)).all())
+    return list(session.exec(select(OfficeClosure).where(OfficeClosure.day >= today).order_by(col(OfficeClosure.day), col(OfficeClosure.team_id))).all())
 
 
 def service_rules(session: Session) -> dict[str, ServiceRule]:
@@ -110,7 +110,7 @@ def audit_rows(session: Session, flt: AuditFilter, tz: str, limit: int = 200) ->
         q = q.where(AuditLog.at >= datetime.combine(flt.since, time(0), tzinfo=zone))
     if flt.until is not None:
         q = q.where(AuditLog.at < datetime.combine(flt.until + timedelta(days=1), time(0), tzinfo=zone))
-    return [(row, name) for row, name in session.exec(q.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)).all()]  # type: ignore[attr-defined]
+    return [(row, name) for row, name in session.exec(q.order_by(col(AuditLog.at).desc(), col(AuditLog.id).desc()).limit(limit)).all()]
 
 
 def audit_choices(session: Session) -> tuple[list[str], list[str], list[User]]:
@@ -166,10 +166,10 @@ def team_calendar(session: Session, team_id: int, now: datetime, policy: SlotPol
     load = {
         d: (n, m or 0)
         for d, n, m in session.exec(
-            select(TeamDay.day, func.count(Booking.id), func.sum(Booking.service_minutes))
+            select(col(TeamDay.day), func.count(col(Booking.id)), func.sum(Booking.service_minutes))
             .join(Booking, Booking.team_day_id == TeamDay.id)  # type: ignore[arg-type]
             .where(TeamDay.team_id == team_id, TeamDay.day >= first, TeamDay.day <= last, Booking.status == BookingStatus.CONFIRMED)
-            .group_by(TeamDay.day)
+            .group_by(col(TeamDay.day))
         ).all()
     }
     out = []
