@@ -106,12 +106,11 @@ def create_app() -> FastAPI:
     # The family's anonymous tracking calls carry a few hundred bytes: anything bigger is refused
     # before it is read whole, before the token lookup and the rate limit.
     app.add_middleware(BodySizeLimit, limits={"/api/v1/track": TRACK_BODY_LIMIT, "/track": TRACK_BODY_LIMIT}, field=None)
+    app.add_middleware(DocsStayLocal)  # inside SecurityHeaders: the docs' own policy is the only one they get
     app.add_middleware(SecurityHeaders, csp=content_security_policy(get_settings().map_tile_url))
     app.add_exception_handler(DomainError, domain_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error_handler)  # type: ignore[arg-type]
-
-    app.add_middleware(DocsStayLocal)
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:
