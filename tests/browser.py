@@ -2,7 +2,8 @@
 Playwright for Python (its own browser download is not used), against the app served by uvicorn
 on 127.0.0.1 with the tests' fixed clock.
 
-Use the fixtures from a test module (``from tests.browser import browser, live  # noqa: F401``):
+The fixtures are registered once, in ``tests/conftest.py`` (one Playwright per test session:
+importing them into a module would start a second one, which Playwright's sync API refuses):
 
 - ``browser``: one Chromium for the test session. Under ``CI=true`` a missing browser fails.
 - ``live``: a :class:`Live` server for one test: ``live.url``, ``live.app``, ``live.new_page(w, h)``.

@@ -163,3 +163,6 @@ def shared_dir() -> Path:
             pytest.fail(f"{SHARED_DIR} is missing")
         pytest.skip("../shared is not beside the repository")
     return SHARED_DIR
+
+
+from tests.browser import browser, live  # noqa: E402, F401 - the real-browser fixtures, registered once for the session

@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 
 from app.auth import Principal, audit_read, require_roles
 from app.db import WriteSession
-from app.deps import Now
+from app.deps import DbId, Now
 from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body
 from app.web import small_form
 from visits.errors import InvalidInput
@@ -30,7 +30,7 @@ def card_body_guard(request: Request) -> None:
 @router.post("/operator/requests/{request_id}/card")
 def record_card(
     request: Request,
-    request_id: int,
+    request_id: DbId,
     now: Now,
     _guard: None = Depends(card_body_guard),
     principal: Principal = Depends(require_roles(*CASE_WORKERS)),

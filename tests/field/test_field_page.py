@@ -20,7 +20,7 @@ from app.auth import SESSION_COOKIE
 from app.db import session_scope
 from app.deps import get_now
 from tests.app.helpers import PASSWORD, Staff, make_user
-from tests.browser import browser, document_fits, live  # noqa: F401
+from tests.browser import document_fits
 from tests.field.page_support import DAY, TUESDAY_MORNING, book_day
 from visits.field.models import Visit
 from visits.field.queries import day_route
@@ -226,7 +226,7 @@ def _record(page, visit_id: int, outcome: str, arrived: str, finished: str, shot
 
 
 @pytest.mark.slow
-def test_offline_outcomes_survive_a_reload_and_sync_once(live, session) -> None:  # noqa: F811
+def test_offline_outcomes_survive_a_reload_and_sync_once(live, session) -> None:
     day = book_day(session)
     user = make_user("officer", team_id=day.team_id)
     live.app.dependency_overrides[get_now] = lambda: TUESDAY_MORNING  # the officer's Tuesday morning
@@ -317,7 +317,7 @@ def test_offline_outcomes_survive_a_reload_and_sync_once(live, session) -> None:
 
 
 @pytest.mark.slow
-def test_the_end_of_the_day_clears_the_route_from_the_device(live, session) -> None:  # noqa: F811
+def test_the_end_of_the_day_clears_the_route_from_the_device(live, session) -> None:
     day = book_day(session)
     user = make_user("officer", team_id=day.team_id)
     live.app.dependency_overrides[get_now] = lambda: TUESDAY_MORNING
@@ -342,7 +342,7 @@ def test_the_end_of_the_day_clears_the_route_from_the_device(live, session) -> N
 
 
 @pytest.mark.slow
-def test_on_our_way_and_running_late_use_the_field_api(live, session) -> None:  # noqa: F811
+def test_on_our_way_and_running_late_use_the_field_api(live, session) -> None:
     """The buttons speak the field API contract (answered here by stand-ins: the API is the field-API branch's)."""
     day = book_day(session)
     user = make_user("officer", team_id=day.team_id)
@@ -383,7 +383,7 @@ def test_on_our_way_and_running_late_use_the_field_api(live, session) -> None:  
 
 
 @pytest.mark.slow
-def test_an_outcome_queued_when_the_session_lapses_is_sent_after_the_next_login(live, session) -> None:  # noqa: F811
+def test_an_outcome_queued_when_the_session_lapses_is_sent_after_the_next_login(live, session) -> None:
     from app.auth import SESSION_COOKIE
     from visits.staff.users import end_session
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import browser, live  # noqa: F401 - fixtures
 from tests.intake.intake_fixtures import area
 
 
@@ -15,7 +14,7 @@ def area_ready(db, session):
     session.commit()
 
 
-def test_pages_run_under_the_csp_without_violations(area_ready, live, tmp_path) -> None:  # noqa: F811
+def test_pages_run_under_the_csp_without_violations(area_ready, live, tmp_path) -> None:
     page = live.new_page(390, 844)
     violations: list[str] = []
     page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text or "Refused" in m.text else None)
@@ -32,7 +31,7 @@ def test_pages_run_under_the_csp_without_violations(area_ready, live, tmp_path) 
     assert live.outside == []
 
 
-def test_a_staff_page_cannot_be_framed(area_ready, live) -> None:  # noqa: F811
+def test_a_staff_page_cannot_be_framed(area_ready, live) -> None:
     page = live.new_page(1280, 800)
     page.set_content(f'<iframe id="f" src="{live.url}/login"></iframe>')
     page.wait_for_timeout(800)

@@ -21,7 +21,7 @@ from sqlmodel import select
 
 from app.db import session_scope
 from app.settings import get_settings
-from tests.browser import browser, document_fits, live  # noqa: F401
+from tests.browser import document_fits
 from tests.conftest import NOW
 from visits.intake.tracking import hash_token, new_reference, new_token
 from visits.models import Booking, BookingStatus, Channel, Notification, RequestStatus, VisitRequest

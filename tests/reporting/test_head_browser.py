@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from app.db import session_scope
 from tests.app.helpers import PASSWORD, make_user
-from tests.browser import browser, document_fits, live  # noqa: F401
+from tests.browser import document_fits
 from tests.reporting.support import NOW, area, baseline, request, visit
 
 SHOTS = os.environ.get("JEMPUT_SCREENSHOTS", "")
@@ -19,7 +19,7 @@ SHOTS = os.environ.get("JEMPUT_SCREENSHOTS", "")
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("width", "height"), [(1366, 768), (768, 1024)])
-def test_coverage_page_fits_and_its_xlsx_holds_the_figures(live, tmp_path, width: int, height: int) -> None:  # noqa: F811
+def test_coverage_page_fits_and_its_xlsx_holds_the_figures(live, tmp_path, width: int, height: int) -> None:
     with session_scope(write=True) as s:
         kel = area(s)
         codes = sorted(kel)

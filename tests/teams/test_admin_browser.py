@@ -10,14 +10,14 @@ from app.auth import SESSION_COOKIE
 from app.db import session_scope
 from tests.app.helpers import session_for
 from tests.booking.slot_support import setup_area
-from tests.browser import browser, document_fits, live  # noqa: F401
+from tests.browser import document_fits
 from visits.models import Team, VisitRequest
 
 from .support import WEDNESDAY, book_on, confirmed
 
 
 @pytest.mark.slow
-def test_the_admin_closes_a_booked_day_in_a_real_browser(live, tmp_path) -> None:  # noqa: F811
+def test_the_admin_closes_a_booked_day_in_a_real_browser(live, tmp_path) -> None:
     with session_scope() as s:
         setup_area(s)
         bookings = book_on(s, "Tim 1", WEDNESDAY, ("08:00", "09:00", "10:00"))
