@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 
 import anyio
 import pytest
@@ -81,7 +82,9 @@ def _call_streaming(app, path: str, file_size: int, declare_length: bool) -> tup
         "server": ("testserver", 80),
         "state": {},
     }
-    anyio.run(app, scope, receive, send)
+    # in a thread of its own: the session's Playwright (real-browser tests) keeps an event loop in this one
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(anyio.run, app, scope, receive, send).result()
     return status[0], pulled, total
 
 
