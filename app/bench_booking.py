@@ -432,7 +432,7 @@ def run(args: argparse.Namespace) -> int:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
         say("")
-        say("server-side profile of do_offers + do_confirm (cumulative):")
+        say("server-side profile of the booking service's offer + confirm (cumulative):")
         say(out.getvalue())
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
