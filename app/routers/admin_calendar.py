@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.datastructures import FormData
 
-from app.admin_flow import CONFIRM_FIELD, form_dict, submit
+from app.admin_flow import AdminPost
 from app.auth import Principal, require_roles
-from app.deps import MAX_ID, DbId, Now, OfficeInfo, Policy, ReadDB, Travel, WriteDB
-from app.web import render, small_form
+from app.deps import MAX_ID, DbId, Now, Policy, ReadDB
+from app.web import render
 from visits.clock import collective_leave_enabled
 from visits.staff.roles import ADMINS
 from visits.teams import admin, queries
@@ -43,44 +42,13 @@ def shifts_page(request: Request, session: ReadDB, _: Principal = Depends(ADMIN)
 
 
 @router.post("/admin/shifts")
-def shift_save(
-    request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
-) -> Response:
-    form = form_dict(raw)
-    return submit(
-        request,
-        principal,
-        session,
-        lambda: admin.shift_change(session, form),
-        form=form,
-        confirmed=raw.get(CONFIRM_FIELD) == "1",
-        back="/admin/shifts",
-        on_error=lambda e: _shifts_page(request, session, form, e, 422),
-        now=now,
-        travel=travel,
-        policy=policy,
-        office=office,
-    )
+def shift_save(post: AdminPost) -> Response:
+    return post.submit(lambda: admin.shift_change(post.session, post.form), back="/admin/shifts", on_error=lambda e: _shifts_page(post.request, post.session, post.form, e, 422))
 
 
 @router.post("/admin/shifts/{shift_id}/delete")
-def shift_delete(
-    shift_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
-) -> Response:
-    return submit(
-        request,
-        principal,
-        session,
-        lambda: admin.shift_delete_change(session, shift_id),
-        form={},
-        confirmed=raw.get(CONFIRM_FIELD) == "1",
-        back="/admin/shifts",
-        on_error=lambda e: _shifts_page(request, session, status=422),
-        now=now,
-        travel=travel,
-        policy=policy,
-        office=office,
-    )
+def shift_delete(shift_id: DbId, post: AdminPost) -> Response:
+    return post.submit(lambda: admin.shift_delete_change(post.session, shift_id), back="/admin/shifts", on_error=lambda e: _shifts_page(post.request, post.session, status=422))
 
 
 def _closures_page(request: Request, session, now, policy, form: dict | None = None, errors: dict | None = None, status: int = 200) -> HTMLResponse:  # noqa: ANN001
@@ -99,41 +67,21 @@ def closures_page(request: Request, session: ReadDB, now: Now, policy: Policy, _
 
 
 @router.post("/admin/closures")
-def closure_add(
-    request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
-) -> Response:
-    form = form_dict(raw)
-    return submit(
-        request,
-        principal,
-        session,
-        lambda: admin.closure_change(session, form, now, policy.timezone),
-        form=form,
-        confirmed=raw.get(CONFIRM_FIELD) == "1",
+def closure_add(post: AdminPost) -> Response:
+    return post.submit(
+        lambda: admin.closure_change(post.session, post.form, post.now, post.policy.timezone),
         back="/admin/closures",
-        on_error=lambda e: _closures_page(request, session, now, policy, form, e, 422),
-        now=now,
-        travel=travel,
-        policy=policy,
-        office=office,
+        on_error=lambda e: _closures_page(post.request, post.session, post.now, post.policy, post.form, e, 422),
     )
 
 
 @router.post("/admin/closures/{closure_id}/delete")
-def closure_delete(closure_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN)) -> Response:
-    return submit(
-        request,
-        principal,
-        session,
-        lambda: admin.closure_delete_change(session, closure_id),
-        form={},
-        confirmed=True,
+def closure_delete(closure_id: DbId, post: AdminPost) -> Response:
+    return post.submit(
+        lambda: admin.closure_delete_change(post.session, closure_id),
         back="/admin/closures",
-        on_error=lambda e: _closures_page(request, session, now, policy, status=422),
-        now=now,
-        travel=travel,
-        policy=policy,
-        office=office,
+        on_error=lambda e: _closures_page(post.request, post.session, post.now, post.policy, status=422),
+        confirmed=True,
     )
 
 
@@ -150,42 +98,15 @@ def calendar_page(request: Request, session: ReadDB, now: Now, policy: Policy, t
 
 
 @router.post("/admin/calendar/overrides")
-def override_add(
-    request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
-) -> Response:
-    form = form_dict(raw)
-    back = f"/admin/calendar?team_id={form['team_id']}" if form.get("team_id", "").isdigit() else "/admin/calendar"
-    return submit(
-        request,
-        principal,
-        session,
-        lambda: admin.override_change(session, form),
-        form=form,
-        confirmed=True,
-        back=back,
-        on_error=lambda e: _calendar_page(request, session, now, policy, None, form, e, 422),
-        now=now,
-        travel=travel,
-        policy=policy,
-        office=office,
+def override_add(post: AdminPost) -> Response:
+    back = f"/admin/calendar?team_id={post.form['team_id']}" if post.form.get("team_id", "").isdigit() else "/admin/calendar"
+    return post.submit(
+        lambda: admin.override_change(post.session, post.form), back=back, on_error=lambda e: _calendar_page(post.request, post.session, post.now, post.policy, None, post.form, e, 422), confirmed=True
     )
 
 
 @router.post("/admin/calendar/overrides/{override_id}/delete")
-def override_delete(
-    override_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
-) -> Response:
-    return submit(
-        request,
-        principal,
-        session,
-        lambda: admin.override_delete_change(session, override_id),
-        form={},
-        confirmed=raw.get(CONFIRM_FIELD) == "1",
-        back="/admin/calendar",
-        on_error=lambda e: _calendar_page(request, session, now, policy, None, status=422),
-        now=now,
-        travel=travel,
-        policy=policy,
-        office=office,
+def override_delete(override_id: DbId, post: AdminPost) -> Response:
+    return post.submit(
+        lambda: admin.override_delete_change(post.session, override_id), back="/admin/calendar", on_error=lambda e: _calendar_page(post.request, post.session, post.now, post.policy, None, status=422)
     )

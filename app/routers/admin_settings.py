@@ -8,12 +8,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.datastructures import FormData
 
-from app.admin_flow import CONFIRM_FIELD, form_dict, submit
+from app.admin_flow import AdminPost
 from app.auth import Principal, require_roles
-from app.deps import MAX_ID, Now, OfficeInfo, Policy, ReadDB, Travel, WriteDB
-from app.web import render, small_form
+from app.deps import MAX_ID, Policy, ReadDB
+from app.web import render
 from visits.models import Group
 from visits.staff.roles import ADMINS
 from visits.teams import admin, queries
@@ -33,24 +32,8 @@ def rules_page(request: Request, session: ReadDB, _: Principal = Depends(ADMIN))
 
 
 @router.post("/admin/rules/{group}")
-def rule_save(
-    group: str, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
-) -> Response:
-    form = form_dict(raw)
-    return submit(
-        request,
-        principal,
-        session,
-        lambda: admin.rule_change(session, group, form),
-        form=form,
-        confirmed=raw.get(CONFIRM_FIELD) == "1",
-        back="/admin/rules",
-        on_error=lambda e: _rules_page(request, session, form, e, group, 422),
-        now=now,
-        travel=travel,
-        policy=policy,
-        office=office,
-    )
+def rule_save(group: str, post: AdminPost) -> Response:
+    return post.submit(lambda: admin.rule_change(post.session, group, post.form), back="/admin/rules", on_error=lambda e: _rules_page(post.request, post.session, post.form, e, group, 422))
 
 
 def _office_page(request: Request, session, form: dict | None = None, errors: dict | None = None, status: int = 200) -> HTMLResponse:  # noqa: ANN001
@@ -65,24 +48,8 @@ def office_page(request: Request, session: ReadDB, _: Principal = Depends(ADMIN)
 
 
 @router.post("/admin/office")
-def office_save(
-    request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
-) -> Response:
-    form = form_dict(raw)
-    return submit(
-        request,
-        principal,
-        session,
-        lambda: admin.office_change(session, form),
-        form=form,
-        confirmed=raw.get(CONFIRM_FIELD) == "1",
-        back="/admin/office",
-        on_error=lambda e: _office_page(request, session, form, e, 422),
-        now=now,
-        travel=travel,
-        policy=policy,
-        office=office,
-    )
+def office_save(post: AdminPost) -> Response:
+    return post.submit(lambda: admin.office_change(post.session, post.form), back="/admin/office", on_error=lambda e: _office_page(post.request, post.session, post.form, e, 422))
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)

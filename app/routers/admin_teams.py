@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.datastructures import FormData
 
-from app.admin_flow import CONFIRM_FIELD, form_dict, submit
+from app.admin_flow import AdminPost
 from app.auth import Principal, require_roles
-from app.deps import DbId, Now, OfficeInfo, Policy, ReadDB, Travel, WriteDB
-from app.web import render, small_form
+from app.deps import DbId, ReadDB
+from app.web import render
 from visits.errors import NotFound
 from visits.staff.roles import ADMINS
 from visits.teams import admin, queries
@@ -55,24 +54,8 @@ def teams_page(request: Request, session: ReadDB, _: Principal = Depends(ADMIN))
 
 
 @router.post("/admin/teams")
-def team_create(
-    request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
-) -> Response:
-    form = form_dict(raw)
-    return submit(
-        request,
-        principal,
-        session,
-        lambda: admin.team_change(session, form),
-        form=form,
-        confirmed=raw.get(CONFIRM_FIELD) == "1",
-        back="/admin/teams",
-        on_error=lambda e: _teams_page(request, session, form, e, 422),
-        now=now,
-        travel=travel,
-        policy=policy,
-        office=office,
-    )
+def team_create(post: AdminPost) -> Response:
+    return post.submit(lambda: admin.team_change(post.session, post.form), back="/admin/teams", on_error=lambda e: _teams_page(post.request, post.session, post.form, e, 422))
 
 
 @router.get("/admin/teams/{team_id}", response_class=HTMLResponse)
@@ -81,112 +64,40 @@ def team_page(team_id: DbId, request: Request, session: ReadDB, _: Principal = D
 
 
 @router.post("/admin/teams/{team_id}")
-def team_edit(
-    team_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
-) -> Response:
-    form = form_dict(raw)
-    return submit(
-        request,
-        principal,
-        session,
-        lambda: admin.team_change(session, form, team_id),
-        form=form,
-        confirmed=raw.get(CONFIRM_FIELD) == "1",
-        back=f"/admin/teams/{team_id}",
-        on_error=lambda e: _team_page(request, session, team_id, form, e, status=422),
-        now=now,
-        travel=travel,
-        policy=policy,
-        office=office,
+def team_edit(team_id: DbId, post: AdminPost) -> Response:
+    return post.submit(
+        lambda: admin.team_change(post.session, post.form, team_id), back=f"/admin/teams/{team_id}", on_error=lambda e: _team_page(post.request, post.session, team_id, post.form, e, status=422)
     )
 
 
 @router.post("/admin/teams/{team_id}/deactivate")
-def team_deactivate(
-    team_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
-) -> Response:
-    return submit(
-        request,
-        principal,
-        session,
-        lambda: admin.team_active_change(session, team_id, False),
-        form={},
-        confirmed=raw.get(CONFIRM_FIELD) == "1",
-        back="/admin/teams",
-        on_error=lambda e: _team_page(request, session, team_id, status=422),
-        now=now,
-        travel=travel,
-        policy=policy,
-        office=office,
-    )
+def team_deactivate(team_id: DbId, post: AdminPost) -> Response:
+    return post.submit(lambda: admin.team_active_change(post.session, team_id, False), back="/admin/teams", on_error=lambda e: _team_page(post.request, post.session, team_id, status=422))
 
 
 @router.post("/admin/teams/{team_id}/activate")
-def team_activate(team_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN)) -> Response:
-    return submit(
-        request,
-        principal,
-        session,
-        lambda: admin.team_active_change(session, team_id, True),
-        form={},
-        confirmed=True,
-        back="/admin/teams",
-        on_error=lambda e: _team_page(request, session, team_id, status=422),
-        now=now,
-        travel=travel,
-        policy=policy,
-        office=office,
+def team_activate(team_id: DbId, post: AdminPost) -> Response:
+    return post.submit(
+        lambda: admin.team_active_change(post.session, team_id, True), back="/admin/teams", on_error=lambda e: _team_page(post.request, post.session, team_id, status=422), confirmed=True
     )
 
 
 @router.post("/admin/teams/{team_id}/members")
-def member_add(
-    team_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
-) -> Response:
-    form = form_dict(raw)
-    return submit(
-        request,
-        principal,
-        session,
-        lambda: admin.member_change(session, team_id, form),
-        form=form,
-        confirmed=True,
+def member_add(team_id: DbId, post: AdminPost) -> Response:
+    return post.submit(
+        lambda: admin.member_change(post.session, team_id, post.form),
         back=f"/admin/teams/{team_id}",
-        on_error=lambda e: _team_page(request, session, team_id, member_form=form, member_errors=e, status=422),
-        now=now,
-        travel=travel,
-        policy=policy,
-        office=office,
+        on_error=lambda e: _team_page(post.request, post.session, team_id, member_form=post.form, member_errors=e, status=422),
+        confirmed=True,
     )
 
 
 @router.post("/admin/teams/{team_id}/members/{member_id}/leave")
-def member_leave(
-    team_id: DbId,
-    member_id: DbId,
-    request: Request,
-    session: WriteDB,
-    now: Now,
-    travel: Travel,
-    policy: Policy,
-    office: OfficeInfo,
-    principal: Principal = Depends(ADMIN),
-    raw: FormData = Depends(small_form()),
-) -> Response:
-    form = form_dict(raw)
-    return submit(
-        request,
-        principal,
-        session,
-        lambda: admin.member_leave_change(session, member_id, form, now, policy.timezone),
-        form=form,
-        confirmed=raw.get(CONFIRM_FIELD) == "1",
+def member_leave(team_id: DbId, member_id: DbId, post: AdminPost) -> Response:
+    return post.submit(
+        lambda: admin.member_leave_change(post.session, member_id, post.form, post.now, post.policy.timezone),
         back=f"/admin/teams/{team_id}",
-        on_error=lambda e: _team_page(request, session, team_id, member_errors={f"left_{member_id}": next(iter(e.values()))}, status=422),
-        now=now,
-        travel=travel,
-        policy=policy,
-        office=office,
+        on_error=lambda e: _team_page(post.request, post.session, team_id, member_errors={f"left_{member_id}": next(iter(e.values()))}, status=422),
     )
 
 
@@ -225,24 +136,8 @@ def kits_page(request: Request, session: ReadDB, _: Principal = Depends(ADMIN)) 
 
 
 @router.post("/admin/kits")
-def kit_create(
-    request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
-) -> Response:
-    form = form_dict(raw)
-    return submit(
-        request,
-        principal,
-        session,
-        lambda: admin.kit_change(session, form, now),
-        form=form,
-        confirmed=raw.get(CONFIRM_FIELD) == "1",
-        back="/admin/kits",
-        on_error=lambda e: _kits_page(request, session, form, e, 422),
-        now=now,
-        travel=travel,
-        policy=policy,
-        office=office,
-    )
+def kit_create(post: AdminPost) -> Response:
+    return post.submit(lambda: admin.kit_change(post.session, post.form, post.now), back="/admin/kits", on_error=lambda e: _kits_page(post.request, post.session, post.form, e, 422))
 
 
 @router.get("/admin/kits/{kit_id}", response_class=HTMLResponse)
@@ -251,41 +146,12 @@ def kit_page(kit_id: DbId, request: Request, session: ReadDB, _: Principal = Dep
 
 
 @router.post("/admin/kits/{kit_id}")
-def kit_edit(
-    kit_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
-) -> Response:
-    form = form_dict(raw)
-    return submit(
-        request,
-        principal,
-        session,
-        lambda: admin.kit_change(session, form, now, kit_id),
-        form=form,
-        confirmed=raw.get(CONFIRM_FIELD) == "1",
-        back="/admin/kits",
-        on_error=lambda e: _kits_page(request, session, form, e, 422, kit_id=kit_id),
-        now=now,
-        travel=travel,
-        policy=policy,
-        office=office,
+def kit_edit(kit_id: DbId, post: AdminPost) -> Response:
+    return post.submit(
+        lambda: admin.kit_change(post.session, post.form, post.now, kit_id), back="/admin/kits", on_error=lambda e: _kits_page(post.request, post.session, post.form, e, 422, kit_id=kit_id)
     )
 
 
 @router.post("/admin/kits/{kit_id}/retire")
-def kit_retire(
-    kit_id: DbId, request: Request, session: WriteDB, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(ADMIN), raw: FormData = Depends(small_form())
-) -> Response:
-    return submit(
-        request,
-        principal,
-        session,
-        lambda: admin.kit_retire_change(session, kit_id, now),
-        form={},
-        confirmed=raw.get(CONFIRM_FIELD) == "1",
-        back="/admin/kits",
-        on_error=lambda e: _kits_page(request, session, status=422),
-        now=now,
-        travel=travel,
-        policy=policy,
-        office=office,
-    )
+def kit_retire(kit_id: DbId, post: AdminPost) -> Response:
+    return post.submit(lambda: admin.kit_retire_change(post.session, kit_id, post.now), back="/admin/kits", on_error=lambda e: _kits_page(post.request, post.session, status=422))

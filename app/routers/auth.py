@@ -9,7 +9,7 @@ synchronizer token takes over (see app.auth).
 Wrong passwords are throttled twice (both on the login page and the token endpoint): per
 username and client address (``JEMPUT_LOGIN_MAX_FAILURES`` within ``JEMPUT_LOGIN_LOCKOUT_MINUTES``,
 in ``visits.staff.users.authenticate``: someone else's wrong passwords never lock the real user
-out of their own address) and per client address (``IP_FAILURE_FACTOR`` times as many,
+out of their own address) and per client address (``ADDRESS_FAILURE_FACTOR`` times as many, in ``visits.staff.users.login``,
 whatever usernames are tried, so one client cannot walk through every staff account). The
 address is kept only as an HMAC (``visits.staff.ratelimit.client_key``).
 """
@@ -19,25 +19,25 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute, iter_route_contexts
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import SESSION_COOKIE, STAFF_ROLES, Principal, _bearer, current_principal, require_roles, route_roles, verify_csrf
 from app.db import WriteSession
+from app.deps import Now
 from app.i18n import catalog, translate
 from app.settings import get_settings
 from app.web import render, request_language, secure_cookies
 from visits.errors import DomainError, Forbidden, InvalidInput, TooManyRequests, Unauthenticated
-from visits.models import LoginAttempt, User
+from visits.models import User
 from visits.staff.ratelimit import client_key
-from visits.staff.users import authenticate, end_session, issue_api_token, revoke_api_token, start_session
-from visits.types import utcnow
+from visits.staff.users import end_session, issue_api_token, revoke_api_token, start_session
+from visits.staff.users import login as login_user
 
 router = APIRouter()
 
@@ -64,30 +64,16 @@ def _login_page(request: Request, *, error: DomainError | None = None, username:
     return response
 
 
-IP_FAILURE_FACTOR = 4  # an office behind one NAT address shares this budget, so it is wider than one username's
-
-
 def _client_attempt_key(request: Request) -> str:
-    """The LoginAttempt key of the client's address: ':' never occurs in a username, so the two never mix."""
+    """The LoginAttempt key of the client's address (see ``visits.staff.users.login``)."""
     who = client_key(get_settings().resolved_secret_key(), request.client.host if request.client else None)
     return f"ip:{who}"
 
 
-def _login(session: Session, request: Request, username: str, password: str) -> User:
-    """``authenticate``, behind the per-client-address limit; a failure is counted for the address too."""
+def _login(session: Session, request: Request, username: str, password: str, now: datetime) -> User:
     s = get_settings()
     window = timedelta(minutes=s.login_lockout_minutes)
-    now = utcnow()
-    address = _client_attempt_key(request)
-    failures = session.exec(select(func.count()).select_from(LoginAttempt).where(LoginAttempt.username == address, LoginAttempt.at >= now - window)).one()
-    if failures >= s.login_max_failures * IP_FAILURE_FACTOR:
-        raise TooManyRequests()
-    try:
-        return authenticate(session, username, password, max_failures=s.login_max_failures, window=window, client=address)
-    except Unauthenticated:
-        session.add(LoginAttempt(username=address, at=now))
-        session.flush()
-        raise
+    return login_user(session, username, password, address_key=_client_attempt_key(request), max_failures=s.login_max_failures, window=window, now=now)
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
@@ -100,6 +86,7 @@ async def login_form(request: Request) -> Response:
 @router.post("/login", response_class=HTMLResponse, include_in_schema=False)
 def login(
     request: Request,
+    now: Now,
     username: str = Form(""),
     password: str = Form(""),
     csrf_token: str = Form(""),
@@ -108,7 +95,7 @@ def login(
     if not _login_form_valid(request, csrf_token):
         return _login_page(request, error=Forbidden("auth.form_expired"), username=username)
     try:
-        user = _login(session, request, username, password)
+        user = _login(session, request, username, password, now)
     except InvalidInput as exc:  # a control character: never echoed, stored or logged
         return _login_page(request, error=exc)
     except (Unauthenticated, TooManyRequests) as exc:  # answered, so the failed attempt is kept
@@ -139,13 +126,14 @@ async def logout(request: Request, session: Session = WriteSession) -> Response:
 @router.post("/api/v1/auth/token", tags=["auth"])
 def issue_token(
     request: Request,
+    now: Now,
     username: str = Form(...),
     password: str = Form(...),
     session: Session = WriteSession,
 ) -> Response:
     """Exchange a username and password for a bearer token (tablets); throttled like the login page."""
     try:
-        user = _login(session, request, username, password)
+        user = _login(session, request, username, password, now)
     except (Unauthenticated, TooManyRequests, InvalidInput) as exc:  # answered, so the failed attempt is kept
         body = {"detail": translate(exc.message_key, request_language(request)), "code": exc.code}
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None

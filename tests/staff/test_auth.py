@@ -11,7 +11,7 @@ from sqlmodel import select
 from app.auth import SESSION_COOKIE
 from app.db import session_scope
 from app.settings import get_settings
-from tests.app.helpers import PASSWORD, bearer_headers, login_as, make_user, session_for
+from tests.app.helpers import PASSWORD, bearer_headers, login_as, make_user, session_for, set_clock
 from visits.errors import Conflict, InvalidInput, TooManyRequests, Unauthenticated
 from visits.models import ApiToken, AuditLog, Kecamatan, Kelurahan, LoginAttempt, Resident, User, UserSession
 from visits.staff.users import authenticate, create_user, digest, issue_api_token, resolve_api_token, resolve_session, set_active, start_session, verify_password
@@ -253,15 +253,28 @@ def test_repeated_wrong_passwords_are_throttled(client) -> None:
     assert _login(client, "ani").status_code == 303  # counted per username
 
 
+def test_the_lockout_counts_on_the_injected_clock(client, now) -> None:
+    """Failures are stamped and aged with the app's clock: a lockout ends when *that* clock passes the window."""
+    make_user("operator", "budi")
+    for _ in range(get_settings().login_max_failures):
+        assert _login(client, "budi", "salah-salah").status_code == 401
+    with session_scope() as s:
+        assert {a.at for a in s.exec(select(LoginAttempt)).all()} == {now}
+    set_clock(client, now + timedelta(minutes=get_settings().login_lockout_minutes - 1))
+    assert _login(client, "budi").status_code == 429
+    set_clock(client, now + timedelta(minutes=get_settings().login_lockout_minutes, seconds=1))
+    assert _login(client, "budi").status_code == 303
+
+
 def test_wrong_passwords_from_one_address_are_throttled_whatever_the_username(db, monkeypatch) -> None:
     """One client cannot walk through every staff account; others, and the username lock, are unaffected."""
     from fastapi.testclient import TestClient
 
     from app.main import create_app
-    from app.routers.auth import IP_FAILURE_FACTOR
+    from visits.staff.users import ADDRESS_FAILURE_FACTOR
 
     monkeypatch.setattr(get_settings(), "login_max_failures", 2)
-    address_limit = 2 * IP_FAILURE_FACTOR
+    address_limit = 2 * ADDRESS_FAILURE_FACTOR
     make_user("operator", "budi")
     application = create_app()
     with TestClient(application, client=("203.0.113.7", 40000)) as attacker, TestClient(application, client=("198.51.100.9", 40001)) as office:
@@ -282,12 +295,12 @@ def test_the_address_limit_ends_after_the_window(db, monkeypatch) -> None:
     from fastapi.testclient import TestClient
 
     from app.main import create_app
-    from app.routers.auth import IP_FAILURE_FACTOR
+    from visits.staff.users import ADDRESS_FAILURE_FACTOR
 
     monkeypatch.setattr(get_settings(), "login_max_failures", 1)
     make_user("operator", "budi")
     with TestClient(create_app(), client=("203.0.113.8", 40000)) as c:
-        for n in range(IP_FAILURE_FACTOR):
+        for n in range(ADDRESS_FAILURE_FACTOR):
             assert _login(c, f"nama-{n}", "salah-salah").status_code == 401
         assert _login(c, "budi").status_code == 429
         with session_scope() as s:  # the failures age out of the lockout window

@@ -113,7 +113,7 @@ def attempt_key(username: str, client: str = "") -> str:
     return "u:" + hashlib.sha256(f"{name}\n{client}".encode()).hexdigest()[:48]
 
 
-def authenticate(session: Session, username: str, password: str, *, max_failures: int, window: timedelta, client: str = "") -> User:
+def authenticate(session: Session, username: str, password: str, *, max_failures: int, window: timedelta, client: str = "", now: datetime | None = None) -> User:
     """The active user with this password, or an error.
 
     TooManyRequests when ``max_failures`` wrong attempts for this username from this ``client``
@@ -128,7 +128,7 @@ def authenticate(session: Session, username: str, password: str, *, max_failures
         raise InvalidInput("auth.username_invalid", field="username")
     name = normalise_username(username)
     key = attempt_key(name, client)
-    now = utcnow()
+    now = now or utcnow()
     if _recent_failures(session, key, now - window) >= max_failures:
         raise TooManyRequests()
     user = session.exec(select(User).where(User.username == name)).first()
@@ -142,6 +142,24 @@ def authenticate(session: Session, username: str, password: str, *, max_failures
     session.add(LoginAttempt(username=key, at=now))
     session.flush()
     raise Unauthenticated("auth.bad_credentials")
+
+
+ADDRESS_FAILURE_FACTOR = 4  # an office behind one NAT address shares this budget, so it is wider than one username's
+
+
+def login(session: Session, username: str, password: str, *, address_key: str, max_failures: int, window: timedelta, now: datetime) -> User:
+    """:func:`authenticate`, behind a per-client-address limit as well (``address_key``: the
+    LoginAttempt key of the client's address, ``ip:<hmac>``; ':' never occurs in a username, so
+    the two never mix). A failure is counted for the address too, so rotating usernames from one
+    address stops at ``max_failures * ADDRESS_FAILURE_FACTOR``."""
+    if _recent_failures(session, address_key, now - window) >= max_failures * ADDRESS_FAILURE_FACTOR:
+        raise TooManyRequests()
+    try:
+        return authenticate(session, username, password, max_failures=max_failures, window=window, client=address_key, now=now)
+    except Unauthenticated:
+        session.add(LoginAttempt(username=address_key, at=now))
+        session.flush()
+        raise
 
 
 def _recent_failures(session: Session, username: str, since: datetime) -> int:
