@@ -38,8 +38,12 @@ def browser():  # noqa: ANN201
         from playwright.sync_api import sync_playwright
     except ImportError:
         _missing("Playwright for Python (pip install playwright)")
+    # The browser runs on the real clock: under CI's faketime pass libfaketime, preloaded into
+    # Chromium's dozens of processes, slows every page load past a minute. The server under test
+    # keeps the faked clock; pages never trust the device's clock for a booking decision.
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"], env=env)
         yield b
         b.close()
 

@@ -55,6 +55,25 @@ def _drop_pg_database(db_url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def test_backend() -> str:
+    """The database this run tests: PostgreSQL when ``JEMPUT_TEST_DATABASE_URL`` names a server."""
+    return "postgresql" if os.environ.get("JEMPUT_TEST_DATABASE_URL") else "sqlite"
+
+
+test_backend.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests about one backend itself (``@pytest.mark.sqlite`` / ``postgresql``) are deselected,
+    not skipped, on the other: CI runs the suite on both, so each runs somewhere and none passes
+    by skipping."""
+    other = {"sqlite": "postgresql", "postgresql": "sqlite"}[test_backend()]
+    dropped = [item for item in items if item.get_closest_marker(other)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not item.get_closest_marker(other)]
+
+
 @pytest.fixture(scope="session")
 def db_url() -> Iterator[str]:
     """A migrated, empty database for this test run."""

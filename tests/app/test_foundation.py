@@ -174,12 +174,11 @@ def test_the_route_session_commits_on_success_and_rolls_back_on_error(db, depend
     assert names == (["written by the route"] if kept else [])
 
 
+@pytest.mark.sqlite  # deferred foreign-key checks (PRAGMA defer_foreign_keys) are SQLite's
 @pytest.mark.parametrize("dependency", [ReadSession, WriteSession], ids=["read-write session", "write session"])
 def test_a_failed_commit_is_never_answered_as_success(db, dependency) -> None:
     """The route's transaction commits before its response is sent: when COMMIT fails (here a
     foreign key checked only at commit), the client gets a 500, not a 200 for lost work."""
-    if db.dialect.name != "sqlite":
-        pytest.skip("deferred foreign-key checks (PRAGMA defer_foreign_keys) are SQLite's")
     from app.main import create_app
 
     application = create_app()
@@ -216,9 +215,8 @@ def test_every_route_commits_before_it_answers() -> None:
     assert [(path, scope) for path, scope in found if scope != "function"] == []
 
 
+@pytest.mark.sqlite
 def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(engine, db_url: str) -> None:
-    if engine.dialect.name != "sqlite":
-        pytest.skip("SQLite pragmas")
     for session in (new_session(), new_session(write=True)):  # what the request dependencies use
         conn = session.connection()
         pragmas = [conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in ("journal_mode", "busy_timeout", "foreign_keys")]

@@ -13,9 +13,8 @@ from sqlalchemy.engine import make_url
 from app.db import make_engine
 
 
+@pytest.mark.sqlite
 def test_the_sqlite_database_and_its_wal_are_created_0600(fresh_db_url: str) -> None:
-    if not fresh_db_url.startswith("sqlite"):
-        pytest.skip("SQLite files only")
     old = os.umask(0o022)  # a usual umask: files would be 0644
     try:
         engine = make_engine(fresh_db_url)
@@ -34,9 +33,8 @@ def test_the_sqlite_database_and_its_wal_are_created_0600(fresh_db_url: str) -> 
         os.umask(old)
 
 
+@pytest.mark.sqlite
 def test_an_existing_world_readable_database_is_tightened(fresh_db_url: str) -> None:
-    if not fresh_db_url.startswith("sqlite"):
-        pytest.skip("SQLite files only")
     path = Path(make_url(fresh_db_url).database)  # type: ignore[arg-type]
     path.touch()
     path.chmod(0o644)

@@ -24,9 +24,8 @@ N = 30
 TRAVEL = TravelService()
 
 
+@pytest.mark.postgresql  # SQLite serialises write transactions (BEGIN IMMEDIATE) already
 def test_thirty_simultaneous_offers_hold_at_most_the_capacity(db) -> None:
-    if db.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL only: SQLite serialises write transactions (BEGIN IMMEDIATE) already")
     with session_scope(db, write=True) as s:
         setup_area(s)
         kits = s.exec(select(RecordingKit).order_by(RecordingKit.id)).all()

@@ -26,7 +26,14 @@ from visits.models import AuditLog
 ANY_WEEKDAY = [{"weekday": d, "start": "08:00", "end": "14:00"} for d in range(5)]
 FAMILIES = 20
 STAFF = 4
-DURATION = 25.0
+DURATION = 25.0  # at least this long, and on until both sides have done MIN_EACH (a loaded machine)
+MIN_EACH = 21
+LONGEST = 150.0
+
+
+def _is_write(call: tuple[str, int]) -> bool:
+    """A family call that wrote: offers held (200), a confirmation or a cancellation tried."""
+    return call[0] != "offers" or call[1] == 200
 
 
 @pytest.fixture
@@ -37,10 +44,9 @@ def no_track_limit(monkeypatch):
     get_settings.cache_clear()
 
 
+@pytest.mark.sqlite  # the read-transaction upgrade failure is SQLite's (WAL snapshot)
 @pytest.mark.slow
 def test_staff_pages_never_500_while_families_write(db, no_track_limit) -> None:
-    if db.dialect.name != "sqlite":
-        pytest.skip("the read-transaction upgrade failure is SQLite's (WAL snapshot)")
     tokens: list[str] = []
     with session_scope(db, write=True) as s:
         setup_area(s)
@@ -60,13 +66,22 @@ def test_staff_pages_never_500_while_families_write(db, no_track_limit) -> None:
     application.dependency_overrides[get_now] = lambda: NOW
     codes: list[tuple[str, int]] = []
     lock = threading.Lock()
-    stop = time.monotonic() + DURATION
+    started = time.monotonic()
     errors: list[BaseException] = []
+
+    def going() -> bool:
+        elapsed = time.monotonic() - started
+        if elapsed < DURATION:
+            return True
+        with lock:
+            staff_ok = sum(1 for c in codes if c[0] in ("inbox", "case") and c[1] == 200)
+            writes = sum(1 for c in codes if _is_write(c))
+        return elapsed < LONGEST and (staff_ok < MIN_EACH or writes < MIN_EACH) and not errors
 
     def family(token: str) -> None:
         try:
             with httpx.Client(base_url=base, timeout=60) as http:
-                while time.monotonic() < stop:
+                while going():
                     r = http.post(f"/api/v1/track/{token}/offers")
                     with lock:
                         codes.append(("offers", r.status_code))
@@ -87,7 +102,7 @@ def test_staff_pages_never_500_while_families_write(db, no_track_limit) -> None:
         try:
             with httpx.Client(base_url=base, timeout=60, headers=h) as http:
                 i = 0
-                while time.monotonic() < stop:
+                while going():
                     path = "/operator/requests" if i % 3 == 0 else f"/operator/requests/{ids[(i + n) % len(ids)]}"
                     try:
                         status = http.get(path).status_code
@@ -106,16 +121,16 @@ def test_staff_pages_never_500_while_families_write(db, no_track_limit) -> None:
         for t in threads:
             t.start()
         for t in threads:
-            t.join(timeout=DURATION + 120)
+            t.join(timeout=LONGEST + 60)
         from visits.planning.replan import wait_idle
 
         wait_idle(120)
     assert errors == [], errors[:3]
     failures = [c for c in codes if c[1] >= 500]
     staff_loads = [c for c in codes if c[0] in ("inbox", "case")]
-    family_writes = [c for c in codes if c[0] != "offers" or c[1] == 200]
+    family_writes = [c for c in codes if _is_write(c)]
     assert failures == [], {k: sum(1 for c in failures if c[0] == k) for k in {c[0] for c in failures}}
-    assert sum(1 for c in staff_loads if c[1] == 200) > 20 and len(family_writes) > 20
+    assert sum(1 for c in staff_loads if c[1] == 200) >= MIN_EACH and len(family_writes) >= MIN_EACH
     with session_scope(db) as s:  # every page load that answered 200 left its audit rows
         case_reads = s.exec(select(func.count()).select_from(AuditLog).where(AuditLog.route == "/operator/requests/{request_id}")).one()
     assert case_reads == sum(1 for c in staff_loads if c[0] == "case" and c[1] == 200)
