@@ -16,7 +16,7 @@ from sqlmodel import Session, SQLModel, select
 from visits.errors import NotFound
 from visits.models import AuditLog, Booking, KkDocument, Notification, Resident, VisitRequest
 
-SECRET_FIELDS = frozenset({"tracking_token_hash", "idempotency_key", "idempotency_hash", "storage_name", "sha256"})
+SECRET_FIELDS = frozenset({"tracking_token_hash", "idempotency_key", "idempotency_hash", "storage_name", "sha256", "nik_hash"})
 
 
 def _plain(value: Any) -> Any:

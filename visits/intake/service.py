@@ -35,6 +35,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from visits import pii
 from visits.clock import first_answer_due
 from visits.errors import Conflict, InvalidInput, NotFound
 from visits.intake.eligibility import Applicant, Reason, evaluate, reason_for
@@ -164,6 +165,13 @@ def find_kelurahan(session: Session, code: str, region_prefix: str) -> Kelurahan
     return kel
 
 
+def find_resident(session: Session, nik: str) -> Resident | None:
+    """The resident with this NIK, by its keyed hash (under any configured data key: during a
+    rotation a row may still carry an older key's hash)."""
+    stmt = select(Resident).where(Resident.nik_hash.in_(pii.lookup_hashes(nik, pii.NIK)))  # type: ignore[union-attr]
+    return session.exec(stmt).first()
+
+
 def has_open_request(session: Session, resident_id: int | None) -> bool:
     if resident_id is None:
         return False
@@ -222,7 +230,7 @@ class _Decision:
 def _decide(session: Session, sub: Submission, cfg: IntakeConfig, has_document: bool, now: datetime) -> _Decision:
     data = sub.data
     kel = find_kelurahan(session, data.kelurahan_code, cfg.region_prefix)
-    resident = session.exec(select(Resident).where(Resident.nik == data.nik)).first()
+    resident = find_resident(session, data.nik)
     duplicate = resident is not None and has_open_request(session, resident.id)
     applicant = Applicant(
         nik=data.nik,
