@@ -5,6 +5,8 @@
   derived from the data key; unique: one resident per NIK). Both are nullable: an anonymised
   resident has neither.
 - visit_request.kk_number (plain) becomes visit_request.kk_number_sealed (nullable for the same reason).
+- resident.anonymised_at and visit_request.anonymised_at: when the personal data was removed
+  (``visits.intake.rights``: erasure on request, or the retention job).
 - Every existing row is sealed here with the keys from the settings (``JEMPUT_DATA_KEYS``, by
   default derived from ``JEMPUT_SECRET_KEY``); the plaintext columns are then dropped.
 
@@ -62,6 +64,10 @@ OTHER_COLUMNS = (  # resident's columns besides the NIK, as revisions 0002-0003 
 )
 
 
+def _anonymised_at() -> sa.Column:
+    return sa.Column("anonymised_at", sa.DateTime(timezone=True), nullable=True)
+
+
 def _resident_table(sealed: bool) -> list:
     """``resident`` of this revision (``sealed``) or of revision 0003."""
     nik: list = (
@@ -93,6 +99,7 @@ def _resident_table(sealed: bool) -> list:
         sa.Column("ektp_recorded_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        *([_anonymised_at()] if sealed else []),
         sa.CheckConstraint("location_source IN ('centroid', 'map_pin', 'geocoder', 'officer_gps')", name=op.f("ck_resident_location_source_valid")),
         sa.CheckConstraint("marital_status IN ('single', 'married', 'divorced', 'widowed')", name=op.f("ck_resident_marital_status_valid")),
         sa.CheckConstraint("sex IN ('M', 'F')", name=op.f("ck_resident_sex_valid")),
@@ -107,10 +114,10 @@ def _resident_table(sealed: bool) -> list:
 def _rebuild_resident_on_sqlite(sealed: bool) -> None:
     """Drop and re-create ``resident`` keeping its rows and ids (see revision 0002)."""
     found = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("resident")}
-    expected = set(OTHER_COLUMNS) | {"nik", "nik_sealed", "nik_hash"}
+    expected = set(OTHER_COLUMNS) | {"nik", "nik_sealed", "nik_hash", "anonymised_at"}
     if found - expected:
         raise RuntimeError(f"resident has columns this revision does not know ({', '.join(sorted(found - expected))}): add them to OTHER_COLUMNS and _resident_table")
-    columns = ", ".join((*OTHER_COLUMNS, "nik_sealed", "nik_hash") if sealed else (*OTHER_COLUMNS, "nik"))
+    columns = ", ".join((*OTHER_COLUMNS, "nik_sealed", "nik_hash", "anonymised_at") if sealed else (*OTHER_COLUMNS, "nik"))
     op.execute("PRAGMA defer_foreign_keys = ON")  # until this migration's COMMIT, which checks them
     op.execute("DROP TABLE IF EXISTS _resident_rebuild")
     op.execute(f"CREATE TABLE _resident_rebuild AS SELECT {columns} FROM resident")
@@ -137,7 +144,9 @@ def upgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
     op.add_column("resident", sa.Column("nik_sealed", sa.Text(), nullable=True))
     op.add_column("resident", sa.Column("nik_hash", sa.String(length=64), nullable=True))
+    op.add_column("resident", _anonymised_at())
     op.add_column("visit_request", sa.Column("kk_number_sealed", sa.Text(), nullable=True))
+    op.add_column("visit_request", _anonymised_at())
     _convert("SELECT id, nik FROM resident", "UPDATE resident SET nik_sealed = :s, nik_hash = :h WHERE id = :id", lambda r: {"s": pii.seal(r[1], pii.NIK), "h": pii.lookup_hash(r[1], pii.NIK)})
     _convert("SELECT id, kk_number FROM visit_request", "UPDATE visit_request SET kk_number_sealed = :s WHERE id = :id", lambda r: {"s": pii.seal(r[1], pii.KK)})
     if sqlite:
@@ -164,11 +173,14 @@ def downgrade() -> None:
     if sqlite:
         _rebuild_resident_on_sqlite(sealed=False)
         op.execute("ALTER TABLE visit_request DROP COLUMN kk_number_sealed")
+        op.execute("ALTER TABLE visit_request DROP COLUMN anonymised_at")
         return
     op.drop_constraint(op.f("uq_resident_nik_hash"), "resident", type_="unique")
     op.drop_column("resident", "nik_sealed")
     op.drop_column("resident", "nik_hash")
+    op.drop_column("resident", "anonymised_at")
     op.alter_column("resident", "nik", existing_type=sa.String(length=16), nullable=False)
     op.create_unique_constraint(op.f("uq_resident_nik"), "resident", ["nik"])
     op.alter_column("visit_request", "kk_number", existing_type=sa.String(length=16), nullable=False)
     op.drop_column("visit_request", "kk_number_sealed")
+    op.drop_column("visit_request", "anonymised_at")

@@ -172,6 +172,7 @@ class Resident(SQLModel, table=True):
     ektp_recorded_at: datetime | None = utc_column()
     created_at: datetime = created_column()
     updated_at: datetime = created_column()
+    anonymised_at: datetime | None = utc_column()  # personal data removed (visits.intake.rights)
 
     @property
     def groups(self) -> list[Group]:
@@ -252,6 +253,7 @@ class VisitRequest(SQLModel, table=True):
     due_at: datetime = utc_column(nullable=False)
     updated_at: datetime = created_column()
     version: int = 1
+    anonymised_at: datetime | None = utc_column()  # personal data removed (visits.intake.rights)
 
 
 class TrackingLink(SQLModel, table=True):
