@@ -42,6 +42,7 @@ from visits.intake.tracking import hash_token
 from visits.intake.uploads import remove_file
 from visits.models import FollowUpSurvey, Kelurahan, KkDocument, Notification, Resident, Visit, VisitRequest
 from visits.outbox import NotificationStatus
+from visits.staff import audit
 
 CLOSED_STATUSES = (RequestStatus.VISITED, RequestStatus.CANCELLED, RequestStatus.INELIGIBLE, RequestStatus.CLOSED)
 RESIDENT_FIELDS = ("nik", "full_name", "birth_date", "sex", "marital_status", "disability_type", "approach_notes", "street", "rt", "rw")
@@ -234,6 +235,7 @@ def anonymise_closed(session: Session, *, retention_days: int, upload_dir: Path,
     for row in rows:
         _anonymise_request(session, row, upload_dir, now, out)
     session.flush()
+    audit.record_many(session, user_id=None, action="anonymise", entity="visit_request", items=[(row.id, row.resident_id) for row in rows], route="jemput anonymise-closed")
     for resident_id in dict.fromkeys(row.resident_id for row in rows):
         resident = session.get(Resident, resident_id)
         if resident is None or resident.anonymised_at is not None:
