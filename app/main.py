@@ -191,7 +191,26 @@ def _declare_error_bodies(app: FastAPI) -> None:
 
 def _routers() -> list[APIRouter]:
     """Every router of the application, listed explicitly."""
-    from app.routers import admin, admin_calendar, admin_settings, admin_teams, auth, booking, card, field_api, field_pages, head, info, intake, operator, operator_booking, pages, plans, rights, survey
+    from app.routers import (
+        admin,
+        admin_calendar,
+        admin_settings,
+        admin_teams,
+        auth,
+        booking,
+        card,
+        field_api,
+        field_pages,
+        head,
+        info,
+        intake,
+        operator,
+        operator_booking,
+        pages,
+        plans,
+        rights,
+        survey,
+    )
 
     return [
         admin.router,

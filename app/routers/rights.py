@@ -56,19 +56,37 @@ def _today(now: datetime) -> Any:
 
 def _audit_correction(session: Session, request: Request, principal: Principal, row: VisitRequest, fields: list[str], reason: str) -> None:
     audit.record_change(
-        session, user_id=principal.user_id, action="correct", entity="resident", entity_id=row.resident_id, resident_id=row.resident_id, after={"fields": fields, "reason": reason.strip(), "request_id": row.id}, route=route_template(request)
+        session,
+        user_id=principal.user_id,
+        action="correct",
+        entity="resident",
+        entity_id=row.resident_id,
+        resident_id=row.resident_id,
+        after={"fields": fields, "reason": reason.strip(), "request_id": row.id},
+        route=route_template(request),
     )
 
 
 def _erase(session: Session, request: Request, principal: Principal, resident_id: int, reason: str, now: datetime) -> dict[str, Any]:
     done = erase_resident(session, resident_id, reason=reason, upload_dir=get_settings().upload_dir, now=now)
     audit.record_change(
-        session, user_id=principal.user_id, action="anonymise", entity="resident", entity_id=resident_id, resident_id=resident_id, after={"requests": done.requests, "reason": reason.strip()}, route=route_template(request)
+        session,
+        user_id=principal.user_id,
+        action="anonymise",
+        entity="resident",
+        entity_id=resident_id,
+        resident_id=resident_id,
+        after={"requests": done.requests, "reason": reason.strip()},
+        route=route_template(request),
     )
     return {"resident_id": resident_id, "requests": done.requests, "kk_files_deleted": done.files}
 
 
-@router.post("/api/v1/requests/{request_id}/correction", tags=["residents"], responses={409: {"description": "anonymised, or the NIK belongs to another resident"}, 422: {"description": "a wrong field; nothing changed"}})
+@router.post(
+    "/api/v1/requests/{request_id}/correction",
+    tags=["residents"],
+    responses={409: {"description": "anonymised, or the NIK belongs to another resident"}, 422: {"description": "a wrong field; nothing changed"}},
+)
 def api_correct(request_id: DbId, body: CorrectionBody, request: Request, now: Now, principal: Principal = Depends(DESK), session: Session = WriteSession) -> Response:
     """Correct the resident of a request (and the request's companion, KK number, notes) with a written reason."""
     try:
@@ -92,7 +110,9 @@ def api_erase(resident_id: DbId, body: ErasureBody, request: Request, now: Now, 
 # ---------------------------------------------------------------- the page
 
 
-def _page(request: Request, session: Session, request_id: int, *, values: dict[str, Any] | None = None, errors: list[dict[str, str]] | None = None, erase_error: str = "", status: int = 200) -> HTMLResponse:
+def _page(
+    request: Request, session: Session, request_id: int, *, values: dict[str, Any] | None = None, errors: list[dict[str, str]] | None = None, erase_error: str = "", status: int = 200
+) -> HTMLResponse:
     row = session.get(VisitRequest, request_id)
     resident = session.get(Resident, row.resident_id) if row is not None else None
     if row is None or resident is None:

@@ -226,10 +226,7 @@ def anonymise_closed(session: Session, *, retention_days: int, upload_dir: Path,
     cutoff = now - timedelta(days=retention_days)
     closed = [s.value for s in CLOSED_STATUSES]
     rows = session.exec(
-        select(VisitRequest)
-        .where(col(VisitRequest.status).in_(closed), col(VisitRequest.updated_at) < cutoff, col(VisitRequest.anonymised_at).is_(None))
-        .order_by(col(VisitRequest.id))
-        .limit(limit)
+        select(VisitRequest).where(col(VisitRequest.status).in_(closed), col(VisitRequest.updated_at) < cutoff, col(VisitRequest.anonymised_at).is_(None)).order_by(col(VisitRequest.id)).limit(limit)
     ).all()
     out = Anonymised()
     for row in rows:

@@ -19,8 +19,8 @@ from visits.models import Resident, VisitRequest
 
 # (table, sealed column, its purpose, its lookup-hash column or None)
 SEALED = (
-    (Resident.__table__, "nik_sealed", pii.NIK, "nik_hash"),
-    (VisitRequest.__table__, "kk_number_sealed", pii.KK, None),
+    (Resident.__table__, "nik_sealed", pii.NIK, "nik_hash"),  # type: ignore[attr-defined]
+    (VisitRequest.__table__, "kk_number_sealed", pii.KK, None),  # type: ignore[attr-defined]
 )
 
 
