@@ -36,7 +36,9 @@ def rotate_batch(session: Session, table_name: str, after: int, size: int = 500)
     table, column, purpose, hash_column = next(spec for spec in SEALED if spec[0].name == table_name)
     raw = type_coerce(table.c[column], Text)  # the stored text: read without opening it
     columns = [table.c.id, raw] + ([table.c[hash_column]] if hash_column else [])
-    rows = session.connection().execute(select(*columns).where(table.c.id > after, table.c[column].is_not(None)).order_by(table.c.id).limit(size)).all()
+    rows = (
+        session.connection().execute(select(*columns).where(table.c.id > after, table.c[column].is_not(None)).order_by(table.c.id).limit(size).with_for_update()).all()
+    )  # a concurrent correction waits
     if not rows:
         return RotationStep(None)
     step = RotationStep(rows[-1][0])

@@ -340,7 +340,8 @@ def submit(session: Session, sub: Submission, cfg: IntakeConfig, now: datetime |
     key = check_idempotency_key(sub.idempotency_key)
     clean = clean_upload(sub.kk_file, cfg.upload_max_bytes) if sub.kk_file is not None else None
     kk_sha = hashlib.sha256(sub.kk_file).hexdigest() if sub.kk_file is not None else None
-    fingerprint = sub.data.fingerprint(Channel(sub.channel).value, kk_sha)
+    # keyed: the stored fingerprint covers the NIK and KK number, which must not be testable against it
+    fingerprint = hmac.new(cfg.secret_key.encode(), b"idempotency:" + sub.data.fingerprint(Channel(sub.channel).value, kk_sha).encode(), hashlib.sha256).hexdigest()
     lock_nik(session, cfg.secret_key, sub.data.nik)
     for _ in range(MAX_ATTEMPTS):
         if key is not None:
