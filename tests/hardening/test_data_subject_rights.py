@@ -161,6 +161,9 @@ def test_erasure_is_refused_while_a_request_is_open_then_anonymises_everything(a
     assert not stored.exists()
     assert api.get(f"/api/v1/track/{token}").status_code == 404  # the family's link opens nothing
     assert api.post(url, json={"reason": REASON}, headers=operator).status_code == 409  # once
+    assert api.get(f"/api/v1/residents/{row.resident_id}", headers=operator).json()["nik"] is None
+    assert api.get(f"/operator/requests/{row.id}", headers=operator).status_code == 200  # the case page still opens
+    assert api.get(f"/operator/requests/{row.id}/correct", headers=operator).status_code == 200
     export = api.get(f"/api/v1/residents/{row.resident_id}/export", headers=operator).json()
     assert export["resident"]["nik"] is None and "Siti" not in json.dumps(export)
     # a new request from the same person later is a new resident

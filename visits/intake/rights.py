@@ -110,7 +110,9 @@ def correct(session: Session, request_id: int, changes: dict[str, Any], *, reaso
     try:
         valid = RequestIn.model_validate(merged, context={"today": today})
     except ValidationError as exc:
-        errors += [e for e in field_errors(exc) if e.field in changes]  # the stored values passed intake already
+        found = field_errors(exc)
+        # the stored values passed intake already; one that no longer would is named too (correct it as well)
+        errors += [e for e in found if e.field in changes] or found
         valid = None
     if valid is not None:
         nik = parse_nik(valid.nik)
