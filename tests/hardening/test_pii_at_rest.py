@@ -45,8 +45,9 @@ def _database_text(engine) -> str:  # noqa: ANN001
     if engine.dialect.name == "sqlite":
         path = Path(make_url(str(engine.url)).database)
         raw = b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists())
-        with sqlite3.connect(path) as conn:
-            dump = "\n".join(conn.iterdump())
+        conn = sqlite3.connect(path)
+        dump = "\n".join(conn.iterdump())
+        conn.close()
         return dump + raw.decode("latin-1")
     with engine.connect() as conn:
         return "\n".join(str(row[0]) for table in inspect(conn).get_table_names() for row in conn.execute(text(f'SELECT t::text FROM "{table}" t')))
@@ -137,3 +138,50 @@ def test_bad_key_settings_are_refused_without_echoing_the_key() -> None:
     sealed = pii.seal("3576014107450099", pii.NIK, ring.current)
     assert sealed.startswith("a:") and "3576014107450099" not in sealed
     assert pii.seal("3576014107450099", pii.NIK, ring.current) != sealed  # a random nonce per value
+
+
+def test_the_migration_seals_stored_rows_and_downgrade_opens_them(fresh_db_url: str) -> None:
+    from app.db import make_engine
+    from app.migrate import downgrade, upgrade
+    from tests.intake.test_migration import _seed_at_0001
+
+    upgrade(fresh_db_url, "0001")
+    engine = make_engine(fresh_db_url)
+    try:
+        with engine.begin() as conn:
+            _seed_at_0001(conn)  # NIK 3576015403500001, KK 3576011503180007, in clear
+        upgrade(fresh_db_url, "0003_reporting")
+        upgrade(fresh_db_url, "0004_pii_at_rest")
+        with engine.connect() as conn:
+            [(sealed, digest)] = conn.execute(text("SELECT nik_sealed, nik_hash FROM resident")).all()
+            [kk_sealed] = conn.execute(text("SELECT kk_number_sealed FROM visit_request")).scalars().all()
+            assert "nik" not in {c["name"] for c in inspect(conn).get_columns("resident")}
+            assert "kk_number" not in {c["name"] for c in inspect(conn).get_columns("visit_request")}
+            if conn.dialect.name == "sqlite":
+                assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
+        assert pii.open_(sealed, pii.NIK) == "3576015403500001" and pii.open_(kk_sealed, pii.KK) == "3576011503180007"
+        assert digest == pii.lookup_hash("3576015403500001") and "3576015403500001" not in sealed + kk_sealed
+        with session_scope(engine) as s:
+            assert find_resident(s, "3576015403500001").full_name == "Siti"  # type: ignore[union-attr]
+            assert s.exec(select(VisitRequest)).one().kk_number == "3576011503180007"
+        if engine.dialect.name == "sqlite":  # the rows as SQL (freed pages are zeroed: secure_delete)
+            raw = sqlite3.connect(str(make_url(fresh_db_url).database))
+            dump = "\n".join(raw.iterdump())
+            raw.close()
+            assert "Siti" in dump and "3576015403500001" not in dump and "3576011503180007" not in dump
+            engine.dispose()
+            path = Path(str(make_url(fresh_db_url).database))
+            raw_bytes = b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists())
+            assert b"Siti" in raw_bytes and b"3576015403500001" not in raw_bytes and b"3576011503180007" not in raw_bytes
+
+        downgrade(fresh_db_url, "0003_reporting")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT nik FROM resident")).scalars().all() == ["3576015403500001"]
+            assert conn.execute(text("SELECT kk_number FROM visit_request")).scalars().all() == ["3576011503180007"]
+        upgrade(fresh_db_url)
+        with engine.begin() as conn:  # an anonymised resident cannot go back to revision 0003
+            conn.execute(text("UPDATE resident SET nik_sealed = NULL, nik_hash = NULL"))
+        with pytest.raises(RuntimeError, match="anonymised"):
+            downgrade(fresh_db_url, "0003_reporting")
+    finally:
+        engine.dispose()
