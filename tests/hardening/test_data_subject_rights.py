@@ -236,3 +236,17 @@ def test_the_retention_job_anonymises_old_closed_requests_and_keeps_the_figures(
     assert after == before
     assert before[1] != api.get("/api/v1/reports/pipeline?start=2026-11-22&end=2026-11-23&by=total", headers=head).json()  # the period really holds the old requests
     assert cli(["anonymise-closed"]) == 0  # the command runs (nothing past the default retention is left)
+
+
+def test_the_export_covers_visits_surveys_and_the_card(api, session) -> None:
+    kel = list(support.area(session))
+    row = support.request(session, kel[0], support.NOW - timedelta(days=9), status=RequestStatus.VISITED)
+    v = support.visit(session, row, "recorded", support.NOW - timedelta(days=2))
+    v.notes, v.gps_lat, v.gps_lon = "Rumah pagar hijau", -7.47, 112.43
+    session.add(v)
+    session.commit()
+    body = api.get(f"/api/v1/residents/{row.resident_id}/export", headers=bearer_headers("operator")).json()
+    [request] = body["requests"]
+    [visit] = request["visits"]
+    assert visit["notes"] == "Rumah pagar hijau" and visit["gps_lat"] == -7.47 and "client_uuid" not in visit and "body_hash" not in visit
+    assert request["surveys"] == [] and request["card"] is None and "nik_hash" not in body["resident"]
