@@ -46,7 +46,7 @@ NIK = "resident.nik"
 KK = "visit_request.kk_number"
 
 
-class KeyError_(ValueError):  # noqa: N801 - not the builtin KeyError
+class DataKeyError(ValueError):
     """A malformed key setting, or a sealed value no configured key opens (never shows a key)."""
 
 
@@ -80,7 +80,7 @@ class Keyring:
         for key in self.keys:
             if key.id == key_id:
                 return key
-        raise KeyError_(f"no configured data key has the id {key_id!r} (is it still in JEMPUT_DATA_KEYS?)")
+        raise DataKeyError(f"no configured data key has the id {key_id!r} (is it still in JEMPUT_DATA_KEYS?)")
 
 
 def parse_keys(spec: str, secret_key: str) -> Keyring:
@@ -91,23 +91,23 @@ def parse_keys(spec: str, secret_key: str) -> Keyring:
             continue
         if item == DERIVED:
             if not secret_key:
-                raise KeyError_("JEMPUT_DATA_KEYS names 'secret' but there is no secret key")
+                raise DataKeyError("JEMPUT_DATA_KEYS names 'secret' but there is no secret key")
             keys.append(DataKey.from_material(DERIVED_ID, _hkdf(secret_key.encode(), b"jemput data key from the secret key")))
             continue
         key_id, sep, encoded = item.partition(":")
         if not sep or not KEY_ID.match(key_id) or key_id == DERIVED_ID:
-            raise KeyError_(f"JEMPUT_DATA_KEYS item {i + 1}: expected <id>:<base64 key> with an id of 1-16 letters, digits, - or _ (not 's')")
+            raise DataKeyError(f"JEMPUT_DATA_KEYS item {i + 1}: expected <id>:<base64 key> with an id of 1-16 letters, digits, - or _ (not 's')")
         try:
             material = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
         except ValueError:
             material = b""
         if len(material) != 32:
-            raise KeyError_(f"JEMPUT_DATA_KEYS key {key_id!r}: expected the base64 of 32 bytes (`jemput new-data-key` makes one)")
+            raise DataKeyError(f"JEMPUT_DATA_KEYS key {key_id!r}: expected the base64 of 32 bytes (`jemput new-data-key` makes one)")
         keys.append(DataKey.from_material(key_id, material))
     if not keys:
-        raise KeyError_("JEMPUT_DATA_KEYS names no key")
+        raise DataKeyError("JEMPUT_DATA_KEYS names no key")
     if len({k.id for k in keys}) != len(keys):
-        raise KeyError_("JEMPUT_DATA_KEYS names one key id twice")
+        raise DataKeyError("JEMPUT_DATA_KEYS names one key id twice")
     return Keyring(tuple(keys))
 
 
@@ -115,7 +115,7 @@ def new_key_spec(key_id: str | None = None) -> str:
     """A fresh ``<id>:<key>`` item for ``JEMPUT_DATA_KEYS``."""
     key_id = key_id or "k" + secrets.token_hex(3)
     if not KEY_ID.match(key_id) or key_id == DERIVED_ID:
-        raise KeyError_("a key id is 1-16 letters, digits, - or _ (not 's')")
+        raise DataKeyError("a key id is 1-16 letters, digits, - or _ (not 's')")
     return f"{key_id}:{base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip('=')}"
 
 
@@ -130,7 +130,7 @@ def use(source: Callable[[], Keyring]) -> None:
 
 def keyring() -> Keyring:
     if _source is None:
-        raise KeyError_("no data keys configured (visits.pii.use was not called)")
+        raise DataKeyError("no data keys configured (visits.pii.use was not called)")
     return _source()
 
 
@@ -148,13 +148,13 @@ def key_id_of(sealed: str) -> str:
 def open_(sealed: str, purpose: str) -> str:
     key_id, sep, encoded = sealed.partition(":")
     if not sep:
-        raise KeyError_("not a sealed value")
+        raise DataKeyError("not a sealed value")
     key = keyring().get(key_id)
     blob = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
     try:
         return AESGCM(key.seal_key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], purpose.encode()).decode()
     except InvalidTag:
-        raise KeyError_(f"a value sealed under key {key_id!r} does not open (wrong key or damaged)") from None
+        raise DataKeyError(f"a value sealed under key {key_id!r} does not open (wrong key or damaged)") from None
 
 
 def lookup_hash(value: str, purpose: str = NIK, key: DataKey | None = None) -> str:

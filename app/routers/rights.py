@@ -12,7 +12,7 @@ their values; the written reason):
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -50,7 +50,7 @@ class ErasureBody(BaseModel):
     reason: str = Field(default="", max_length=2000)
 
 
-def _today(now: datetime) -> Any:
+def _today(now: datetime) -> date:
     return now.astimezone(ZoneInfo(get_settings().timezone)).date()
 
 

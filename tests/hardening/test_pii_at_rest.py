@@ -124,15 +124,15 @@ def test_rotation_reseals_every_value_and_the_old_key_can_go(api, default_keys_a
         assert "DUPLICATE_OPEN_REQUEST" in row.reasons  # duplicate detection after the rotation
 
     _use_keys(pii.new_key_spec("k2027"))  # a key that never sealed anything: values do not open, loudly
-    with session_scope() as s, pytest.raises(pii.KeyError_, match="k2026"):
+    with session_scope() as s, pytest.raises(pii.DataKeyError, match="k2026"):
         s.exec(select(Resident)).all()
 
 
 def test_bad_key_settings_are_refused_without_echoing_the_key() -> None:
-    with pytest.raises(pii.KeyError_) as bad:
+    with pytest.raises(pii.DataKeyError) as bad:
         pii.parse_keys("k1:c2hvcnQ", "s")
     assert "c2hvcnQ" not in str(bad.value)
-    with pytest.raises(pii.KeyError_):
+    with pytest.raises(pii.DataKeyError):
         pii.parse_keys("k1:" + pii.new_key_spec("x").split(":")[1] + ",k1:" + pii.new_key_spec("y").split(":")[1], "s")
     ring = pii.parse_keys(pii.new_key_spec("a") + ",secret", "s")
     sealed = pii.seal("3576014107450099", pii.NIK, ring.current)

@@ -37,7 +37,7 @@ from visits.errors import Conflict, InvalidInput, NotFound
 from visits.intake.models import OPEN_REQUEST_STATUSES, RequestStatus, TrackingLink
 from visits.intake.nik import parse_nik
 from visits.intake.schemas import FieldError, RequestIn, field_errors
-from visits.intake.service import find_resident
+from visits.intake.service import find_resident, lock_nik
 from visits.intake.tracking import hash_token
 from visits.intake.uploads import remove_file
 from visits.models import FollowUpSurvey, Kelurahan, KkDocument, Notification, Resident, Visit, VisitRequest
@@ -126,6 +126,7 @@ def correct(session: Session, request_id: int, changes: dict[str, Any], *, reaso
     new["marital_status"] = valid.marital_status.value
     changed = [name for name in CORRECTABLE if name in changes and new[name] != getattr(resident if name in RESIDENT_FIELDS else row, name)]
     if "nik" in changed:
+        lock_nik(session, valid.nik)  # as a submission for it would: the check and the write are not raced
         other = find_resident(session, valid.nik)
         if other is not None and other.id != resident.id:
             raise Conflict("rights.err.nik_taken", field="nik")

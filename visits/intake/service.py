@@ -128,14 +128,15 @@ def office_today(tz: str, now: datetime) -> date:
     return now.astimezone(ZoneInfo(tz)).date()
 
 
-def lock_nik(session: Session, secret_key: str, nik: str) -> None:
-    """Serialise submissions for one NIK until the caller's transaction ends (PostgreSQL).
+def lock_nik(session: Session, nik: str) -> None:
+    """Serialise writes for one NIK (submissions, a NIK correction) until the caller's transaction
+    ends (PostgreSQL).
 
     A transaction-scoped advisory lock on a keyed hash of the NIK (the key keeps the NIK out of
     ``pg_locks``). SQLite needs nothing: write sessions hold the database write lock already."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    digest = hmac.new(secret_key.encode(), b"resident-nik:" + nik.encode(), hashlib.sha256).digest()
+    digest = bytes.fromhex(pii.lookup_hash(nik, "lock:" + pii.NIK))
     session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": int.from_bytes(digest[:8], "big", signed=True)})
 
 
@@ -342,7 +343,7 @@ def submit(session: Session, sub: Submission, cfg: IntakeConfig, now: datetime |
     kk_sha = hashlib.sha256(sub.kk_file).hexdigest() if sub.kk_file is not None else None
     # keyed: the stored fingerprint covers the NIK and KK number, which must not be testable against it
     fingerprint = hmac.new(cfg.secret_key.encode(), b"idempotency:" + sub.data.fingerprint(Channel(sub.channel).value, kk_sha).encode(), hashlib.sha256).hexdigest()
-    lock_nik(session, cfg.secret_key, sub.data.nik)
+    lock_nik(session, sub.data.nik)
     for _ in range(MAX_ATTEMPTS):
         if key is not None:
             replay = _replay(session, key, fingerprint, cfg)
