@@ -75,6 +75,7 @@ def build(seed: int = 7) -> None:
     from sqlalchemy import insert
 
     from app.db import session_scope
+    from visits import pii
     from visits.field.service import next_step_of
     from visits.models import (
         Booking,
@@ -124,6 +125,7 @@ def build(seed: int = 7) -> None:
                 {
                     "id": n + 1,
                     "nik": f"3516{n:012d}",
+                    "nik_hash": pii.lookup_hash(f"3516{n:012d}"),  # a bulk insert runs no ORM event
                     "full_name": f"Warga {n}",
                     "birth_date": date(1950, 1, 1),
                     "sex": "M",

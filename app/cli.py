@@ -161,6 +161,58 @@ def cmd_purge_uploads(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_new_data_key(args: argparse.Namespace) -> int:
+    """Print a fresh item for JEMPUT_DATA_KEYS (the key is shown only here)."""
+    from visits.pii import new_key_spec
+
+    print(new_key_spec(args.id))
+    return 0
+
+
+def cmd_rotate_data_key(args: argparse.Namespace) -> int:
+    """Re-seal every NIK and KK number under the current data key (and re-hash NIKs), in batches."""
+    from app.db import session_scope
+    from visits.intake.rotation import SEALED, keys_in_use, rotate_batch
+    from visits.pii import keyring
+
+    current = keyring().current.id
+    for table, *_ in SEALED:
+        after, resealed, rehashed = 0, 0, 0
+        while True:
+            with session_scope(write=True) as session:  # one transaction per batch: writers are never held up long
+                step = rotate_batch(session, table.name, after, args.batch)
+            if step.last_id is None:
+                break
+            after, resealed, rehashed = step.last_id, resealed + step.resealed, rehashed + step.rehashed
+        print(f"{table.name}: {resealed} value(s) re-sealed, {rehashed} hash(es) recomputed under key {current!r}")
+    with session_scope() as session:
+        used = keys_in_use(session)
+    older = sorted(k for k in used if k != current)
+    if older:
+        print(f"values are still sealed under {', '.join(older)}: run again", file=sys.stderr)
+        return 1
+    print(f"every sealed value is under key {current!r}: older keys can be removed from JEMPUT_DATA_KEYS")
+    return 0
+
+
+def cmd_anonymise_closed(args: argparse.Namespace) -> int:
+    """Anonymise requests closed for longer than JEMPUT_RETENTION_DAYS (run daily)."""
+    from app.db import session_scope
+    from visits.intake.rights import anonymise_closed
+    from visits.types import utcnow
+
+    s = get_settings()
+    requests = residents = files = 0
+    while True:
+        with session_scope(write=True) as session:
+            done = anonymise_closed(session, retention_days=s.retention_days, upload_dir=s.upload_dir, now=utcnow(), limit=args.batch)
+        requests, residents, files = requests + len(done.requests), residents + len(done.residents), files + done.files
+        if len(done.requests) < args.batch:
+            break
+    print(f"anonymised after {s.retention_days} days: {requests} request(s), {residents} resident(s), {files} KK file(s) deleted")
+    return 0
+
+
 def _booking_context():  # noqa: ANN202
     from app.deps import office_info, slot_policy, travel_times
 
@@ -277,6 +329,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("send-reminders", help="queue the day-before reminders for tomorrow's visits").set_defaults(func=cmd_send_reminders)
     sub.add_parser("auto-book", help="book the best slot for families who accept any time in their availability").set_defaults(func=cmd_auto_book)
     sub.add_parser("send-surveys", help="queue the follow-up survey a day after each recorded visit").set_defaults(func=cmd_send_surveys)
+    nk = sub.add_parser("new-data-key", help="print a fresh key item for JEMPUT_DATA_KEYS")
+    nk.add_argument("--id", help="its key id (default: random)")
+    nk.set_defaults(func=cmd_new_data_key)
+    rk = sub.add_parser("rotate-data-key", help="re-seal every NIK and KK number under the current data key (idempotent)")
+    rk.add_argument("--batch", type=int, default=500)
+    rk.set_defaults(func=cmd_rotate_data_key)
+    an = sub.add_parser("anonymise-closed", help="anonymise requests closed for longer than JEMPUT_RETENTION_DAYS")
+    an.add_argument("--batch", type=int, default=500)
+    an.set_defaults(func=cmd_anonymise_closed)
     ib = sub.add_parser("import-baseline", help="import the coverage baseline per kelurahan (CSV or XLSX)")
     ib.add_argument("file")
     ib.set_defaults(func=cmd_import_baseline)

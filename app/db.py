@@ -21,10 +21,26 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
-from app.settings import get_settings
+from app.settings import Settings, get_settings
+from visits import pii
 from visits.transactions import WRITE_OPTION, open_session, transaction
 
 _WRITER_FLAG = "jemput_holds_writer_lock"
+
+_keys: tuple[Settings, pii.Keyring] | None = None
+
+
+def data_keyring() -> pii.Keyring:
+    """The keys sealing NIK and KK numbers, from the settings (``JEMPUT_DATA_KEYS``), parsed once
+    per settings object (tests and the CLI clear the settings cache to change them)."""
+    global _keys
+    settings = get_settings()
+    if _keys is None or _keys[0] is not settings:
+        _keys = (settings, pii.parse_keys(settings.data_keys, settings.resolved_secret_key()))
+    return _keys[1]
+
+
+pii.use(data_keyring)
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -43,6 +59,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA secure_delete=ON")  # deleted or overwritten personal data is zeroed, not left in free pages
         cur.close()
 
     @event.listens_for(engine, "begin")

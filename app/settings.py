@@ -18,6 +18,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="Folder for the SQLite file, the secret key and uploads.")
     database_url: str = Field(default="", description="SQLAlchemy URL; default sqlite:///<data_dir>/jemput.db.")
     secret_key: str = Field(default="", description="Signing key; generated and kept in <data_dir>/secret_key when unset.")
+    data_keys: str = Field(
+        default="secret",
+        description="Keys sealing NIK and KK numbers at rest: comma-separated <id>:<base64 32 bytes>, the current one first, older ones until `jemput rotate-data-key` has run; 'secret' is the key derived from the secret key.",
+    )
     office_name: str = "Dinas Kependudukan dan Pencatatan Sipil Kota Mojokerto"
     office_phone: str = "+62321000000"
     region_prefix: str = Field(default="3576", description="Service-area region code (KK/kelurahan prefix).")
@@ -42,6 +46,7 @@ class Settings(BaseSettings):
     upload_max_bytes: int = 5 * 1024 * 1024
     upload_form_max_bytes: int = Field(default=25 * 1024 * 1024, description="Largest body the request FORMS read (so an over-limit photo is refused on a page that keeps what was typed).")
     kk_retention_days: int = 90
+    retention_days: int = Field(default=730, ge=30, description="Requests closed (visited, cancelled, ineligible, closed) for longer than this are anonymised by `jemput anonymise-closed`.")
     track_rate_limit: int = 20
     track_rate_window_seconds: int = 60
     intake_rate_limit: int = 30

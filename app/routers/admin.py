@@ -33,7 +33,7 @@ class ResidentOut(BaseModel):
     """Personal data: every response of this shape is recorded in the audit log."""
 
     id: int
-    nik: str
+    nik: str | None  # None once the resident is anonymised
     full_name: str
     birth_date: date
     sex: str

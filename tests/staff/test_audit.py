@@ -36,6 +36,7 @@ PERSONAL: dict[str, tuple[str, str]] = {
     "/field": ("/field?date={day}", "case"),  # the tablet page of the same route
     # the data subject's right of access: everything held about the resident
     "/api/v1/residents/{resident_id}/export": ("/api/v1/residents/{resident_id}/export", "case"),
+    "/operator/requests/{request_id}/correct": ("/operator/requests/{request_id}/correct", "case"),  # the correction form shows the data
     # issue 12: the chase list has the companion and phone to call; the bookings page the addresses
     "/operator/chase": ("/operator/chase", "other"),
     "/operator/bookings": ("/operator/bookings?date={day}", "case"),

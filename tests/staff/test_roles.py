@@ -112,6 +112,12 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/reports/clock"): HEADS,
     ("GET", "/api/v1/reports/criteria"): HEADS,
     ("POST", "/operator/requests/{request_id}/card"): DESK,  # the card's delivery after a recorded visit
+    # the data subject's rights: correction and erasure (casework)
+    ("POST", "/api/v1/requests/{request_id}/correction"): DESK,
+    ("POST", "/api/v1/residents/{resident_id}/erasure"): DESK,
+    ("GET", "/operator/requests/{request_id}/correct"): DESK,
+    ("POST", "/operator/requests/{request_id}/correct"): DESK,
+    ("POST", "/operator/requests/{request_id}/erase"): DESK,
 }
 
 PUBLIC: frozenset[tuple[str, str]] = frozenset(

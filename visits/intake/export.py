@@ -1,7 +1,7 @@
 """The data subject's right of access (UU 27/2022 art. 7): everything held about one resident,
 as plain JSON-ready data, for an operator to hand over when the resident or their guardian asks.
 
-Read-only (the caller audits the export). The KK image itself is not embedded (its metadata is;
+Read-only (the caller audits the export). Visits carry the officers' notes and GPS fixes at the home. The KK image itself is not embedded (its metadata is;
 the operator can open it on the case page); secrets (tracking-token and idempotency hashes) are
 not personal data of the resident and are left out.
 """
@@ -14,9 +14,9 @@ from typing import Any
 from sqlmodel import Session, SQLModel, select
 
 from visits.errors import NotFound
-from visits.models import AuditLog, Booking, KkDocument, Notification, Resident, VisitRequest
+from visits.models import AuditLog, Booking, CardDelivery, FollowUpSurvey, KkDocument, Notification, Resident, Visit, VisitRequest
 
-SECRET_FIELDS = frozenset({"tracking_token_hash", "idempotency_key", "idempotency_hash", "storage_name", "sha256"})
+SECRET_FIELDS = frozenset({"tracking_token_hash", "idempotency_key", "idempotency_hash", "storage_name", "sha256", "nik_hash", "token_hash", "body_hash", "client_uuid"})
 
 
 def _plain(value: Any) -> Any:
@@ -34,8 +34,8 @@ def _row(row: SQLModel) -> dict[str, Any]:
 
 
 def resident_export(session: Session, resident_id: int) -> dict[str, Any]:
-    """The resident, their requests (with KK metadata, bookings and messages sent) and who
-    accessed their data (the audit trail), or NotFound."""
+    """The resident, their requests (with KK metadata, bookings, messages sent, visits, surveys and
+    the card's delivery) and who accessed their data (the audit trail), or NotFound."""
     resident = session.get(Resident, resident_id)
     if resident is None:
         raise NotFound()
@@ -45,6 +45,19 @@ def resident_export(session: Session, resident_id: int) -> dict[str, Any]:
         doc = session.get(KkDocument, req.kk_document_id) if req.kk_document_id else None
         bookings = session.exec(select(Booking).where(Booking.request_id == req.id).order_by(Booking.id)).all()  # type: ignore[arg-type]
         messages = session.exec(select(Notification).where(Notification.request_id == req.id).order_by(Notification.id)).all()  # type: ignore[arg-type]
-        out_requests.append(_row(req) | {"kk_document": _row(doc) if doc else None, "bookings": [_row(b) for b in bookings], "messages": [_row(m) for m in messages]})
+        visits = session.exec(select(Visit).where(Visit.request_id == req.id).order_by(Visit.id)).all()  # type: ignore[arg-type]
+        surveys = session.exec(select(FollowUpSurvey).where(FollowUpSurvey.request_id == req.id).order_by(FollowUpSurvey.id)).all()  # type: ignore[arg-type]
+        card = session.exec(select(CardDelivery).where(CardDelivery.request_id == req.id)).first()
+        out_requests.append(
+            _row(req)
+            | {
+                "kk_document": _row(doc) if doc else None,
+                "bookings": [_row(b) for b in bookings],
+                "messages": [_row(m) for m in messages],
+                "visits": [_row(v) for v in visits],  # outcomes, officers' notes, GPS fixes at the home
+                "surveys": [_row(f) for f in surveys],
+                "card": _row(card) if card else None,
+            }
+        )
     trail = session.exec(select(AuditLog).where(AuditLog.resident_id == resident_id).order_by(AuditLog.id)).all()  # type: ignore[arg-type]
     return {"resident": _row(resident), "requests": out_requests, "access_log": [_row(a) for a in trail]}

@@ -6,9 +6,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, Column, Index, String, Text, event, inspect
 from sqlmodel import Field, SQLModel
 
+from visits import pii
+from visits.pii import Sealed
 from visits.tables import created_column, one_of, str_column, utc_column
 
 
@@ -143,7 +145,10 @@ class Resident(SQLModel, table=True):
         ),
     )
     id: int | None = Field(default=None, primary_key=True)
-    nik: str = str_column(16, unique=True)
+    # the NIK sealed (visits.pii: the attribute holds the plain NIK, the column only ciphertext) and its
+    # keyed hash for lookups and the one-resident-per-NIK rule; both NULL once the resident is anonymised
+    nik: str | None = Field(default=None, sa_column=Column("nik_sealed", Sealed(pii.NIK), nullable=True))
+    nik_hash: str | None = str_column(64, default=None, nullable=True, unique=True)
     full_name: str = str_column(200)
     birth_date: date
     sex: str = str_column(1)
@@ -167,6 +172,7 @@ class Resident(SQLModel, table=True):
     ektp_recorded_at: datetime | None = utc_column()
     created_at: datetime = created_column()
     updated_at: datetime = created_column()
+    anonymised_at: datetime | None = utc_column()  # personal data removed (visits.intake.rights)
 
     @property
     def groups(self) -> list[Group]:
@@ -177,6 +183,18 @@ class Resident(SQLModel, table=True):
             (Group.BEDRIDDEN, self.group_bedridden),
         )
         return [g for g, on in flags if on]
+
+
+@event.listens_for(Resident, "before_insert")
+def _hash_new_nik(_mapper: object, _connection: object, target: Resident) -> None:
+    """A resident's NIK lookup hash is set whenever its NIK is written (under the current data key)."""
+    target.nik_hash = None if target.nik is None else pii.lookup_hash(target.nik, pii.NIK)
+
+
+@event.listens_for(Resident, "before_update")
+def _hash_changed_nik(mapper: object, connection: object, target: Resident) -> None:
+    if inspect(target).attrs.nik.history.has_changes():
+        _hash_new_nik(mapper, connection, target)
 
 
 class KkDocument(SQLModel, table=True):
@@ -208,7 +226,7 @@ class VisitRequest(SQLModel, table=True):
     resident_id: int = Field(foreign_key="resident.id", index=True)
     channel: str = str_column(5)
     status: str = str_column(12, default=RequestStatus.RECEIVED)
-    kk_number: str = str_column(16)
+    kk_number: str | None = Field(default=None, sa_column=Column("kk_number_sealed", Sealed(pii.KK), nullable=True))  # sealed; NULL once anonymised
     kk_document_id: int | None = Field(default=None, foreign_key="kk_document.id", nullable=True)
     kk_check_at_visit: bool = False
     companion_name: str = str_column(200)
@@ -235,6 +253,7 @@ class VisitRequest(SQLModel, table=True):
     due_at: datetime = utc_column(nullable=False)
     updated_at: datetime = created_column()
     version: int = 1
+    anonymised_at: datetime | None = utc_column()  # personal data removed (visits.intake.rights)
 
 
 class TrackingLink(SQLModel, table=True):

@@ -131,8 +131,11 @@ def is_valid_kk(value: str) -> bool:
         return False
 
 
-def mask(value: str) -> str:
-    """Show only the region and the last two digits (for staff lists): ``3576 01•• •••• ••12``."""
+def mask(value: str | None) -> str:
+    """Show only the region and the last two digits (for staff lists): ``3576 01•• •••• ••12``
+    (an anonymised resident's erased number: empty)."""
+    if value is None:
+        return ""
     if len(value) != 16:
         return "•" * len(value)
     return f"{value[:4]} {value[4:6]}•• •••• ••{value[-2:]}"

@@ -35,6 +35,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from visits import pii
 from visits.clock import first_answer_due
 from visits.errors import Conflict, InvalidInput, NotFound
 from visits.intake.eligibility import Applicant, Reason, evaluate, reason_for
@@ -127,14 +128,15 @@ def office_today(tz: str, now: datetime) -> date:
     return now.astimezone(ZoneInfo(tz)).date()
 
 
-def lock_nik(session: Session, secret_key: str, nik: str) -> None:
-    """Serialise submissions for one NIK until the caller's transaction ends (PostgreSQL).
+def lock_nik(session: Session, nik: str) -> None:
+    """Serialise writes for one NIK (submissions, a NIK correction) until the caller's transaction
+    ends (PostgreSQL).
 
     A transaction-scoped advisory lock on a keyed hash of the NIK (the key keeps the NIK out of
     ``pg_locks``). SQLite needs nothing: write sessions hold the database write lock already."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    digest = hmac.new(secret_key.encode(), b"resident-nik:" + nik.encode(), hashlib.sha256).digest()
+    digest = bytes.fromhex(pii.lookup_hash(nik, "lock:" + pii.NIK))
     session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": int.from_bytes(digest[:8], "big", signed=True)})
 
 
@@ -162,6 +164,13 @@ def find_kelurahan(session: Session, code: str, region_prefix: str) -> Kelurahan
     if kel is None and code.replace(".", "").startswith(region_prefix):
         raise InvalidInput("intake.err.kelurahan_unknown", field="kelurahan_code")
     return kel
+
+
+def find_resident(session: Session, nik: str) -> Resident | None:
+    """The resident with this NIK, by its keyed hash (under any configured data key: during a
+    rotation a row may still carry an older key's hash)."""
+    stmt = select(Resident).where(Resident.nik_hash.in_(pii.lookup_hashes(nik, pii.NIK)))  # type: ignore[union-attr]
+    return session.exec(stmt).first()
 
 
 def has_open_request(session: Session, resident_id: int | None) -> bool:
@@ -222,7 +231,7 @@ class _Decision:
 def _decide(session: Session, sub: Submission, cfg: IntakeConfig, has_document: bool, now: datetime) -> _Decision:
     data = sub.data
     kel = find_kelurahan(session, data.kelurahan_code, cfg.region_prefix)
-    resident = session.exec(select(Resident).where(Resident.nik == data.nik)).first()
+    resident = find_resident(session, data.nik)
     duplicate = resident is not None and has_open_request(session, resident.id)
     applicant = Applicant(
         nik=data.nik,
@@ -332,8 +341,9 @@ def submit(session: Session, sub: Submission, cfg: IntakeConfig, now: datetime |
     key = check_idempotency_key(sub.idempotency_key)
     clean = clean_upload(sub.kk_file, cfg.upload_max_bytes) if sub.kk_file is not None else None
     kk_sha = hashlib.sha256(sub.kk_file).hexdigest() if sub.kk_file is not None else None
-    fingerprint = sub.data.fingerprint(Channel(sub.channel).value, kk_sha)
-    lock_nik(session, cfg.secret_key, sub.data.nik)
+    # keyed: the stored fingerprint covers the NIK and KK number, which must not be testable against it
+    fingerprint = hmac.new(cfg.secret_key.encode(), b"idempotency:" + sub.data.fingerprint(Channel(sub.channel).value, kk_sha).encode(), hashlib.sha256).hexdigest()
+    lock_nik(session, sub.data.nik)
     for _ in range(MAX_ATTEMPTS):
         if key is not None:
             replay = _replay(session, key, fingerprint, cfg)

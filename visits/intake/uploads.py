@@ -233,6 +233,14 @@ def read_kk(doc: KkDocument, upload_dir: Path) -> bytes:
     return path.read_bytes()
 
 
+def remove_file(upload_dir: Path, storage_name: str) -> None:
+    """Delete one stored KK file (gone already: nothing to do)."""
+    try:
+        _path_for(upload_dir, storage_name).unlink(missing_ok=True)
+    except NotFound:
+        pass
+
+
 def purge_expired(session: Session, upload_dir: Path, now: datetime | None = None) -> int:
     """Delete files past their retention time; the row stays with ``deleted_at`` set."""
     now = now or utcnow()
