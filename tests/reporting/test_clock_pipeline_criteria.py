@@ -104,6 +104,15 @@ def test_pipeline_counts_each_stage_reached(session) -> None:
     assert kel == {"Mentikan": 3, "Kauman": 3, "Pulorejo": 2, "outside": 1}
 
 
+def test_the_undivided_pipeline_counts_reason_codes(session) -> None:
+    """With no dimension the reason rows hold only the code lists: each code counts once, not each letter."""
+    area(session)
+    _pipeline_data(session)
+    r = pipeline_report(session, date(2026, 11, 1), date(2026, 11, 23), TZ, "total")
+    assert dict(r.total.reasons) == {"NOT_IN_GROUP": 2, "OUTSIDE_SERVICE_AREA": 1}
+    assert r.total.as_dict()["ineligible_by_reason"] == {"NOT_IN_GROUP": 2, "OUTSIDE_SERVICE_AREA": 1}
+
+
 def test_the_four_criteria(session) -> None:
     area(session)
     baseline(session, date(2026, 10, 31), {MENTIKAN: (1000, 995), KAUMAN: (3000, 2900)})

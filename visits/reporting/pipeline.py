@@ -100,7 +100,7 @@ def pipeline_report(session: Session, start: date, end: date, tz: str, dimension
         .where(*in_period, Visit.outcome != RECORDED)
         .group_by(*dim_cols, Visit.outcome)
     ).all()
-    reason_rows = session.exec(
+    reason_rows = session.execute(  # rows even with no dimension column (exec would yield the lists themselves)
         select(*dim_cols, VisitRequest.reasons)  # type: ignore[call-overload]
         .select_from(VisitRequest)
         .join(Resident, VisitRequest.resident_id == Resident.id)
