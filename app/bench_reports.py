@@ -234,11 +234,12 @@ def analyze() -> None:
 
 
 def _backend_pids(client_engine) -> list[int]:  # noqa: ANN001
-    """PostgreSQL: the server processes serving this database (the app's pooled connections)."""
+    """PostgreSQL: the server processes serving this database (the app's pooled connections;
+    this query borrows one of them, so it counts itself too)."""
     from sqlalchemy import text
 
     with client_engine.connect() as conn:
-        return [int(p) for p in conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalars()]
+        return [int(p) for p in conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars()]
 
 
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100

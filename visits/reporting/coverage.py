@@ -23,6 +23,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, distinct, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from visits.field.models import Visit
@@ -172,15 +173,16 @@ def _recorded_since(session: Session, cutoffs: list[datetime]) -> list[dict[int,
     at = col(Visit.recorded_on_device_at)
     counts = [func.count(distinct(case((at >= cutoff, resident)))) for cutoff in cutoffs]  # NULL (before the cutoff) is not counted
     stmt = (
-        select(Resident.kelurahan_id, *counts)  # type: ignore[call-overload]
+        sa_select(col(Resident.kelurahan_id), *counts)
         .select_from(Visit)
-        .join(VisitRequest, Visit.request_id == VisitRequest.id)
-        .join(Resident, VisitRequest.resident_id == Resident.id)
-        .where(Visit.outcome == RECORDED, at >= min(cutoffs), col(Resident.kelurahan_id).is_not(None))
+        .join(VisitRequest, col(Visit.request_id) == col(VisitRequest.id))
+        .join(Resident, col(VisitRequest.resident_id) == col(Resident.id))
+        .where(col(Visit.outcome) == RECORDED, at >= min(cutoffs), col(Resident.kelurahan_id).is_not(None))
         .group_by(col(Resident.kelurahan_id))
     )
     out: list[dict[int, int]] = [{} for _ in cutoffs]
-    for kel_id, *numbers in session.exec(stmt).all():
+    for row in session.execute(stmt).all():
+        kel_id, numbers = row[0], row[1:]
         for found, n in zip(out, numbers, strict=True):
             if n:
                 found[kel_id] = n
