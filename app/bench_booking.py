@@ -29,16 +29,14 @@ side of both endpoints).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import random
-import statistics
 import sys
 import tempfile
-import threading
 import time as clock
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+
+from app.bench_common import Report, ServerProfile, environment
 
 OFFER_P95_TARGET_MS = 150.0
 CONFIRM_P95_TARGET_MS = 100.0
@@ -47,25 +45,6 @@ ODGJ_TEAMS = (3, 8)  # 1-based team numbers with the ODGJ skill
 VISITS_PER_TEAM_DAY = 10  # background; the measured confirmations bring Monday-Thursday to about 12
 DAYS = 10
 MAX_VISITS_PER_DAY = 14
-
-
-def _environment(folder: Path) -> str:
-    """Point the application at a fresh database; must run before ``app`` is imported."""
-    url = f"sqlite:///{folder / 'bench.db'}"
-    os.environ["JEMPUT_DATA_DIR"] = str(folder)
-    os.environ["JEMPUT_DATABASE_URL"] = url
-    os.environ.setdefault("JEMPUT_SECRET_KEY", "bench-secret-key-not-for-production")
-    os.environ["JEMPUT_TRACK_RATE_LIMIT"] = "1000000"  # one client posts everything
-    os.environ["JEMPUT_NOTIFY_PROVIDER"] = "log"
-    return url
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))  # nearest rank
-    return ordered[rank]
 
 
 # ---------------------------------------------------------------- data
@@ -285,33 +264,19 @@ def make_bench_requests(session, count: int, rng: random.Random, now: datetime) 
 # ---------------------------------------------------------------- server and client
 
 
-def _profiled_app(app, stats_path: Path):  # noqa: ANN001
-    """Wrap the two endpoints' handlers in one shared cProfile (server side only)."""
-    import cProfile
-
-    profiler = cProfile.Profile()
-    lock = threading.Lock()
+def _profiled_services() -> ServerProfile:
+    """Wrap the booking service's offer and confirm in one shared cProfile (server side only)."""
     from visits.booking import service as booking
 
-    def wrap(fn):  # noqa: ANN001, ANN202
-        def inner(*a, **k):  # noqa: ANN002, ANN003, ANN202
-            with lock:
-                profiler.enable()
-                try:
-                    return fn(*a, **k)
-                finally:
-                    profiler.disable()
-
-        return inner
-
-    booking.offer = wrap(booking.offer)  # type: ignore[method-assign]
-    booking.confirm = wrap(booking.confirm)  # type: ignore[method-assign]
-    return profiler
+    profile = ServerProfile()
+    booking.offer = profile.wrap(booking.offer)  # type: ignore[method-assign]
+    booking.confirm = profile.wrap(booking.confirm)  # type: ignore[method-assign]
+    return profile
 
 
 def run(args: argparse.Namespace) -> int:
     folder = Path(tempfile.mkdtemp(prefix="jemput-bench-"))
-    url = _environment(folder)
+    url = environment(folder)
 
     from app.db import get_engine, session_scope
     from app.liveserver import LiveServer
@@ -319,12 +284,8 @@ def run(args: argparse.Namespace) -> int:
     from app.migrate import upgrade
     from visits.types import utcnow
 
-    lines: list[str] = []
-
-    def say(text: str = "") -> None:
-        print(text, flush=True)
-        lines.append(text)
-
+    report = Report()
+    say = report.say
     rng = random.Random(args.seed)
     t0 = clock.perf_counter()
     upgrade(url)
@@ -341,14 +302,13 @@ def run(args: argparse.Namespace) -> int:
     travel_times().forget()  # the server starts cold, as after a restart
 
     import httpx
-    import sqlalchemy
 
     app = create_app()
     if args.replan == "off":
         from visits.planning import replan
 
         replan.schedule_replan = lambda team_day_ids: []  # the lifespan hands commits to it
-    profiler = _profiled_app(app, folder / "bench.prof") if args.profile else None
+    profile = _profiled_services() if args.profile else None
     offers_ms: list[float] = []
     confirm_ms: list[float] = []
     offer_codes: dict[int, int] = {}
@@ -399,9 +359,7 @@ def run(args: argparse.Namespace) -> int:
         current = {(p.team_day_id, p.version) for p in session.exec(select(Plan).where(Plan.status == "current")).all()}
         up_to_date = sum(1 for td in touched if (td.id, td.version) in current)
 
-    say("Jemput booking benchmark (python -m app.bench_booking)")
-    say(f"date (UTC): {datetime.utcnow():%Y-%m-%d %H:%M}; seed {args.seed}")
-    say(f"machine: {platform.platform()}; {platform.processor() or platform.machine()}; {os.cpu_count()} CPUs; Python {platform.python_version()}; SQLAlchemy {sqlalchemy.__version__}")
+    report.header("Jemput booking benchmark (python -m app.bench_booking)", args.seed)
     say("database: SQLite (WAL) file in a temporary folder; server: uvicorn, 1 worker, in-process thread on 127.0.0.1; client: httpx, sequential")
     say(
         f"background re-planning after each confirmation: {args.replan}"
@@ -418,33 +376,12 @@ def run(args: argparse.Namespace) -> int:
     say(f"measured: {len(offers_ms)} offer requests, {len(confirm_ms)} confirmations (after {args.warmup} warm-up requests); travel-time cache cold at start")
     say(f"offer answers: {dict(sorted(reasons.items()))}; offer status codes: {offer_codes}; confirm status codes: {confirm_codes}")
     say("")
-    say(f"{'endpoint':<42} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'target p95':>11}  ok")
-    ok = True
-    for name, values, target in (("POST /api/v1/track/{token}/offers", offers_ms, OFFER_P95_TARGET_MS), ("POST /api/v1/track/{token}/confirm", confirm_ms, CONFIRM_P95_TARGET_MS)):
-        p95 = percentile(values, 95)
-        good = p95 <= target
-        ok &= good
-        say(f"{name:<42} {len(values):>5} {statistics.median(values):>8.1f} {p95:>8.1f} {max(values):>8.1f} {target:>11.0f}  {'yes' if good else 'NO'}")
-    if profiler is not None:
-        import io
-        import pstats
-
-        out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
-        say("")
-        say("server-side profile of the booking service's offer + confirm (cumulative):")
-        say(out.getvalue())
-    if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text("\n".join(lines) + "\n")
-    if not args.keep:
-        import shutil
-
-        from app.db import reset_engines
-
-        reset_engines()
-        shutil.rmtree(folder, ignore_errors=True)
-    return 0 if ok else 1
+    report.table_head("endpoint (ms)", width=42)
+    report.row("POST /api/v1/track/{token}/offers", offers_ms, OFFER_P95_TARGET_MS, width=42)
+    report.row("POST /api/v1/track/{token}/confirm", confirm_ms, CONFIRM_P95_TARGET_MS, width=42)
+    report.load()
+    report.profile("server-side profile of the booking service's offer + confirm (cumulative):", profile, 45)
+    return report.finish(args.output, folder, args.keep)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,10 +27,7 @@ available ≤ 5 s after the sync (exit status 1 when missed).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import random
-import statistics
 import sys
 import tempfile
 import threading
@@ -40,7 +37,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 
-from app.bench_booking import _environment, _new_request, _new_resident, percentile
+from app.bench_booking import _new_request, _new_resident
+from app.bench_common import Report, ServerProfile, environment
 
 OUTCOME_P95_TARGET_MS = 200.0
 REPLAN_TARGET_S = 5.0
@@ -194,7 +192,7 @@ def _queued_outcomes(session, order: dict[int, list[int]], count: int, rng: rand
 
 def run(args: argparse.Namespace) -> int:
     folder = Path(tempfile.mkdtemp(prefix="jemput-bench-field-"))
-    url = _environment(folder)
+    url = environment(folder)
 
     from app.db import get_engine, session_scope
     from app.deps import get_now
@@ -202,12 +200,8 @@ def run(args: argparse.Namespace) -> int:
     from app.main import create_app
     from app.migrate import upgrade
 
-    lines: list[str] = []
-
-    def say(text: str = "") -> None:
-        print(text, flush=True)
-        lines.append(text)
-
+    report = Report()
+    say = report.say
     rng = random.Random(args.seed)
     t0 = clock.perf_counter()
     upgrade(url)
@@ -225,29 +219,15 @@ def run(args: argparse.Namespace) -> int:
     travel_times().forget()  # the server starts cold
 
     import httpx
-    import sqlalchemy
 
     app = create_app()
     app.dependency_overrides[get_now] = lambda: now
-    profiler = None
+    profile = None
     if args.profile:
-        import cProfile
-
         from app.routers import field_api
 
-        profiler = cProfile.Profile()
-        plock = threading.Lock()
-        original = field_api.service.record_outcome
-
-        def profiled(*a, **k):  # noqa: ANN002, ANN003, ANN202
-            with plock:
-                profiler.enable()
-                try:
-                    return original(*a, **k)
-                finally:
-                    profiler.disable()
-
-        field_api.service.record_outcome = profiled  # type: ignore[assignment]
+        profile = ServerProfile()
+        field_api.service.record_outcome = profile.wrap(field_api.service.record_outcome)  # type: ignore[assignment]
     outcome_ms: list[float] = []
     codes: dict[int, int] = {}
     steps: dict[str, int] = {}
@@ -314,9 +294,7 @@ def run(args: argparse.Namespace) -> int:
         queue = replan_module.default_queue()
         outcomes = dict(sorted(queue.outcomes.items())) if queue is not None else {}
 
-    say("Jemput field sync benchmark (python -m app.bench_field)")
-    say(f"date (UTC): {datetime.now(UTC):%Y-%m-%d %H:%M}; seed {args.seed}")
-    say(f"machine: {platform.platform()}; {platform.processor() or platform.machine()}; {os.cpu_count()} CPUs; Python {platform.python_version()}; SQLAlchemy {sqlalchemy.__version__}")
+    report.header("Jemput field sync benchmark (python -m app.bench_field)", args.seed)
     say("database: SQLite (WAL) file in a temporary folder; server: uvicorn, 1 worker, in-process thread on 127.0.0.1; background re-planning on (solver in a separate process)")
     say(
         f"day: {DAY} with {sum(len(v) for v in order.values())} booked visits on {len(order)} team-days ({args.teams} teams x up to {args.visits}); app clock {CLOCK:%H:%M} WIB; set-up {setup_seconds:.1f} s"
@@ -324,51 +302,23 @@ def run(args: argparse.Namespace) -> int:
     say(f"sync: {len(queued)} queued outcomes posted back to back over {args.concurrency} connection(s) in {sync_seconds:.2f} s; status codes {codes}; next steps {dict(sorted(steps.items()))}")
     say(f"re-plan outcomes {outcomes}")
     say("")
-    ok = True
-    p95 = percentile(outcome_ms, 95)
-    good = p95 <= OUTCOME_P95_TARGET_MS
-    ok &= good
-    say(f"{'what':<58} {'n':>4} {'p50':>8} {'p95':>8} {'max':>8} {'target':>8}  ok")
-    say(
-        f"{'POST /api/v1/field/visits/{id}/outcome (ms)':<58} {len(outcome_ms):>4} {statistics.median(outcome_ms):>8.1f} {p95:>8.1f} {max(outcome_ms):>8.1f} {OUTCOME_P95_TARGET_MS:>8.0f}  {'yes' if good else 'NO'}"
-    )
+    report.table_head()
+    report.row("POST /api/v1/field/visits/{id}/outcome (ms)", outcome_ms, OUTCOME_P95_TARGET_MS)
     for step, ms in sorted(by_step.items()):
-        say(f"{'  of which next_step ' + step + ' (ms)':<58} {len(ms):>4} {statistics.median(ms):>8.1f} {percentile(ms, 95):>8.1f} {max(ms):>8.1f}")
+        report.row(f"  of which next_step {step} (ms)", ms)
     values = list(replan_s.values())
+    if waiting:
+        report.ok = False
     if values:
-        worst = max(values)
-        good = not waiting and worst <= REPLAN_TARGET_S
-        ok &= good
-        say(
-            f"{'re-planned rest of a team-day available after its sync (s)':<58} {len(values):>4} {statistics.median(values):>8.2f} {percentile(values, 95):>8.2f} {worst:>8.2f} {REPLAN_TARGET_S:>8.1f}  {'yes' if good else 'NO'}"
-        )
+        report.row("re-planned rest of a team-day available after its sync (s)", values, REPLAN_TARGET_S, digits=2, judge="max")
     say(
         f"every changed team-day re-planned {all_replanned:.2f} s after the last outcome answer"
         + (f"; NOT re-planned within 120 s: {len(waiting)}" if waiting else "")
         + f"; GET /api/v1/field/day then served from the stored plan: {'yes' if served_from_plan else 'NO'}"
     )
-    load = os.getloadavg()
-    say(f"load average during the run (other processes share the machine): {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
-    if profiler is not None:
-        import io
-        import pstats
-
-        out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
-        say("")
-        say("server-side profile of record_outcome (cumulative):")
-        say(out.getvalue())
-    if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text("\n".join(lines) + "\n")
-    if not args.keep:
-        import shutil
-
-        from app.db import reset_engines
-
-        reset_engines()
-        shutil.rmtree(folder, ignore_errors=True)
-    return 0 if ok else 1
+    report.load()
+    report.profile("server-side profile of record_outcome (cumulative):", profile, 40)
+    return report.finish(args.output, folder, args.keep)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -326,6 +326,25 @@ def test_a_crashed_solver_process_is_replaced_and_the_plan_kept(db) -> None:
     assert_plan_keeps_windows(db, touched[0])
 
 
+@pytest.mark.slow
+def test_a_solver_process_warmed_up_from_a_thread_that_ended_still_solves(db) -> None:
+    # the app warms the solver up from a short-lived thread; Linux's parent-death signal follows
+    # the thread that started a process, so a process started there died with the thread
+    touched = book(db, [("08:00", "10:00")])
+    solver = replan.ProcessSolver()
+    try:
+        warm = threading.Thread(target=solver.start, name="warm-up")
+        warm.start()
+        warm.join(120)
+        assert not warm.is_alive()
+        time.sleep(0.5)  # the signal, if any, arrives when the thread ends
+        result = replan.replan_team_day(db, touched[0], TRAVEL, NOW, TIME_LIMIT, solver=solver)
+    finally:
+        solver.shutdown()
+    assert result.outcome is replan.Outcome.WRITTEN, result
+    assert_plan_keeps_windows(db, touched[0])
+
+
 def slow_solver(loaded, time_limit: float, seed: int):  # noqa: ANN001, ANN201 - runs in the solver process
     import time
     from pathlib import Path

@@ -264,10 +264,21 @@ def end_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
 
 
+def _start_processes(pool: ProcessPoolExecutor, count: int) -> None:
+    """Make ``pool`` start its ``count`` processes now, from the calling thread."""
+    for _ in range(count):
+        pool.submit(os.getpid)
+
+
 class ProcessSolver:
     """:func:`solve_team_day` in a separate process (started on first use, "spawn": no forked
     threads or connections). A crashed process is replaced on the next call; a solve that
-    overruns its time limit by far is abandoned. Either way the caller gets :class:`Refused`."""
+    overruns its time limit by far is abandoned. Either way the caller gets :class:`Refused`.
+
+    The processes are started from this solver's own thread, which lives until :meth:`shutdown`:
+    Linux sends the parent-death signal (:func:`end_with_parent`) when the *thread* that started
+    a process ends, so a process started from a short-lived thread (the app's warm-up thread)
+    would be killed as soon as that thread returned, and the first re-plans would fail."""
 
     def __init__(self, processes: int = 1, *, grace: float = 60.0, target: Solver | None = None) -> None:
         self._processes = processes
@@ -275,11 +286,16 @@ class ProcessSolver:
         self._target = target or solve_team_day  # what runs in the process (a module-level function)
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._starter: ThreadPoolExecutor | None = None  # the thread that starts the processes
 
     def _get_pool(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(self._processes, mp_context=multiprocessing.get_context("spawn"), initializer=end_with_parent, initargs=(os.getpid(),))
+                pool = ProcessPoolExecutor(self._processes, mp_context=multiprocessing.get_context("spawn"), initializer=end_with_parent, initargs=(os.getpid(),))
+                if self._starter is None:
+                    self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="solver-starter")
+                self._starter.submit(_start_processes, pool, self._processes).result()
+                self._pool = pool
             return self._pool
 
     def start(self) -> None:
@@ -316,8 +332,11 @@ class ProcessSolver:
             return
         with self._lock:
             pool, self._pool = self._pool, None
+            starter, self._starter = self._starter, None
         if pool is not None:
             pool.shutdown(wait=wait, cancel_futures=True)
+        if starter is not None:
+            starter.shutdown(wait=False)
 
 
 def replan_team_day(engine: Engine, team_day_id: int, travel: TravelService, now: datetime, time_limit: float = 2.0, seed: int = 0, solver: Solver = solve_team_day) -> ReplanResult:

@@ -22,7 +22,8 @@ from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import distinct, func
+from sqlalchemy import case, distinct, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from visits.field.models import Visit
@@ -163,19 +164,29 @@ def _local_midnight_after(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
 
 
-def _recorded_since(session: Session, since: datetime, kelurahan_ids: list[int] | None = None) -> dict[int, int]:
-    """Residents with a ``recorded`` visit at or after ``since``, per kelurahan (each resident once)."""
+def _recorded_since(session: Session, cutoffs: list[datetime]) -> list[dict[int, int]]:
+    """For each cutoff: residents with a ``recorded`` visit at or after it, per kelurahan (each
+    resident once). One pass over the recorded visits since the earliest cutoff."""
+    if not cutoffs:
+        return []
+    resident = col(VisitRequest.resident_id)
+    at = col(Visit.recorded_on_device_at)
+    counts = [func.count(distinct(case((at >= cutoff, resident)))) for cutoff in cutoffs]  # NULL (before the cutoff) is not counted
     stmt = (
-        select(Resident.kelurahan_id, func.count(distinct(col(VisitRequest.resident_id))))
+        sa_select(col(Resident.kelurahan_id), *counts)
         .select_from(Visit)
-        .join(VisitRequest, Visit.request_id == VisitRequest.id)  # type: ignore[arg-type]
-        .join(Resident, VisitRequest.resident_id == Resident.id)  # type: ignore[arg-type]
-        .where(Visit.outcome == RECORDED, Visit.recorded_on_device_at >= since, col(Resident.kelurahan_id).is_not(None))
+        .join(VisitRequest, col(Visit.request_id) == col(VisitRequest.id))
+        .join(Resident, col(VisitRequest.resident_id) == col(Resident.id))
+        .where(col(Visit.outcome) == RECORDED, at >= min(cutoffs), col(Resident.kelurahan_id).is_not(None))
         .group_by(col(Resident.kelurahan_id))
     )
-    if kelurahan_ids is not None:
-        stmt = stmt.where(col(Resident.kelurahan_id).in_(kelurahan_ids))
-    return {k: n for k, n in session.exec(stmt).all() if k is not None}
+    out: list[dict[int, int]] = [{} for _ in cutoffs]
+    for row in session.execute(stmt).all():
+        kel_id, numbers = row[0], row[1:]
+        for found, n in zip(out, numbers, strict=True):
+            if n:
+                found[kel_id] = n
+    return out
 
 
 def _latest_rows(session: Session) -> dict[int, tuple[date, int, int]]:
@@ -208,11 +219,11 @@ def coverage_report(session: Session, now: datetime, tz: str, target: float) -> 
     by_cutoff: dict[date, list[int]] = defaultdict(list)
     for kel_id, (as_of, _req, _rec) in latest.items():
         by_cutoff[as_of].append(kel_id)
+    cutoffs = list(by_cutoff)  # the baselines' dates, then the start of the pace window
+    *since_baseline, pace = _recorded_since(session, [*(_local_midnight_after(as_of, zone) for as_of in cutoffs), now - timedelta(days=PACE_DAYS)])
     jemput: dict[int, int] = {}
-    for as_of, ids in by_cutoff.items():
-        counts = _recorded_since(session, _local_midnight_after(as_of, zone), ids)
-        jemput.update({k: counts.get(k, 0) for k in ids})
-    pace = _recorded_since(session, now - timedelta(days=PACE_DAYS))
+    for as_of, counts in zip(cutoffs, since_baseline, strict=True):
+        jemput.update({k: counts.get(k, 0) for k in by_cutoff[as_of]})
     kecamatan_rows = {k.id: k for k in session.exec(select(Kecamatan)).all()}
     city = Area("city", "", "", target=target)
     kec_areas: dict[int, Area] = {

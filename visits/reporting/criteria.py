@@ -14,12 +14,14 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from visits.booking.models import Booking
 from visits.field.models import Visit
@@ -130,6 +132,23 @@ class Criteria:
         }
 
 
+def _months(start: date, end: date, zone: ZoneInfo) -> Callable[[datetime], str]:
+    """``YYYY-MM`` of an instant in the period, local time: the period's few month boundaries
+    computed once, then a bisection per instant."""
+    firsts: list[date] = []
+    day = date(start.year, start.month, 1)
+    while day <= end:
+        firsts.append(day)
+        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    bounds = [datetime.combine(d, time(0), tzinfo=zone) for d in firsts]
+    labels = [d.strftime("%Y-%m") for d in firsts]
+
+    def month_of(instant: datetime) -> str:
+        return labels[max(bisect_right(bounds, instant) - 1, 0)]
+
+    return month_of
+
+
 def criteria_report(session: Session, start: date, end: date, tz: str, coverage: CoverageReport, *, now: datetime | None = None, card_days: int = 14) -> Criteria:
     """``now`` (default: the end of the period) decides which cards are past the delivery target."""
     zone = ZoneInfo(tz)
@@ -160,13 +179,12 @@ def criteria_report(session: Session, start: date, end: date, tz: str, coverage:
         .where(VisitRequest.received_at >= lo, VisitRequest.received_at < hi)
     ).all():
         visits[rid].append((outcome, at))
-    bookings: dict[int, list[datetime]] = defaultdict(list)
-    for rid, at in session.exec(
-        select(Booking.request_id, Booking.created_at)
-        .join(VisitRequest, Booking.request_id == VisitRequest.id)  # type: ignore[arg-type]
-        .where(VisitRequest.received_at >= lo, VisitRequest.received_at < hi)
-    ).all():
-        bookings[rid].append(at)
+    bookings: dict[int, list[datetime]] = defaultdict(list)  # only the requests with a failed visit need them (follow-up)
+    failed = [rid for rid, done in visits.items() if any(outcome != RECORDED for outcome, _at in done)]
+    for chunk in range(0, len(failed), 500):
+        for rid, at in session.exec(select(Booking.request_id, Booking.created_at).where(col(Booking.request_id).in_(failed[chunk : chunk + 500]))).all():
+            bookings[rid].append(at)
+    month_of = _months(start, end, zone)
     months: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     asked: set[int] = set()
     recorded: dict[int, tuple[str, datetime]] = {}  # request id -> (reference, first recorded at): the cards
@@ -177,7 +195,7 @@ def criteria_report(session: Session, start: date, end: date, tz: str, coverage:
         if kel_id is not None:
             asked.add(kel_id)
         if letter is not None:
-            month = received_at.astimezone(zone).strftime("%Y-%m")
+            month = month_of(received_at)
             months[month][0] += 1
             c.letter_answered += 1
             if letter:
