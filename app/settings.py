@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     travel_detour: float = 1.3
     travel_speed_kmh: float = 25.0
     osrm_url: str = Field(default="", description="OSRM server for road travel times; geodesic estimate when empty.")
+    osrm_max_table_size: int = Field(default=100, ge=1, description="The OSRM server's --max-table-size: each table request asks at most its square of pairs (sources x destinations).")
     # administration (teams, calendar)
     collective_leave: bool = Field(default=True, description="Collective-leave days (cuti bersama, the holidays package's government category) close the office unless overridden per day.")
 
