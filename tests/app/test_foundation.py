@@ -129,6 +129,19 @@ def test_settings_come_from_the_environment(monkeypatch, tmp_path) -> None:
     assert len(key) > 40 and Settings().resolved_secret_key() == key  # generated once, then kept
 
 
+def test_no_secret_key_is_generated_for_postgresql(monkeypatch, tmp_path) -> None:
+    """Several processes and hosts share one PostgreSQL: each generating its own key would sign
+    different tokens, so the key must come from the environment."""
+    monkeypatch.setenv("JEMPUT_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("JEMPUT_SECRET_KEY", raising=False)
+    monkeypatch.setenv("JEMPUT_DATABASE_URL", "postgresql+psycopg://jemput@db.example:5432/jemput")
+    with pytest.raises(RuntimeError, match="JEMPUT_SECRET_KEY must be set"):
+        Settings().resolved_secret_key()
+    assert not (tmp_path / "secret_key").exists()
+    monkeypatch.setenv("JEMPUT_SECRET_KEY", "k" * 48)
+    assert Settings().resolved_secret_key() == "k" * 48
+
+
 def test_bad_settings_are_refused(monkeypatch) -> None:
     monkeypatch.setenv("JEMPUT_DEFAULT_LANGUAGE", "fr")
     with pytest.raises(ValueError):
