@@ -106,7 +106,7 @@ def _new_resident(session, rng: random.Random, kelurahan, serial: int, group: st
     age = rng.randint(60, 92) if group == "elderly" else rng.randint(18, 70)
     birth = date(2026 - age, rng.randint(1, 12), rng.randint(1, 28))
     resident = Resident(
-        nik=nik_for(kel.code.split(".")[2], birth, female, serial),
+        nik=nik_for(kel.code.split(".")[2], birth, female, serial if serial < 10_000 else 5_000 + serial % 5_000),  # 4 digits (a NIK has 16)
         full_name=f"Warga Bench {serial}",
         birth_date=birth,
         sex="F" if female else "M",

@@ -50,7 +50,8 @@ SCHEDULE = {
     "purge_uploads": "30 19 * * *",
     "sweep_stale": "*/5 * * * *",
     "send_outbox": "* * * * *",
-    "retry_stalled": "* * * * *",
+    "retry_stalled": "* * * * * */15",  # every 15 s (a sixth field: seconds)
+    "prune_jobs": "45 20 * * *",
 }
 
 
@@ -282,6 +283,13 @@ async def retry_stalled(context: procrastinate.JobContext, timestamp: int) -> in
             assert job.id is not None
             await manager.finish_job_by_id_async(job.id, procrastinate.jobs.Status.FAILED, delete_job=False)
     return retried
+
+
+@tasks.periodic(cron=SCHEDULE["prune_jobs"])
+@tasks.task(name="jemput.prune_jobs", queueing_lock="prune_jobs", lock="prune_jobs", pass_context=True)
+async def prune_jobs(context: procrastinate.JobContext, timestamp: int) -> None:
+    """Finished jobs are kept a week (for diagnostics), then deleted."""
+    await context.app.job_manager.delete_old_jobs(nb_hours=7 * 24, include_failed=True, include_cancelled=True, include_aborted=True)
 
 
 # ---------------------------------------------------------------- the process's queue
