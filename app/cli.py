@@ -205,7 +205,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if queue_kind() != POSTGRES:
         print("error: jemput worker needs the PostgreSQL job queue (JEMPUT_DATABASE_URL=postgresql+psycopg://...); on SQLite the web process re-plans", file=sys.stderr)
         return 2
+    import logging.config
+
+    from app.logredact import log_config
+
     get_settings().resolved_secret_key()  # refuses to run without the shared key
+    logging.config.dictConfig(log_config(json_lines=get_settings().log_format == "json"))
     if args.processes <= 1:
         run_worker(concurrency=args.concurrency, name=args.name)
         return 0
@@ -229,7 +234,7 @@ def serve_options() -> dict:
     from app.logredact import log_config
 
     trusted = ",".join(p.strip() for p in get_settings().trusted_proxies.split(",") if p.strip())
-    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted, "log_config": log_config()}
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted, "log_config": log_config(json_lines=get_settings().log_format == "json")}
 
 
 def cmd_import_baseline(args: argparse.Namespace) -> int:

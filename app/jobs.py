@@ -175,6 +175,22 @@ def postgres_status() -> QueueStatus:
     return QueueStatus(POSTGRES, int(counts.get("todo", 0)), int(counts.get("doing", 0)), int(workers), None if age is None else float(age), int(counts.get("failed", 0)))
 
 
+def queue_health() -> dict[str, Any]:
+    """The job queue for ``/healthz``: kind, jobs waiting and running, live workers, heartbeat age."""
+    try:
+        status = current_jobs().status()
+    except Exception as exc:  # noqa: BLE001 - health reports, never raises
+        return {"status": "unavailable" if not isinstance(exc, RuntimeError) else "not_started"}
+    return {
+        "status": "ok" if status.kind == IN_PROCESS or status.workers > 0 else "no_worker",
+        "kind": status.kind,
+        "waiting": status.depth,
+        "running": status.running,
+        "workers": status.workers,
+        "heartbeat_age_seconds": None if status.heartbeat_age_seconds is None else round(status.heartbeat_age_seconds, 1),
+    }
+
+
 # The tasks. Each opens its own short transactions (the services only flush); failures are
 # logged with ids and error types only.
 
@@ -188,10 +204,10 @@ def replan_team_day(team_day_id: int) -> str:
     started = clock.perf_counter()
     try:
         result = replan.replan_team_day(get_engine(), team_day_id, travel_times(), utcnow(), get_settings().replan_time_limit_seconds, 0, replan.solve_team_day)
-    except Exception as exc:  # noqa: BLE001 - the previous plan stays; the sweep tries again
+    except Exception as exc:  # the previous plan stays; the sweep tries again
         log.error("replan team-day %s failed (%s); the previous plan stays", team_day_id, type(exc).__name__)
         observe_replan("error", clock.perf_counter() - started)
-        return "error"
+        raise  # the job ends failed: counted (jemput_replan_failed_jobs)
     observe_replan(result.outcome.value, clock.perf_counter() - started)
     return result.outcome.value
 

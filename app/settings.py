@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     change_cutoff: str = Field(default="18:00", description="Families may reschedule/cancel until this time on the day before the visit.")
     replan_time_limit_seconds: float = 2.0
     solver_warm_start: bool = Field(default=True, description="Start the solver process with the app (else on the first re-plan).")
+    log_format: str = Field(default="text", description="'text' or 'json' (one JSON object per line with a request id: for a log collector).")
     job_queue: str = Field(default="auto", description="'auto' (PostgreSQL's job queue when the database is PostgreSQL, else in-process), 'process' or 'postgres'.")
     stalled_worker_seconds: float = Field(default=30.0, ge=2.0, description="A job worker without a heartbeat for this long is dead: its jobs run again.")
     replan_sweep_seconds: float = Field(default=300.0, description="How often team-days whose version has no plan (a lost re-plan) are re-planned; also at start-up.")
