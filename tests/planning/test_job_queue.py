@@ -117,3 +117,31 @@ def test_the_reminders_task_run_twice_for_the_same_day_queues_each_reminder_once
     with session_scope(pg) as s:
         reminders = s.exec(select(Notification.request_id).where(Notification.template == "booking_reminder")).all()
     assert len(reminders) == 3 and set(Counter(reminders).values()) == {1}
+
+
+def test_healthz_and_metrics_report_the_postgresql_queue(pg, monkeypatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.settings import get_settings
+    from tests.app.helpers import login_as
+
+    [team_day_id] = _booked(pg, "2026-11-25")  # no sink: nothing deferred yet
+    monkeypatch.setenv("JEMPUT_JOB_QUEUE", "postgres")
+    get_settings.cache_clear()
+    try:
+        with TestClient(create_app()) as client:
+            jobs.current_jobs().replan([team_day_id])
+            queue = client.get("/healthz").json()["queue"]
+            assert queue == {"status": "no_worker", "kind": "postgres", "waiting": 1, "running": 0, "workers": 0, "heartbeat_age_seconds": None}
+            jobs.run_worker(wait=False, install_signal_handlers=False, listen_notify=False)
+            queue = client.get("/healthz").json()["queue"]
+            assert queue["waiting"] == 0 and queue["heartbeat_age_seconds"] is None  # the worker unregistered when it stopped
+            login_as(client, "admin")
+            text = client.get("/metrics").text
+    finally:
+        get_settings.cache_clear()
+    assert 'jemput_job_duration_seconds{quantile="0.95",task="jemput.replan_team_day"}' in text
+    assert 'jemput_jobs_finished_last_hour{task="jemput.replan_team_day"} 1.0' in text
+    assert 'jemput_queue_depth{kind="postgres"} 0.0' in text
+    assert "jemput_replan_failed_jobs 0.0" in text
