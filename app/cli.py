@@ -205,17 +205,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if queue_kind() != POSTGRES:
         print("error: jemput worker needs the PostgreSQL job queue (JEMPUT_DATABASE_URL=postgresql+psycopg://...); on SQLite the web process re-plans", file=sys.stderr)
         return 2
-    import logging.config
-
-    from app.logredact import log_config
-
     get_settings().resolved_secret_key()  # refuses to run without the shared key
-    logging.config.dictConfig(log_config(json_lines=get_settings().log_format == "json"))
     if args.processes <= 1:
-        run_worker(concurrency=args.concurrency, name=args.name)
+        run_worker(concurrency=args.concurrency, name=args.name, configure_logging=True)
         return 0
     context = multiprocessing.get_context("spawn")
-    children = [context.Process(target=run_worker, kwargs={"concurrency": args.concurrency, "name": f"{args.name or 'worker'}-{k}"}, name=f"jemput-worker-{k}") for k in range(args.processes)]
+    children = [
+        context.Process(target=run_worker, kwargs={"concurrency": args.concurrency, "name": f"{args.name or 'worker'}-{k}", "configure_logging": True}, name=f"jemput-worker-{k}")
+        for k in range(args.processes)
+    ]
     for child in children:
         child.start()
     try:

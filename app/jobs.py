@@ -354,10 +354,15 @@ def run_worker(*, concurrency: int = 1, name: str | None = None, wait: bool = Tr
     Jobs are sync functions run in the worker's threads; with ``concurrency`` > 1 several
     team-days are re-planned at once (never the same one: its lock). Follow-up jobs (the
     re-plans of an auto-booking, the sweep's) are deferred through the worker's own connection pool."""
+    import logging.config
+
+    from app.logredact import log_config
     from visits.clock import set_collective_leave
     from visits.transactions import set_job_sink
 
     settings = get_settings()
+    if options.pop("configure_logging", False):
+        logging.config.dictConfig(log_config(json_lines=settings.log_format == "json"))
     set_collective_leave(settings.collective_leave)
     with bound() as app:
         queue = PostgresJobs(app)

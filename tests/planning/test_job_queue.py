@@ -145,3 +145,16 @@ def test_healthz_and_metrics_report_the_postgresql_queue(pg, monkeypatch) -> Non
     assert 'jemput_jobs_finished_last_hour{task="jemput.replan_team_day"} 1.0' in text
     assert 'jemput_queue_depth{kind="postgres"} 0.0' in text
     assert "jemput_replan_failed_jobs 0.0" in text
+
+
+def test_jemput_worker_refuses_without_the_postgresql_queue(monkeypatch, capsys) -> None:
+    from app.cli import main
+    from app.settings import get_settings
+
+    monkeypatch.setenv("JEMPUT_JOB_QUEUE", "process")
+    get_settings.cache_clear()
+    try:
+        assert main(["worker"]) == 2
+    finally:
+        get_settings.cache_clear()
+    assert "needs the PostgreSQL job queue" in capsys.readouterr().err
