@@ -85,7 +85,7 @@ def _new_resident(session, rng: random.Random, kelurahan, serial: int, group: st
     age = rng.randint(60, 92) if group == "elderly" else rng.randint(18, 70)
     birth = date(2026 - age, rng.randint(1, 12), rng.randint(1, 28))
     resident = Resident(
-        nik=nik_for(kel.code.split(".")[2], birth, female, serial),
+        nik=nik_for(kel.code.split(".")[2], birth, female, serial if serial < 10_000 else 5_000 + serial % 5_000),  # 4 digits (a NIK has 16)
         full_name=f"Warga Bench {serial}",
         birth_date=birth,
         sex="F" if female else "M",
@@ -384,6 +384,196 @@ def run(args: argparse.Namespace) -> int:
     return report.finish(args.output, folder, args.keep)
 
 
+# ---------------------------------------------------------------- several processes on PostgreSQL
+
+PLAN_P95_TARGET_S = 10.0
+
+
+def _pg_database(server_url: str) -> str:
+    """A fresh database on ``server_url``'s server for this run."""
+    import secrets
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(server_url)
+    name = f"jemput_bench_{secrets.token_hex(4)}"
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+
+
+def _drop_pg_database(db_url: str) -> None:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db_url)
+    admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+
+
+def run_processes(args: argparse.Namespace) -> int:
+    """The same measurement with ``--web-workers`` ``jemput serve`` processes and ``--job-workers``
+    ``jemput worker`` processes on a fresh PostgreSQL database (``--postgres`` names the server):
+    offers and confirmations alternate between the web processes (one client, one request at a
+    time), and for each confirmation the time until its team-day has a plan of that version or a
+    later one is measured (the job queue re-plans; a later change's plan covers it)."""
+    import signal
+    import subprocess
+
+    folder = Path(tempfile.mkdtemp(prefix="jemput-bench-"))
+    url = _pg_database(args.postgres)
+    os.environ["JEMPUT_DATA_DIR"] = str(folder)
+    os.environ["JEMPUT_DATABASE_URL"] = url
+    os.environ.setdefault("JEMPUT_SECRET_KEY", "bench-secret-key-not-for-production")
+    os.environ["JEMPUT_TRACK_RATE_LIMIT"] = "1000000"
+    os.environ["JEMPUT_NOTIFY_PROVIDER"] = "log"
+    os.environ["JEMPUT_JOB_QUEUE"] = "postgres"
+
+    import httpx
+    import sqlalchemy
+    from sqlmodel import select
+
+    from app.db import get_engine, reset_engines, session_scope
+    from app.liveserver import free_port
+    from app.migrate import upgrade
+    from visits.intake.tracking import hash_token
+    from visits.models import Booking, BookingStatus, Plan, TeamDay, VisitRequest
+    from visits.types import utcnow
+
+    lines: list[str] = []
+
+    def say(text: str = "") -> None:
+        print(text, flush=True)
+        lines.append(text)
+
+    rng = random.Random(args.seed)
+    t0 = clock.perf_counter()
+    upgrade(url)
+    now = utcnow()
+    with session_scope(get_engine(), write=True) as session:
+        _setup_area(session)
+    with session_scope(get_engine(), write=True) as session:
+        load = build_background(session, now, rng)
+    with session_scope(get_engine(), write=True) as session:
+        tokens = make_bench_requests(session, args.requests + args.warmup, rng, now)
+    setup_seconds = clock.perf_counter() - t0
+
+    env = os.environ.copy()
+    root = Path(__file__).resolve().parents[1]
+    logs = [open(folder / f"{name}.log", "w") for name in ("web", "worker")]  # noqa: SIM115 - closed below
+    ports = [free_port() for _ in range(args.web_workers)]
+    processes = [subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(p)], cwd=root, env=env, stdout=logs[0], stderr=subprocess.STDOUT) for p in ports]
+    processes += [subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--name", f"bench-{k}"], cwd=root, env=env, stdout=logs[1], stderr=subprocess.STDOUT) for k in range(args.job_workers)]
+    bases = [f"http://127.0.0.1:{p}" for p in ports]
+    offers_ms: list[float] = []
+    confirm_ms: list[float] = []
+    codes: dict[str, int] = {}
+    changes: list[tuple[int, int, datetime]] = []  # (team-day, its version after the change, when)
+    try:
+        deadline = clock.monotonic() + 120
+        for base in bases:
+            while True:
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if clock.monotonic() > deadline:
+                    raise SystemExit(f"{base} did not start; see {folder / 'web.log'}")
+                clock.sleep(0.3)
+        with httpx.Client(timeout=60) as client:
+            for i, token in enumerate(tokens):
+                counted = i >= args.warmup
+                t = clock.perf_counter()
+                r = client.post(f"{bases[i % len(bases)]}/api/v1/track/{token}/offers")
+                if counted:
+                    offers_ms.append((clock.perf_counter() - t) * 1000)
+                codes[f"offers {r.status_code}"] = codes.get(f"offers {r.status_code}", 0) + 1
+                found = r.json().get("offers") if r.status_code == 200 else None
+                if not found:
+                    continue
+                t = clock.perf_counter()
+                r = client.post(f"{bases[(i + 1) % len(bases)]}/api/v1/track/{token}/confirm", json={"offer_id": found[0]["offer_id"]})
+                if counted:
+                    confirm_ms.append((clock.perf_counter() - t) * 1000)
+                codes[f"confirm {r.status_code}"] = codes.get(f"confirm {r.status_code}", 0) + 1
+                if r.status_code == 200 and counted:
+                    booked_at = utcnow()
+                    with session_scope(get_engine()) as session:
+                        booking = session.exec(
+                            select(Booking).join(VisitRequest).where(VisitRequest.tracking_token_hash == hash_token(token), Booking.status == BookingStatus.CONFIRMED)  # type: ignore[arg-type]
+                        ).first()
+                        td = session.get(TeamDay, booking.team_day_id) if booking else None
+                    if td is not None:
+                        changes.append((td.id, td.version, booked_at))  # type: ignore[arg-type]
+        deadline = clock.monotonic() + 300
+        waits: list[float] = []
+        while clock.monotonic() < deadline:
+            with session_scope(get_engine()) as session:
+                plans = session.exec(select(Plan.team_day_id, Plan.version, Plan.created_at).where(Plan.solver_status != "bench")).all()
+            first: dict[tuple[int, int], datetime] = {}
+            for tid, version, created in plans:
+                first[(tid, version)] = min(created, first.get((tid, version), created))
+            waits = []
+            for tid, version, at in changes:
+                covering = [created for (t2, v2), created in first.items() if t2 == tid and v2 >= version]
+                if covering:
+                    waits.append(max(0.0, (min(covering) - at).total_seconds()))
+            if len(waits) == len(changes):
+                break
+            clock.sleep(1)
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for log in logs:
+            log.close()
+    say("Jemput booking benchmark, several processes on PostgreSQL (python -m app.bench_booking --postgres ...)")
+    say(f"date (UTC): {datetime.utcnow():%Y-%m-%d %H:%M}; seed {args.seed}")
+    say(f"machine: {platform.platform()}; {platform.processor() or platform.machine()}; {os.cpu_count()} CPUs; Python {platform.python_version()}; SQLAlchemy {sqlalchemy.__version__}")
+    say(
+        f"database: PostgreSQL (a fresh database on {sqlalchemy.engine.make_url(args.postgres).host}); {args.web_workers} x jemput serve, {args.job_workers} x jemput worker; client: httpx, sequential, alternating web processes"
+    )
+    say(f"background load: {load['bookings']} confirmed bookings on {load['team_days']} team-days ({TEAMS} teams x {load['days']} working days); set-up {setup_seconds:.1f} s")
+    say(f"status codes: {dict(sorted(codes.items()))}")
+    say("")
+    say(f"{'what':<42} {'n':>5} {'p50':>8} {'p95':>8} {'max':>8} {'target p95':>11}  ok")
+    ok = True
+    for name, values, target in (
+        ("POST /api/v1/track/{token}/offers (ms)", offers_ms, OFFER_P95_TARGET_MS),
+        ("POST /api/v1/track/{token}/confirm (ms)", confirm_ms, CONFIRM_P95_TARGET_MS),
+        ("confirmation -> plan of its version (s)", waits, PLAN_P95_TARGET_S),
+    ):
+        if not values:
+            say(f"{name:<42} {0:>5}")
+            ok = False
+            continue
+        p95 = percentile(values, 95)
+        good = p95 <= target
+        ok &= good
+        say(f"{name:<42} {len(values):>5} {statistics.median(values):>8.1f} {p95:>8.1f} {max(values):>8.1f} {target:>11.0f}  {'yes' if good else 'NO'}")
+    if len(waits) < len(changes):
+        say(f"team-days without a plan of their version after 300 s: {len(changes) - len(waits)} of {len(changes)}")
+        ok = False
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text("\n".join(lines) + "\n")
+    reset_engines()
+    if not args.keep:
+        import shutil
+
+        _drop_pg_database(url)
+        shutil.rmtree(folder, ignore_errors=True)
+    return 0 if ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.bench_booking", description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=260, help="measured requests (offer + confirm each)")
@@ -393,7 +583,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="append a cProfile of the server side")
     parser.add_argument("--keep", action="store_true", help="keep the temporary database folder")
     parser.add_argument("--replan", choices=("on", "off"), default="on", help="background re-planning after confirmations (on: as deployed)")
-    return run(parser.parse_args(argv))
+    parser.add_argument("--postgres", default="", help="a PostgreSQL server URL: run with several processes there (a fresh database, dropped after)")
+    parser.add_argument("--web-workers", type=int, default=2, help="with --postgres: jemput serve processes")
+    parser.add_argument("--job-workers", type=int, default=2, help="with --postgres: jemput worker processes")
+    args = parser.parse_args(argv)
+    return run_processes(args) if args.postgres else run(args)
 
 
 if __name__ == "__main__":

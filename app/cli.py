@@ -233,16 +233,48 @@ def cmd_send_reminders(_: argparse.Namespace) -> int:
 
 def cmd_auto_book(_: argparse.Namespace) -> int:
     from app.db import session_scope
-    from app.wiring import replanning
+    from app.jobs import InProcessJobs
+    from app.wiring import jobs
     from visits.booking.chores import auto_book_pending
     from visits.types import utcnow
 
     policy, travel, office = _booking_context()
-    with replanning() as queue:  # this process re-plans what it booked (queued when it commits)
+    with jobs() as queue:  # re-plans go to the job queue when this commits
         with session_scope(write=True) as session:
             changed = auto_book_pending(session, utcnow(), travel, policy, office)
         print(f"auto-booked: {len(changed)}")
-        return 0 if queue.wait_idle(300) else 1
+        if isinstance(queue, InProcessJobs):  # this process re-plans what it booked
+            return 0 if queue.queue.wait_idle(300) else 1
+        return 0  # PostgreSQL: the workers re-plan
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run job workers (PostgreSQL's job queue): re-plans, the outbox and the periodic tasks."""
+    import multiprocessing
+
+    from app.jobs import POSTGRES, queue_kind, run_worker
+
+    if queue_kind() != POSTGRES:
+        print("error: jemput worker needs the PostgreSQL job queue (JEMPUT_DATABASE_URL=postgresql+psycopg://...); on SQLite the web process re-plans", file=sys.stderr)
+        return 2
+    get_settings().resolved_secret_key()  # refuses to run without the shared key
+    if args.processes <= 1:
+        run_worker(concurrency=args.concurrency, name=args.name, configure_logging=True)
+        return 0
+    context = multiprocessing.get_context("spawn")
+    children = [
+        context.Process(target=run_worker, kwargs={"concurrency": args.concurrency, "name": f"{args.name or 'worker'}-{k}", "configure_logging": True}, name=f"jemput-worker-{k}")
+        for k in range(args.processes)
+    ]
+    for child in children:
+        child.start()
+    try:
+        for child in children:
+            child.join()
+    except KeyboardInterrupt:
+        for child in children:
+            child.join(timeout=60)
+    return max((child.exitcode or 0) for child in children)
 
 
 def serve_options() -> dict:
@@ -252,7 +284,7 @@ def serve_options() -> dict:
     from app.logredact import log_config
 
     trusted = ",".join(p.strip() for p in get_settings().trusted_proxies.split(",") if p.strip())
-    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted, "log_config": log_config()}
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted, "log_config": log_config(json_lines=get_settings().log_format == "json")}
 
 
 def cmd_import_baseline(args: argparse.Namespace) -> int:
@@ -310,6 +342,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(func=cmd_serve)
+    wk = sub.add_parser("worker", help="run job workers (PostgreSQL): re-plans, messages, reminders, auto-booking, purging")
+    wk.add_argument("--processes", type=int, default=1, help="worker processes (each solves one re-plan at a time)")
+    wk.add_argument("--concurrency", type=int, default=1, help="jobs at once per process")
+    wk.add_argument("--name", help="worker name (logs, the workers table)")
+    wk.set_defaults(func=cmd_worker)
     sub.add_parser("migrate", help="bring the database to the latest migration").set_defaults(func=cmd_migrate)
     sub.add_parser("seed-demo", help="load Kota Mojokerto demo data (idempotent)").set_defaults(func=cmd_seed_demo)
     io_ = sub.add_parser("init-office", help="set up an office: service area (CSV), name, phone, region prefix, time zone, location")

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Path
 from sqlmodel import Session
 
-from app.db import ReadSession, WriteSession
+from app.db import ReadSession, WriteSession, get_engine
 from app.settings import Settings, get_settings
 from visits.booking.notices import Office
 from visits.booking.slots import SlotPolicy
@@ -47,14 +47,15 @@ def slot_policy(settings: Settings | None = None) -> SlotPolicy:
 
 
 @lru_cache
-def _travel(osrm_url: str, detour: float, speed: float) -> TravelService:
-    return travel_service(osrm_url, detour, speed)
+def _travel(osrm_url: str, detour: float, speed: float, max_table_size: int) -> TravelService:
+    return travel_service(osrm_url, detour, speed, max_table_size=max_table_size, engine=get_engine)
 
 
 def travel_times() -> TravelService:
-    """Travel times (kept between requests: its matrix cache and location indices)."""
+    """Travel times (kept between requests: its matrix cache and location indices; OSRM's road
+    times also in the database, for every process)."""
     s = get_settings()
-    return _travel(s.osrm_url, s.travel_detour, s.travel_speed_kmh)
+    return _travel(s.osrm_url, s.travel_detour, s.travel_speed_kmh, s.osrm_max_table_size)
 
 
 def office_info() -> Office:

@@ -12,11 +12,15 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.auth import current_principal
 from app.db import get_engine
 from app.headers import SecurityHeaders, content_security_policy
 from app.i18n import LANG_COOKIE, LANGUAGES, translate
+from app.jobs import queue_health
+from app.metrics import RequestMetrics, is_loopback, registry_text
 from app.settings import get_settings
 from app.uploadguard import BodySizeLimit
 from app.web import STATIC_DIR, render, request_language, secure_cookies
@@ -108,6 +112,7 @@ def create_app() -> FastAPI:
     app.add_middleware(BodySizeLimit, limits={"/api/v1/track": TRACK_BODY_LIMIT, "/track": TRACK_BODY_LIMIT}, field=None)
     app.add_middleware(DocsStayLocal)  # inside SecurityHeaders: the docs' own policy is the only one they get
     app.add_middleware(SecurityHeaders, csp=content_security_policy(get_settings().map_tile_url))
+    app.add_middleware(RequestMetrics)  # outermost: the latency of everything, and the request id for every log line
     app.add_exception_handler(DomainError, domain_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error_handler)  # type: ignore[arg-type]
@@ -118,14 +123,25 @@ def create_app() -> FastAPI:
 
     @app.get("/healthz", tags=["ops"], responses={503: {"description": "the database is unreachable"}})
     def healthz() -> Response:
-        """200 when the database answers; 503 otherwise (the reason is logged, never returned)."""
+        """200 when the database answers (with the job queue: its kind, jobs waiting and running,
+        live workers and the freshest worker heartbeat); 503 otherwise (the reason is logged,
+        never returned). No live worker on PostgreSQL's queue is ``"queue": {"status": "no_worker"}``
+        (the web still answers: a 200)."""
         try:
             with get_engine().connect() as conn:
                 conn.execute(text("SELECT 1"))
         except (SQLAlchemyError, OSError) as exc:
             log.warning("health check failed: database unreachable (%s)", type(exc).__name__)
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok"})
+        return JSONResponse({"status": "ok", "database": "ok", "queue": queue_health()})
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics, for staff or the host itself (a scraper on localhost)."""
+        if not is_loopback(request.client.host if request.client else None) and await current_principal(request) is None:
+            return JSONResponse({"detail": "staff or localhost only"}, status_code=403)
+        body, content_type = await run_in_threadpool(registry_text)
+        return Response(body, media_type=content_type)
 
     @app.get("/lang/{code}", include_in_schema=False)
     def set_language(code: str, request: Request) -> Response:

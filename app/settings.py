@@ -60,11 +60,15 @@ class Settings(BaseSettings):
     change_cutoff: str = Field(default="18:00", description="Families may reschedule/cancel until this time on the day before the visit.")
     replan_time_limit_seconds: float = 2.0
     solver_warm_start: bool = Field(default=True, description="Start the solver process with the app (else on the first re-plan).")
+    log_format: str = Field(default="text", description="'text' or 'json' (one JSON object per line with a request id: for a log collector).")
+    job_queue: str = Field(default="auto", description="'auto' (PostgreSQL's job queue when the database is PostgreSQL, else in-process), 'process' or 'postgres'.")
+    stalled_worker_seconds: float = Field(default=30.0, ge=2.0, description="A job worker without a heartbeat for this long is dead: its jobs run again.")
     replan_sweep_seconds: float = Field(default=300.0, description="How often team-days whose version has no plan (a lost re-plan) are re-planned; also at start-up.")
     # travel times
     travel_detour: float = 1.3
     travel_speed_kmh: float = 25.0
     osrm_url: str = Field(default="", description="OSRM server for road travel times; geodesic estimate when empty.")
+    osrm_max_table_size: int = Field(default=100, ge=1, description="The OSRM server's --max-table-size: each table request asks at most its square of pairs (sources x destinations).")
     # administration (teams, calendar)
     collective_leave: bool = Field(default=True, description="Collective-leave days (cuti bersama, the holidays package's government category) close the office unless overridden per day.")
 
@@ -89,9 +93,15 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.data_dir / 'jemput.db'}"
 
     def resolved_secret_key(self) -> str:
-        """The configured key, or one generated on first run and kept in the data folder."""
+        """The configured key, or one generated on first run and kept in the data folder. Never
+        generated on PostgreSQL: several processes and hosts must sign with one key, so it comes
+        from the environment (``JEMPUT_SECRET_KEY``)."""
         if self.secret_key:
             return self.secret_key
+        if self.resolved_database_url().startswith("postgresql"):
+            raise RuntimeError(
+                "JEMPUT_SECRET_KEY must be set when the database is PostgreSQL (every web process and host signs with the same key); generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         path = self.data_dir / "secret_key"
         if not path.exists():

@@ -15,10 +15,11 @@ from fastapi import FastAPI
 
 from app.db import get_engine
 from app.deps import app_clock, travel_times
+from app.jobs import POSTGRES, InProcessJobs, JobQueue, PostgresJobs, close_postgres_app, postgres_app, queue_kind, set_current
 from app.settings import get_settings
 from visits.clock import set_collective_leave
 from visits.planning import replan
-from visits.transactions import set_replan_sink, transaction
+from visits.transactions import set_job_sink, transaction
 from visits.types import utcnow
 
 log = logging.getLogger("jemput.replan")
@@ -53,7 +54,8 @@ def replanning(clock: Callable[[], datetime] = utcnow, *, warm: bool = False, sw
     queue = replan.configure(get_engine, travel_times, time_limit=lambda: get_settings().replan_time_limit_seconds, clock=clock)
     if warm:
         threading.Thread(target=queue.warm, name="solver-warm-start", daemon=True).start()
-    previous = set_replan_sink(replan.schedule_replan)  # the default queue (tests may swap it)
+    previous = set_job_sink(InProcessJobs(queue))  # the default queue (tests may swap it)
+    previous_jobs = set_current(InProcessJobs(queue))
     stop = threading.Event()
     sweeper = threading.Thread(target=_sweeper, args=(queue, clock, stop), name="replan-sweep", daemon=True) if sweep else None
     try:
@@ -64,7 +66,8 @@ def replanning(clock: Callable[[], datetime] = utcnow, *, warm: bool = False, sw
         stop.set()
         if sweeper is not None:
             sweeper.join(timeout=30)
-        set_replan_sink(previous)
+        set_job_sink(previous)
+        set_current(previous_jobs)
         replan.shutdown_default(queue)
 
 
@@ -86,9 +89,38 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+@contextmanager
+def postgres_jobs() -> Iterator[PostgresJobs]:
+    """Committed changes become jobs in PostgreSQL (procrastinate), for ``jemput worker`` to run:
+    this process defers them and never solves."""
+    set_collective_leave(get_settings().collective_leave)
+    queue = PostgresJobs(postgres_app())
+    previous, previous_jobs = set_job_sink(queue), set_current(queue)
+    try:
+        yield queue
+    finally:
+        set_job_sink(previous)
+        set_current(previous_jobs)
+        close_postgres_app()
+
+
+@contextmanager
+def jobs(clock: Callable[[], datetime] = utcnow, *, warm: bool = False, sweep: bool = False) -> Iterator[JobQueue]:
+    """The configured job queue (``app.jobs.queue_kind``) for the life of a process."""
+    if queue_kind() == POSTGRES:
+        with postgres_jobs() as queue:
+            yield queue
+    else:
+        with replanning(clock, warm=warm, sweep=sweep) as replans:
+            yield InProcessJobs(replans)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    with replanning(lambda: app_clock(app), warm=get_settings().solver_warm_start, sweep=True) as queue:
-        app.state.replan_queue = queue
+    get_settings().resolved_secret_key()  # refuses to start without a shared key on PostgreSQL
+    with jobs(lambda: app_clock(app), warm=get_settings().solver_warm_start, sweep=True) as queue:
+        app.state.jobs = queue
+        if isinstance(queue, InProcessJobs):
+            app.state.replan_queue = queue.queue
         freeze_startup_objects()
         yield

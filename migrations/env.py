@@ -6,6 +6,7 @@ from alembic import context
 
 import visits.models  # noqa: F401  (registers every table)
 from app.db import make_engine
+from migrations.env_filters import include_name
 from visits.models import metadata
 
 config = context.config
@@ -45,6 +46,7 @@ def _run(connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -3,6 +3,12 @@
 Providers share the :class:`TravelTimes` protocol: ``GeodesicTravelTimes`` (offline estimate),
 ``OsrmTravelTimes`` (an OSRM server's ``table`` service, optionally falling back to another
 provider) and ``CachedTravelTimes`` (memoises any provider per set of points).
+
+An OSRM ``table`` request is limited by the server's ``--max-table-size`` (sources x destinations
+at most its square; osrm-routed's default is 100): :func:`plan_blocks` covers the pairs wanted with
+requests within it, and :meth:`OsrmTravelTimes.seconds` asks only for the pairs wanted, so a new
+point among known ones costs one row (and one column) of requests. Coordinates travel as a
+polyline (precision 5, about a metre).
 """
 
 from __future__ import annotations
@@ -10,9 +16,10 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections import OrderedDict
-from collections.abc import Sequence
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterable, Sequence
 from typing import Protocol
+from urllib.parse import quote
 
 import httpx
 from geographiclib.geodesic import Geodesic  # type: ignore[import-untyped]
@@ -89,12 +96,106 @@ class GeodesicTravelTimes:
         return out
 
 
+def encode_polyline(points: Sequence[Point], precision: int = 5) -> str:
+    """Google's encoded polyline of ``(lat, lon)`` points (what OSRM reads as ``polyline(...)``)."""
+    factor = 10**precision
+    out: list[str] = []
+    last_lat = last_lon = 0
+    for lat, lon in points:
+        ilat, ilon = round(lat * factor), round(lon * factor)
+        for delta in (ilat - last_lat, ilon - last_lon):
+            value = ~(delta << 1) if delta < 0 else delta << 1
+            while value >= 0x20:
+                out.append(chr((0x20 | (value & 0x1F)) + 63))
+                value >>= 5
+            out.append(chr(value + 63))
+        last_lat, last_lon = ilat, ilon
+    return "".join(out)
+
+
+def decode_polyline(text: str, precision: int = 5) -> list[Point]:
+    """The points of an encoded polyline (the inverse of :func:`encode_polyline`)."""
+    factor = 10**precision
+    values: list[int] = []
+    shift = result = 0
+    for char in text:
+        byte = ord(char) - 63
+        result |= (byte & 0x1F) << shift
+        shift += 5
+        if byte < 0x20:
+            values.append(~(result >> 1) if result & 1 else result >> 1)
+            shift = result = 0
+    points: list[Point] = []
+    lat = lon = 0
+    for k in range(0, len(values) - 1, 2):
+        lat += values[k]
+        lon += values[k + 1]
+        points.append((lat / factor, lon / factor))
+    return points
+
+
+Block = tuple[list[int], list[int]]  # (sources, destinations): indices into the points
+
+
+def _chunks(items: list[int], size: int) -> list[list[int]]:
+    return [items[k : k + size] for k in range(0, len(items), size)]
+
+
+def _rectangles(sources: list[int], destinations: list[int], max_table_size: int) -> list[Block]:
+    """``sources x destinations`` in blocks of at most ``max_table_size**2`` pairs and at most
+    ``2 * max_table_size`` coordinates each (a short URL)."""
+    if not sources or not destinations:
+        return []
+
+    def widths(short: int, long: int) -> tuple[int, int]:  # the shorter side first, the longer as wide as allowed
+        a = min(short, max_table_size)
+        return a, min(long, max(1, max_table_size * max_table_size // a), max(1, 2 * max_table_size - a))
+
+    if len(sources) <= len(destinations):
+        s, d = widths(len(sources), len(destinations))
+    else:
+        d, s = widths(len(destinations), len(sources))
+    return [(a, b) for a in _chunks(sources, s) for b in _chunks(destinations, d)]
+
+
+def plan_blocks(wanted: Iterable[tuple[int, int]], max_table_size: int) -> list[Block]:
+    """Requests that cover every ordered pair ``(i, j)`` in ``wanted`` (``i != j``), each within
+    ``max_table_size`` (sources x destinations <= its square).
+
+    The points that pairs are missing for are covered greedily (most pairs first): their rows go
+    in one set of blocks, and the columns toward them of the remaining points in another. A new
+    point among many known ones is one row and one column; a cold start is the full table.
+    """
+    if max_table_size < 1:
+        raise ValueError("max_table_size must be at least 1")
+    partners: dict[int, set[int]] = defaultdict(set)
+    out_of: dict[int, set[int]] = defaultdict(set)
+    for i, j in wanted:
+        if i != j:
+            partners[i].add(j)
+            partners[j].add(i)
+            out_of[i].add(j)
+    cover: set[int] = set()
+    for point in sorted(partners, key=lambda p: (-len(partners[p]), p)):
+        if partners[point] - cover:
+            cover.add(point)
+    rest = sorted(i for i in out_of if i not in cover and out_of[i])  # their wanted pairs all end in the cover
+    if len(cover) >= len(partners) / 2:  # most points are missing pairs: the whole table, by rows
+        cover.update(rest)
+        rest = []
+    rows = sorted(i for i in cover if out_of[i])
+    row_destinations = sorted(set().union(*(out_of[i] for i in rows))) if rows else []
+    rest_destinations = sorted(set().union(*(out_of[i] for i in rest))) if rest else []
+    return _rectangles(rows, row_destinations, max_table_size) + _rectangles(rest, rest_destinations, max_table_size)
+
+
 class OsrmTravelTimes:
-    """Durations from an OSRM server: ``GET {base}/table/v1/{profile}/{lon,lat;...}``.
+    """Durations from an OSRM server: ``GET {base}/table/v1/{profile}/polyline(...)``, in blocks
+    within ``max_table_size`` (see :func:`plan_blocks`).
 
     Any failure (HTTP error, timeout, ``code`` other than ``"Ok"``, a ``null`` duration for an
     unroutable pair, a malformed answer) raises :class:`TravelTimeError`, unless a ``fallback``
-    provider is given: then the failure is logged and the fallback answers.
+    provider is given: then the failure is logged and the fallback answers (:meth:`matrix` only).
     """
 
     def __init__(
@@ -104,11 +205,15 @@ class OsrmTravelTimes:
         timeout: float = 5.0,
         client: httpx.Client | None = None,
         fallback: TravelTimes | None = None,
+        max_table_size: int = 100,
     ) -> None:
+        if max_table_size < 1:
+            raise ValueError("max_table_size must be at least 1")
         self.base_url = base_url.rstrip("/")
         self.profile = profile
         self.timeout = timeout
         self.fallback = fallback
+        self.max_table_size = max_table_size
         self._owns_client = client is None
         self._client = client or httpx.Client()
 
@@ -117,32 +222,59 @@ class OsrmTravelTimes:
             self._client.close()
 
     def matrix(self, points: Sequence[Point]) -> Matrix:
-        if len(points) < 2:
+        n = len(points)
+        if n < 2:
             return [[0] for _ in points]
         try:
-            return self._fetch(points)
+            seconds = self.seconds(points, ((i, j) for i in range(n) for j in range(n) if i != j))
         except TravelTimeError as error:
             if self.fallback is None:
                 raise
             log.warning("OSRM travel times unavailable, using fallback: %s", error)
             return self.fallback.matrix(points)
+        out = [[0] * n for _ in range(n)]
+        for (i, j), value in seconds.items():
+            out[i][j] = _ceil_minutes(value / 60)
+        return out
+
+    def seconds(self, points: Sequence[Point], wanted: Iterable[tuple[int, int]]) -> dict[tuple[int, int], float]:
+        """Seconds from ``points[i]`` to ``points[j]`` for each wanted pair (and the others its
+        blocks brought along); raises :class:`TravelTimeError`."""
+        out: dict[tuple[int, int], float] = {}
+        for sources, destinations in plan_blocks(wanted, self.max_table_size):
+            out.update(self._block(points, sources, destinations))
+        return out
 
     def url(self, points: Sequence[Point]) -> str:
-        coordinates = ";".join(f"{lon:.6f},{lat:.6f}" for lat, lon in points)
+        coordinates = quote(f"polyline({encode_polyline(points)})", safe="()")
         return f"{self.base_url}/table/v1/{self.profile}/{coordinates}"
 
-    def _fetch(self, points: Sequence[Point]) -> Matrix:
-        url = self.url(points)
+    def _block(self, points: Sequence[Point], sources: list[int], destinations: list[int]) -> dict[tuple[int, int], float]:
+        used = list(dict.fromkeys([*sources, *destinations]))  # the request's coordinates
+        where = {p: k for k, p in enumerate(used)}
+        url = self.url([points[p] for p in used])
+        params = {"annotations": "duration", "sources": ";".join(str(where[p]) for p in sources), "destinations": ";".join(str(where[p]) for p in destinations)}
         try:
-            response = self._client.get(url, params={"annotations": "duration"}, timeout=self.timeout)
+            response = self._client.get(url, params=params, timeout=self.timeout)
         except httpx.TimeoutException as error:
-            raise TravelTimeError(f"OSRM did not answer within {self.timeout} s ({url})") from error
+            raise TravelTimeError(f"OSRM did not answer within {self.timeout} s ({self.base_url})") from error
         except httpx.HTTPError as error:
-            raise TravelTimeError(f"OSRM request failed: {error!r} ({url})") from error
+            raise TravelTimeError(f"OSRM request failed: {error!r} ({self.base_url})") from error
         body = _json_or_none(response)
         if response.status_code != 200 or not isinstance(body, dict) or body.get("code") != "Ok":
             raise TravelTimeError(_failure(response, body))
-        return _minutes_matrix(body.get("durations"), len(points))
+        durations = body.get("durations")
+        if not isinstance(durations, list) or len(durations) != len(sources) or any(not isinstance(row, list) or len(row) != len(destinations) for row in durations):
+            raise TravelTimeError(f"OSRM answer has no {len(sources)}x{len(destinations)} durations table")
+        out: dict[tuple[int, int], float] = {}
+        for i, row in zip(sources, durations, strict=True):
+            for j, value in zip(destinations, row, strict=True):
+                if i == j:
+                    continue
+                if not isinstance(value, (int, float)) or isinstance(value, bool):
+                    raise TravelTimeError(f"OSRM found no route from point {i} to point {j}")
+                out[i, j] = float(value)
+        return out
 
 
 def _json_or_none(response: httpx.Response) -> object:
@@ -159,18 +291,6 @@ def _failure(response: httpx.Response, body: object) -> str:
         code, message = None, response.text[:200]
     detail = f": {message}" if message else ""
     return f"OSRM answered HTTP {response.status_code} with code {code!r}{detail}"
-
-
-def _minutes_matrix(durations: object, n: int) -> Matrix:
-    if not isinstance(durations, list) or len(durations) != n or any(not isinstance(row, list) or len(row) != n for row in durations):
-        raise TravelTimeError(f"OSRM answer has no {n}x{n} durations table")
-    out = [[0] * n for _ in range(n)]
-    for i, row in enumerate(durations):
-        for j, seconds in enumerate(row):
-            if seconds is None:
-                raise TravelTimeError(f"OSRM found no route from point {i} to point {j}")
-            out[i][j] = 0 if i == j else _ceil_minutes(seconds / 60)
-    return out
 
 
 class CachedTravelTimes:

@@ -21,6 +21,9 @@ _TMP = Path(tempfile.mkdtemp(prefix="jemput-test-"))
 os.environ["JEMPUT_DATA_DIR"] = str(_TMP)
 os.environ.setdefault("JEMPUT_SECRET_KEY", "test-secret-key")
 os.environ.setdefault("JEMPUT_SOLVER_WARM_START", "false")  # each test app starts its solver process only when it re-plans
+# The suite's apps re-plan in their own process on either backend (the tests wait on that queue);
+# the PostgreSQL job queue's tests (tests/planning/test_job_queue.py) choose it themselves.
+os.environ.setdefault("JEMPUT_JOB_QUEUE", "process")
 
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from app.db import make_engine
 from app.migrate import downgrade, upgrade
+from migrations.env_filters import include_name
 from visits.models import metadata
 
 
@@ -21,7 +22,7 @@ def _diff(url: str) -> list:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True, "include_name": include_name})
             return compare_metadata(ctx, metadata)
     finally:
         engine.dispose()
@@ -62,7 +63,7 @@ def constraints_in_database(engine: Engine) -> set[Constraint]:
     inspector = inspect(engine)
     found: set[Constraint] = set()
     for table in inspector.get_table_names():
-        if table == "alembic_version":
+        if table == "alembic_version" or not include_name(table, "table", {}):  # the job queue's tables are procrastinate's
             continue
         pk = inspector.get_pk_constraint(table)
         found.add(("pk", table, pk.get("name") or "", ",".join(pk["constrained_columns"])))

@@ -49,6 +49,7 @@ from visits.planning.models import (  # noqa: F401
     PlanStatus,
     PlanStop,
     TeamDay,
+    TravelPair,
 )
 from visits.reporting.models import (  # noqa: F401
     CardDelivery,

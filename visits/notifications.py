@@ -25,6 +25,7 @@ import httpx
 from sqlmodel import Session, col, select
 
 from visits.models import Notification, NotificationStatus
+from visits.transactions import mark_messages
 from visits.types import utcnow
 
 log = logging.getLogger("jemput.notifications")
@@ -99,6 +100,7 @@ def enqueue(session: Session, *, recipient: str, language: str, template: str, b
     row = Notification(request_id=request_id, recipient=recipient, language=language if language in ("id", "en") else "id", template=template, body=body)
     session.add(row)
     session.flush()
+    mark_messages(session)  # sent soon after commit when a job queue takes it (app.jobs)
     return row
 
 

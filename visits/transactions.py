@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -65,13 +66,34 @@ def transaction(engine: Engine, *, write: bool = False) -> Iterator[Session]:
 
 
 # ---------------------------------------------------------------- re-plan after commit
-# A service marks the team-days whose bookings it changed on its session. When that session's
-# transaction commits they are handed to the re-plan sink (the app's or the CLI's re-plan queue,
-# set in their lifespan); when it rolls back they are dropped. This is the one way to ask for a
-# re-plan.
+# A service marks the team-days whose bookings it changed on its session (and the outbox marks a
+# new message). When that session's transaction commits they are handed to the job sink (the
+# process's job queue, ``app.jobs.JobQueue``: in-process or PostgreSQL, set in the lifespan and
+# the CLI); when it rolls back they are dropped. This is the one way to ask for a re-plan.
 
 _CHANGED = "jemput_changed_team_days"
-_sink: Callable[[list[int]], object] | None = None
+_MESSAGES = "jemput_messages_waiting"
+
+
+class JobSink(Protocol):
+    """What committed changes are handed to (``app.jobs.JobQueue`` implements it)."""
+
+    def replan(self, team_day_ids: list[int]) -> object: ...
+
+    def messages_waiting(self) -> object: ...
+
+
+class _Replans:
+    """A sink from a plain callable (re-plans only)."""
+
+    def __init__(self, replan: Callable[[list[int]], object]) -> None:
+        self.replan = replan
+
+    def messages_waiting(self) -> None:
+        return None
+
+
+_sink: JobSink | None = None
 
 
 def mark_changed(session: Session, *team_day_ids: int) -> None:
@@ -79,25 +101,46 @@ def mark_changed(session: Session, *team_day_ids: int) -> None:
     session.info.setdefault(_CHANGED, set()).update(int(t) for t in team_day_ids if t is not None)
 
 
+def mark_messages(session: Session) -> None:
+    """The outbox got a message in ``session``'s transaction: send once it commits."""
+    session.info[_MESSAGES] = True
+
+
 def changed_team_days(session: Session) -> list[int]:
     """The team-days marked on ``session`` and not yet handed over (for tests and diagnostics)."""
     return sorted(session.info.get(_CHANGED, ()))
 
 
-def set_replan_sink(sink: Callable[[list[int]], object] | None) -> Callable[[list[int]], object] | None:
+def set_job_sink(sink: JobSink | None) -> JobSink | None:
     """Where committed changes go (``None``: nowhere); returns the previous sink."""
     global _sink
     previous, _sink = _sink, sink
     return previous
 
 
+def set_replan_sink(sink: Callable[[list[int]], object] | JobSink | None) -> Any:
+    """:func:`set_job_sink` for a plain callable taking team-day ids (re-plans only); returns the
+    previous sink as it was given (so it can be restored)."""
+    if sink is None or hasattr(sink, "replan"):
+        previous = set_job_sink(sink)  # type: ignore[arg-type]
+    else:
+        previous = set_job_sink(_Replans(sink))
+    return previous.replan if isinstance(previous, _Replans) else previous
+
+
 @event.listens_for(Session, "after_commit")
 def _hand_over(session: Session) -> None:
     ids = session.info.pop(_CHANGED, None)
-    if ids and _sink is not None:
-        _sink(sorted(ids))
+    messages = session.info.pop(_MESSAGES, False)
+    if _sink is None:
+        return
+    if ids:
+        _sink.replan(sorted(ids))
+    if messages:
+        _sink.messages_waiting()
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop(session: Session) -> None:
     session.info.pop(_CHANGED, None)
+    session.info.pop(_MESSAGES, None)

@@ -26,7 +26,9 @@ APP_DIR = Path(__file__).resolve().parents[2] / "app"
 def test_healthz_checks_the_database(client) -> None:
     r = client.get("/healthz")
     assert r.status_code == 200
-    assert r.json() == {"status": "ok", "database": "ok"}
+    body = r.json()
+    assert (body["status"], body["database"]) == ("ok", "ok")
+    assert body["queue"]["kind"] == "process" and body["queue"]["status"] == "ok"  # the suite's apps re-plan in process
 
 
 def _closed_port() -> int:
@@ -127,6 +129,19 @@ def test_settings_come_from_the_environment(monkeypatch, tmp_path) -> None:
     assert s.resolved_database_url() == f"sqlite:///{tmp_path / 'jemput.db'}"
     key = s.resolved_secret_key()
     assert len(key) > 40 and Settings().resolved_secret_key() == key  # generated once, then kept
+
+
+def test_no_secret_key_is_generated_for_postgresql(monkeypatch, tmp_path) -> None:
+    """Several processes and hosts share one PostgreSQL: each generating its own key would sign
+    different tokens, so the key must come from the environment."""
+    monkeypatch.setenv("JEMPUT_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("JEMPUT_SECRET_KEY", raising=False)
+    monkeypatch.setenv("JEMPUT_DATABASE_URL", "postgresql+psycopg://jemput@db.example:5432/jemput")
+    with pytest.raises(RuntimeError, match="JEMPUT_SECRET_KEY must be set"):
+        Settings().resolved_secret_key()
+    assert not (tmp_path / "secret_key").exists()
+    monkeypatch.setenv("JEMPUT_SECRET_KEY", "k" * 48)
+    assert Settings().resolved_secret_key() == "k" * 48
 
 
 def test_bad_settings_are_refused(monkeypatch) -> None:

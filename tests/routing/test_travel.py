@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 from geopy.distance import geodesic
@@ -22,6 +22,8 @@ from routing.travel import (
     Point,
     TravelTimeError,
     _ceil_minutes,
+    decode_polyline,
+    encode_polyline,
 )
 
 # Kota Mojokerto: city centre, the Dispendukcapil office area, and a house in Kranggan.
@@ -86,6 +88,22 @@ def test_geodesic_rejects_nonsense_parameters() -> None:
 # ------------------------------------------------------------------------ fake OSRM server
 
 
+def osrm_coordinates(segment: str) -> list[Point]:
+    """The points of a table request's path segment: ``polyline(...)`` or ``lon,lat;lon,lat``."""
+    text = unquote(segment)
+    if text.startswith("polyline(") and text.endswith(")"):
+        return decode_polyline(text[len("polyline(") : -1])
+    return [(float(lat), float(lon)) for lon, lat in (c.split(",") for c in text.split(";"))]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.floats(-89.0, 89.0), st.floats(-179.0, 179.0)), max_size=30))
+def test_polyline_round_trips_points_to_five_decimals(points: list[Point]) -> None:
+    decoded = decode_polyline(encode_polyline(points))
+    assert len(decoded) == len(points)
+    assert all(abs(a - c) <= 0.5e-5 + 1e-9 and abs(b - d) <= 0.5e-5 + 1e-9 for (a, b), (c, d) in zip(points, decoded, strict=True))
+
+
 class FakeOsrm(BaseHTTPRequestHandler):
     mode = "ok"  # set per test through the fixture
     requests: list[str] = []
@@ -102,9 +120,12 @@ class FakeOsrm(BaseHTTPRequestHandler):
             self._send(400, json.dumps({"code": "InvalidQuery", "message": "Query string malformed"}).encode())
             return
         url = urlsplit(self.path)
-        coords = url.path.split("/")[-1].split(";")
+        coords = osrm_coordinates(url.path.split("/")[-1])
         n = len(coords)
-        durations: list[list[float | None]] = [[0.0 if i == j else 60.0 * abs(i - j) + 0.5 for j in range(n)] for i in range(n)]
+        query = parse_qs(url.query)
+        sources = [int(k) for k in query["sources"][0].split(";")] if "sources" in query else list(range(n))
+        destinations = [int(k) for k in query["destinations"][0].split(";")] if "destinations" in query else list(range(n))
+        durations: list[list[float | None]] = [[0.0 if i == j else 60.0 * abs(i - j) + 0.5 for j in destinations] for i in sources]
         if mode == "null":
             durations[0][n - 1] = None
         body = {"code": "Ok", "durations": durations, "query": parse_qs(url.query)}
@@ -144,7 +165,8 @@ def test_osrm_good_table(osrm: tuple[str, type[FakeOsrm]]) -> None:
     # 60.5 s -> 2 min (rounded up), 120.5 s -> 3 min
     assert m == [[0, 2, 3], [2, 0, 2], [3, 2, 0]]
     [path] = handler.requests
-    assert path.startswith("/table/v1/driving/112.433600,-7.472200;112.447200,-7.472200;")
+    assert path.startswith("/table/v1/driving/polyline(")  # compact coordinates
+    assert osrm_coordinates(urlsplit(path).path.split("/")[-1]) == POINTS
     assert "annotations=duration" in path
 
 

@@ -125,6 +125,7 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         # the application shell, docs, language switch, health
         ("GET", "/"),
         ("GET", "/healthz"),
+        ("GET", "/metrics"),  # staff or the host itself: checked in the endpoint (tests/app/test_operations.py)
         ("GET", "/docs"),
         ("GET", "/docs/oauth2-redirect"),
         ("GET", "/openapi.json"),

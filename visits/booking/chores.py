@@ -25,13 +25,16 @@ def auto_book_pending(session: Session, now: datetime, travel: TravelService, po
 
 
 def send_reminders(session: Session, now: datetime, tz: str, office: Office) -> int:
-    """The day-before reminder for every confirmed booking tomorrow (once each)."""
+    """The day-before reminder for every confirmed booking tomorrow (once each, even when two
+    runs overlap: a booking another run is reminding is skipped, and once it commits its
+    ``reminder_sent_at`` is set)."""
     tomorrow: date = now.astimezone(ZoneInfo(tz)).date() + timedelta(days=1)
     rows = session.exec(
         select(Booking, TeamDay, VisitRequest)
         .join(TeamDay, Booking.team_day_id == TeamDay.id)  # type: ignore[arg-type]
         .join(VisitRequest, Booking.request_id == VisitRequest.id)  # type: ignore[arg-type]
         .where(Booking.status == BookingStatus.CONFIRMED, TeamDay.day == tomorrow, Booking.reminder_sent_at.is_(None))  # type: ignore[union-attr]
+        .with_for_update(of=Booking, skip_locked=True)  # PostgreSQL: two runs at once never remind twice (SQLite writes one at a time)
     ).all()
     for booking, td, request in rows:
         notify(

@@ -485,7 +485,11 @@ def make_offers(
 
 
 def _lock_team_day(session: Session, team_day_id: int) -> TeamDay:
-    td = session.exec(select(TeamDay).where(TeamDay.id == team_day_id).with_for_update()).first()
+    # FOR NO KEY UPDATE, not FOR UPDATE: an offer being made (under the offer lock) may insert a
+    # hold referencing this row, whose foreign-key check takes FOR KEY SHARE; FOR UPDATE would
+    # make it wait for us while we wait for the offer lock (a confirmation that must re-offer):
+    # a deadlock PostgreSQL broke under 40 concurrent families (tests/planning/test_many_processes.py).
+    td = session.exec(select(TeamDay).where(TeamDay.id == team_day_id).with_for_update(key_share=True)).first()
     if td is None:
         raise NotFound()
     return td

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import BigInteger, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from visits.tables import created_column, one_of, str_column
@@ -49,3 +49,16 @@ class PlanStop(SQLModel, table=True):
     arrival: time
     start: time
     end: time
+
+
+class TravelPair(SQLModel, table=True):
+    """A road travel time from one point to another, kept across processes and days (the OSRM
+    provider's store, ``visits.planning.travel.TravelPairStore``). Points are packed rounded to
+    five decimals (:func:`visits.planning.travel.point_key`); ``source`` names the provider (server
+    and profile), so another server's times are never mixed in. Safe to empty."""
+
+    __tablename__ = "travel_pair"
+    source: str = Field(sa_type=String(40), primary_key=True)
+    origin: int = Field(sa_type=BigInteger, primary_key=True)
+    destination: int = Field(sa_type=BigInteger, primary_key=True)
+    seconds: float

@@ -440,6 +440,12 @@ class ReplanQueue:
 
     __call__ = schedule  # usable directly as a BackgroundTasks task
 
+    @property
+    def running(self) -> int:
+        """Jobs queued or running."""
+        with self._lock:
+            return self._running
+
     def _run(self, team_day_id: int) -> None:
         with self._lock:
             self._pending.discard(team_day_id)
