@@ -29,6 +29,7 @@ side of both endpoints).
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -425,29 +426,20 @@ def run_processes(args: argparse.Namespace) -> int:
 
     folder = Path(tempfile.mkdtemp(prefix="jemput-bench-"))
     url = _pg_database(args.postgres)
-    os.environ["JEMPUT_DATA_DIR"] = str(folder)
+    environment(folder)
     os.environ["JEMPUT_DATABASE_URL"] = url
-    os.environ.setdefault("JEMPUT_SECRET_KEY", "bench-secret-key-not-for-production")
-    os.environ["JEMPUT_TRACK_RATE_LIMIT"] = "1000000"
-    os.environ["JEMPUT_NOTIFY_PROVIDER"] = "log"
     os.environ["JEMPUT_JOB_QUEUE"] = "postgres"
 
     import httpx
     import sqlalchemy
     from sqlmodel import select
 
-    from app.db import get_engine, reset_engines, session_scope
+    from app.db import get_engine, session_scope
     from app.liveserver import free_port
     from app.migrate import upgrade
     from visits.intake.tracking import hash_token
     from visits.models import Booking, BookingStatus, Plan, TeamDay, VisitRequest
     from visits.types import utcnow
-
-    lines: list[str] = []
-
-    def say(text: str = "") -> None:
-        print(text, flush=True)
-        lines.append(text)
 
     rng = random.Random(args.seed)
     t0 = clock.perf_counter()
@@ -535,43 +527,32 @@ def run_processes(args: argparse.Namespace) -> int:
                 process.kill()
         for log in logs:
             log.close()
-    say("Jemput booking benchmark, several processes on PostgreSQL (python -m app.bench_booking --postgres ...)")
-    say(f"date (UTC): {datetime.utcnow():%Y-%m-%d %H:%M}; seed {args.seed}")
-    say(f"machine: {platform.platform()}; {platform.processor() or platform.machine()}; {os.cpu_count()} CPUs; Python {platform.python_version()}; SQLAlchemy {sqlalchemy.__version__}")
-    say(
+    report = Report()
+    report.header("Jemput booking benchmark, several processes on PostgreSQL (python -m app.bench_booking --postgres ...)", args.seed)
+    report.say(
         f"database: PostgreSQL (a fresh database on {sqlalchemy.engine.make_url(args.postgres).host}); {args.web_workers} x jemput serve, {args.job_workers} x jemput worker; client: httpx, sequential, alternating web processes"
     )
-    say(f"background load: {load['bookings']} confirmed bookings on {load['team_days']} team-days ({TEAMS} teams x {load['days']} working days); set-up {setup_seconds:.1f} s")
-    say(f"status codes: {dict(sorted(codes.items()))}")
-    say("")
-    say(f"{'what':<42} {'n':>5} {'p50':>8} {'p95':>8} {'max':>8} {'target p95':>11}  ok")
-    ok = True
+    report.say(f"background load: {load['bookings']} confirmed bookings on {load['team_days']} team-days ({TEAMS} teams x {load['days']} working days); set-up {setup_seconds:.1f} s")
+    report.say(f"status codes: {dict(sorted(codes.items()))}")
+    report.say("")
+    report.table_head(width=42)
     for name, values, target in (
         ("POST /api/v1/track/{token}/offers (ms)", offers_ms, OFFER_P95_TARGET_MS),
         ("POST /api/v1/track/{token}/confirm (ms)", confirm_ms, CONFIRM_P95_TARGET_MS),
         ("confirmation -> plan of its version (s)", waits, PLAN_P95_TARGET_S),
     ):
-        if not values:
-            say(f"{name:<42} {0:>5}")
-            ok = False
-            continue
-        p95 = percentile(values, 95)
-        good = p95 <= target
-        ok &= good
-        say(f"{name:<42} {len(values):>5} {statistics.median(values):>8.1f} {p95:>8.1f} {max(values):>8.1f} {target:>11.0f}  {'yes' if good else 'NO'}")
+        if values:
+            report.row(name, values, target, width=42)
+        else:
+            report.say(f"{name:<42} {0:>4}")
+            report.ok = False
     if len(waits) < len(changes):
-        say(f"team-days without a plan of their version after 300 s: {len(changes) - len(waits)} of {len(changes)}")
-        ok = False
-    if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text("\n".join(lines) + "\n")
-    reset_engines()
+        report.say(f"team-days without a plan of their version after 300 s: {len(changes) - len(waits)} of {len(changes)}")
+        report.ok = False
+    report.load()
     if not args.keep:
-        import shutil
-
         _drop_pg_database(url)
-        shutil.rmtree(folder, ignore_errors=True)
-    return 0 if ok else 1
+    return report.finish(args.output, folder, args.keep)
 
 
 def main(argv: list[str] | None = None) -> int:
