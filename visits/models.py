@@ -40,6 +40,14 @@ from visits.intake.models import (  # noqa: F401
     TrackingLink,
     VisitRequest,
 )
+from visits.outreach.models import (  # noqa: F401
+    CallResult,
+    OutreachCall,
+    OutreachReferral,
+    OutreachResident,
+    OutreachState,
+    PartnerKind,
+)
 from visits.outbox import (  # noqa: F401
     Notification,
     NotificationStatus,
