@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from visits.intake.eligibility import ELDERLY_AGE, age_on
@@ -141,15 +142,15 @@ def still_to_reach(session: Session, now: datetime, tz: str) -> dict[str, ReachC
     """Counts per kelurahan code, per kecamatan code and for the city (key ``""``): figures only."""
     today = office_today(now, tz)
     stmt = (
-        select(Kelurahan.code, Kelurahan.name, Kecamatan.code, Kecamatan.name, OutreachResident.state, func.count())
+        sa_select(col(Kelurahan.code), col(Kelurahan.name), col(Kecamatan.code), col(Kecamatan.name), col(OutreachResident.state), func.count())
         .select_from(OutreachResident)
-        .join(Kelurahan, OutreachResident.kelurahan_id == Kelurahan.id)  # type: ignore[arg-type]
-        .join(Kecamatan, Kelurahan.kecamatan_id == Kecamatan.id)  # type: ignore[arg-type]
+        .join(Kelurahan, col(OutreachResident.kelurahan_id) == col(Kelurahan.id))
+        .join(Kecamatan, col(Kelurahan.kecamatan_id) == col(Kecamatan.id))
         .where(*_candidate_filter(today))
         .group_by(col(Kelurahan.code), col(Kelurahan.name), col(Kecamatan.code), col(Kecamatan.name), col(OutreachResident.state))
     )
     sums: dict[str, list[Any]] = {}
-    for kel_code, kel_name, kec_code, kec_name, state, n in session.exec(stmt).all():
+    for kel_code, kel_name, kec_code, kec_name, state, n in session.execute(stmt).all():
         for code, name in ((kel_code, kel_name), (kec_code, kec_name), ("", "")):
             entry = sums.setdefault(code, [name, 0, 0])
             entry[1 if state == OutreachState.OPEN else 2] += n

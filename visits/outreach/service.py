@@ -83,7 +83,7 @@ def import_list(session: Session, filename: str, data: bytes, *, now: datetime, 
         session.exec(select(OutreachResident.id).where(col(OutreachResident.kelurahan_id).in_(kelurahan_ids), col(OutreachResident.listed).is_(True), col(OutreachResident.id).not_in(referred))).all()
     )
     if before:  # the file is the list of its kelurahan: whoever it no longer names recorded since
-        session.exec(update(OutreachResident).where(col(OutreachResident.kelurahan_id).in_(kelurahan_ids), col(OutreachResident.id).not_in(referred)).values(listed=False))  # type: ignore[call-overload]
+        session.exec(update(OutreachResident).where(col(OutreachResident.kelurahan_id).in_(kelurahan_ids), col(OutreachResident.id).not_in(referred)).values(listed=False))
         session.expire_all()
         held = identity.find_many_by_nik(session, [p.nik for p in rows])
     added = 0
