@@ -151,13 +151,16 @@ def cmd_send_notifications(args: argparse.Namespace) -> int:
 
 
 def cmd_purge_uploads(_: argparse.Namespace) -> int:
-    """Delete KK files past their retention period (run daily)."""
+    """Delete KK files and outreach rows past their retention periods (run daily)."""
     from app.db import session_scope
     from visits.intake.uploads import purge_expired
+    from visits.outreach.service import purge_expired as purge_outreach
 
     with session_scope(write=True) as session:
         count = purge_expired(session, get_settings().upload_dir)
+        outreach = purge_outreach(session)
     print(f"KK files deleted after their retention period: {count}")
+    print(f"outreach rows deleted after their retention period: {outreach}")
     return 0
 
 
@@ -273,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     sn = sub.add_parser("send-notifications", help="send due messages from the outbox")
     sn.add_argument("--batch", type=int, default=100)
     sn.set_defaults(func=cmd_send_notifications)
-    sub.add_parser("purge-uploads", help="delete KK files past their retention period").set_defaults(func=cmd_purge_uploads)
+    sub.add_parser("purge-uploads", help="delete KK files and outreach rows past their retention periods").set_defaults(func=cmd_purge_uploads)
     sub.add_parser("send-reminders", help="queue the day-before reminders for tomorrow's visits").set_defaults(func=cmd_send_reminders)
     sub.add_parser("auto-book", help="book the best slot for families who accept any time in their availability").set_defaults(func=cmd_auto_book)
     sub.add_parser("send-surveys", help="queue the follow-up survey a day after each recorded visit").set_defaults(func=cmd_send_surveys)

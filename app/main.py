@@ -191,7 +191,26 @@ def _declare_error_bodies(app: FastAPI) -> None:
 
 def _routers() -> list[APIRouter]:
     """Every router of the application, listed explicitly."""
-    from app.routers import admin, admin_calendar, admin_settings, admin_teams, auth, booking, card, field_api, field_pages, head, info, intake, operator, operator_booking, pages, plans, survey
+    from app.routers import (
+        admin,
+        admin_calendar,
+        admin_settings,
+        admin_teams,
+        auth,
+        booking,
+        card,
+        field_api,
+        field_pages,
+        head,
+        info,
+        intake,
+        operator,
+        operator_booking,
+        outreach,
+        pages,
+        plans,
+        survey,
+    )
 
     return [
         admin.router,
@@ -212,6 +231,8 @@ def _routers() -> list[APIRouter]:
         head.api,
         survey.router,
         card.router,
+        outreach.router,
+        outreach.api,
     ]
 
 

@@ -61,7 +61,9 @@ class Settings(BaseSettings):
     travel_speed_kmh: float = 25.0
     osrm_url: str = Field(default="", description="OSRM server for road travel times; geodesic estimate when empty.")
     # outreach (the not-yet-recorded list, referrals, the call list)
-    outreach_retention_days: int = Field(default=180, ge=1, description="Outreach rows (the imported not-yet-recorded list, referrals, call results) are deleted this many days after they were last imported or referred.")
+    outreach_retention_days: int = Field(
+        default=180, ge=1, description="Outreach rows (the imported not-yet-recorded list, referrals, call results) are deleted this many days after they were last imported or referred."
+    )
     outreach_max_attempts: int = Field(default=3, ge=1, le=10, description="Unanswered calls before a candidate is no longer called (not reachable).")
     # administration (teams, calendar)
     collective_leave: bool = Field(default=True, description="Collective-leave days (cuti bersama, the holidays package's government category) close the office unless overridden per day.")

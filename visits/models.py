@@ -40,6 +40,10 @@ from visits.intake.models import (  # noqa: F401
     TrackingLink,
     VisitRequest,
 )
+from visits.outbox import (  # noqa: F401
+    Notification,
+    NotificationStatus,
+)
 from visits.outreach.models import (  # noqa: F401
     CallResult,
     OutreachCall,
@@ -47,10 +51,6 @@ from visits.outreach.models import (  # noqa: F401
     OutreachResident,
     OutreachState,
     PartnerKind,
-)
-from visits.outbox import (  # noqa: F401
-    Notification,
-    NotificationStatus,
 )
 from visits.planning.models import (  # noqa: F401
     Plan,

@@ -112,6 +112,19 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/reports/clock"): HEADS,
     ("GET", "/api/v1/reports/criteria"): HEADS,
     ("POST", "/operator/requests/{request_id}/card"): DESK,  # the card's delivery after a recorded visit
+    # outreach: the imported not-yet-recorded list and referrals are casework (the head sees counts only)
+    ("GET", "/operator/outreach"): DESK,
+    ("POST", "/operator/outreach/{outreach_id}/call"): DESK,
+    ("GET", "/operator/outreach/import"): DESK,
+    ("POST", "/operator/outreach/import"): DESK,
+    ("POST", "/operator/outreach/referrals"): DESK,
+    ("POST", "/operator/outreach/referrals/import"): DESK,
+    ("POST", "/api/v1/outreach/imports"): DESK,
+    ("POST", "/api/v1/outreach/referrals/imports"): DESK,
+    ("POST", "/api/v1/outreach/referrals"): DESK,
+    ("GET", "/api/v1/outreach/candidates"): DESK,
+    ("POST", "/api/v1/outreach/candidates/{outreach_id}/calls"): DESK,
+    ("GET", "/api/v1/outreach/counts"): DESK_READERS,
 }
 
 PUBLIC: frozenset[tuple[str, str]] = frozenset(
