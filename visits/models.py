@@ -13,6 +13,7 @@ from __future__ import annotations
 from visits.booking.models import (  # noqa: F401
     Booking,
     BookingStatus,
+    GroupMember,
     HoldStatus,
     SlotHold,
 )

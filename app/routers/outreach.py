@@ -11,6 +11,7 @@ NO public routes in this module. Every page or answer that shows imported reside
 - ``POST /operator/outreach/import``                the not-yet-recorded list (CSV or XLSX)
 - ``POST /operator/outreach/referrals``             one referral (the staff form)
 - ``POST /operator/outreach/referrals/import``      a partner's referral file (CSV or XLSX)
+- ``POST /api/v1/outreach/group-visits/{lead_request_id}/members``  a group visit: another resident at the lead's address
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from starlette.datastructures import FormData, UploadFile
 
 from app.auth import Principal, audit_read, audit_read_many, require_roles
 from app.db import ReadSession, WriteSession
-from app.deps import DbId, Now
+from app.deps import DbId, Now, Travel
 from app.i18n import translate
 from app.settings import get_settings
 from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body
 from app.web import render, request_language, small_form
+from visits.booking import groups
 from visits.errors import InvalidInput
 from visits.intake.models import Kelurahan
 from visits.intake.queries import kelurahan_list
@@ -414,3 +416,33 @@ def api_call(outreach_id: DbId, body: CallIn, request: Request, now: Now, princi
 def api_counts(now: Now, principal: Principal = Depends(require_roles(*DESK_READERS)), session: Session = ReadSession) -> list[ReachOut]:
     """Still to reach per kelurahan, kecamatan and the city (code ``""``): counts only (the head sees these, never the list)."""
     return [ReachOut(code=c.code, name=c.name, still_to_reach=c.still_to_reach, wants_visit=c.wants_visit) for c in still_to_reach(session, now, _tz()).values()]
+
+
+class GroupMemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    member_request_id: int = Field(ge=1, description="The request of another resident at the lead's address (eligible or offered).")
+
+
+class GroupOut(BaseModel):
+    lead_request_id: int
+    member_request_ids: list[int]
+    service_minutes: int | None = Field(description="The group's booked visit: every resident's service time summed (None before it is booked).")
+
+
+@api.post(
+    "/group-visits/{lead_request_id}/members",
+    response_model=GroupOut,
+    responses={
+        404: {"description": "no such request"},
+        409: {"description": "already in a group, a status that cannot join, or the longer visit no longer fits the booked team-day"},
+        422: {"description": "not at the lead's address, or needs a skill the lead's visit does not"},
+    },
+)
+def api_group_member(lead_request_id: DbId, body: GroupMemberIn, request: Request, now: Now, travel: Travel, principal: Principal = Depends(workers), session: Session = WriteSession) -> GroupOut:
+    """A group visit (a care home, a family with two elderly members): one booking, the lead's, at one
+    address for several residents. The visit's service time is the sum per resident; each resident
+    gets their own outcome (``request_id`` in the field outcome) and counts toward coverage."""
+    booking = groups.add_member(session, lead_request_id, body.member_request_id, now, travel)
+    audit_read(session, request, principal, entity="visit_request", entity_id=body.member_request_id, action="group_join")
+    members = [m.id for m in groups.members(session, lead_request_id) if m.id is not None]
+    return GroupOut(lead_request_id=lead_request_id, member_request_ids=members, service_minutes=booking.service_minutes if booking is not None else None)

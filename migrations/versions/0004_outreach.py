@@ -1,4 +1,5 @@
-"""Outreach: the imported not-yet-recorded residents (one row per NIK), partners' referrals and call results.
+"""Outreach: the imported not-yet-recorded residents (one row per NIK), partners' referrals and call results;
+group visits (group_member: several requests visited in one booking, the lead request's).
 
 Revision ID: 0004_outreach
 Revises: 0003_reporting
@@ -78,9 +79,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outreach_call")),
     )
     op.create_index("ix_outreach_call_outreach_resident_id", "outreach_call", ["outreach_resident_id"], unique=False)
+    op.create_table(
+        "group_member",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("lead_request_id", sa.Integer(), nullable=False),
+        sa.Column("member_request_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["lead_request_id"], ["visit_request.id"], name=op.f("fk_group_member_lead_request_id_visit_request")),
+        sa.ForeignKeyConstraint(["member_request_id"], ["visit_request.id"], name=op.f("fk_group_member_member_request_id_visit_request")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_group_member")),
+        sa.UniqueConstraint("member_request_id", name=op.f("uq_group_member_member_request_id")),
+    )
+    op.create_index("ix_group_member_lead_request_id", "group_member", ["lead_request_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_group_member_lead_request_id", table_name="group_member")
+    op.drop_table("group_member")
     op.drop_index("ix_outreach_call_outreach_resident_id", table_name="outreach_call")
     op.drop_table("outreach_call")
     op.drop_index("ix_outreach_referral_outreach_resident_id", table_name="outreach_referral")

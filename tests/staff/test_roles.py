@@ -125,6 +125,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/outreach/candidates"): DESK,
     ("POST", "/api/v1/outreach/candidates/{outreach_id}/calls"): DESK,
     ("GET", "/api/v1/outreach/counts"): DESK_READERS,
+    ("POST", "/api/v1/outreach/group-visits/{lead_request_id}/members"): DESK,
 }
 
 PUBLIC: frozenset[tuple[str, str]] = frozenset(
