@@ -206,6 +206,36 @@ def serve_options() -> dict:
     return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted, "log_config": log_config()}
 
 
+def cmd_plan_campaign(args: argparse.Namespace) -> int:
+    """Propose visit days and windows for the outreach candidates (a kelurahan's, or all), filling the
+    teams' free capacity around every booking; solved here, outside any transaction."""
+    from sqlmodel import select
+
+    from app.db import session_scope
+    from visits.intake.models import Kelurahan
+    from visits.outreach.campaign import plan_campaign
+    from visits.types import utcnow
+
+    policy, travel, _office = _booking_context()
+    kelurahan_id = None
+    if args.kelurahan:
+        with session_scope() as session:
+            kel = session.exec(select(Kelurahan).where(Kelurahan.code == args.kelurahan)).first()
+            if kel is None:
+                print(f"error: no kelurahan {args.kelurahan} in the service area", file=sys.stderr)
+                return 2
+            kelurahan_id = kel.id
+    campaign, result = plan_campaign(session_scope, utcnow(), travel, policy, kelurahan_id=kelurahan_id, limit=args.limit, time_limit=args.time_limit)
+    print(f"candidates: {campaign.candidates}")
+    print(f"placed: {campaign.placed}")
+    print(f"team-days used: {campaign.team_days}")
+    print(f"travel (those team-days' routes): {campaign.travel_minutes} min")
+    print(f"solve: {campaign.solve_seconds:.1f} s")
+    dropped = sum(1 for d in result.plan.dropped if d.stop_id.startswith("o"))
+    print(f"not placed: {dropped}")
+    return 0
+
+
 def cmd_import_baseline(args: argparse.Namespace) -> int:
     """Import a coverage baseline (CSV or XLSX); nothing is stored when any row is wrong."""
     from pathlib import Path
@@ -280,6 +310,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("send-reminders", help="queue the day-before reminders for tomorrow's visits").set_defaults(func=cmd_send_reminders)
     sub.add_parser("auto-book", help="book the best slot for families who accept any time in their availability").set_defaults(func=cmd_auto_book)
     sub.add_parser("send-surveys", help="queue the follow-up survey a day after each recorded visit").set_defaults(func=cmd_send_surveys)
+    pc = sub.add_parser("plan-campaign", help="propose visit days and windows for outreach candidates, filling free capacity")
+    pc.add_argument("--kelurahan", help="one kelurahan's candidates (its code, e.g. 35.76.01.1003); all when omitted")
+    pc.add_argument("--limit", type=int, default=5000, help="at most this many candidates (referred first, then the oldest)")
+    pc.add_argument("--time-limit", type=float, default=30.0, help="solver seconds")
+    pc.set_defaults(func=cmd_plan_campaign)
     ib = sub.add_parser("import-baseline", help="import the coverage baseline per kelurahan (CSV or XLSX)")
     ib.add_argument("file")
     ib.set_defaults(func=cmd_import_baseline)

@@ -48,6 +48,8 @@ from visits.outbox import (  # noqa: F401
 from visits.outreach.models import (  # noqa: F401
     CallResult,
     OutreachCall,
+    OutreachCampaign,
+    OutreachProposal,
     OutreachReferral,
     OutreachResident,
     OutreachState,

@@ -25,7 +25,7 @@ from starlette.datastructures import FormData
 
 from app.auth import Principal, audit_read, audit_read_many, require_roles
 from app.db import ReadSession, WriteSession
-from app.deps import DbId, Now
+from app.deps import DbId, Now, Policy, Travel
 from app.intake_forms import WEEKDAYS, Parsed, domain_field_error, form_again, form_body_limit, form_context, localise, parse_form_submission, store_submission, too_large_error
 from app.settings import get_settings
 from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body
@@ -87,6 +87,8 @@ def phone_intake_form(request: Request, now: Now, outreach: str = "", principal:
 def phone_intake_submit(
     request: Request,
     now: Now,
+    travel: Travel,
+    policy: Policy,
     _guard: None = Depends(intake_body_guard),
     principal: Principal = Depends(require_roles(*WRITERS)),
     parsed: Parsed = Depends(parse_form_submission),
@@ -99,7 +101,7 @@ def phone_intake_submit(
 
     def keep_outreach_link(target: Session, done: SubmitResult) -> None:
         if outreach_id is not None and not done.replayed:
-            link_request(target, outreach_id, done.request.id)  # type: ignore[arg-type]
+            link_request(target, outreach_id, done.request.id, now=now, travel=travel, policy=policy)  # type: ignore[arg-type]
 
     result, errors = store_submission(parsed, now, channel=Channel.PHONE, language=lang, idempotency_key=None, created_by_id=principal.user_id, then=keep_outreach_link)
     if result is None:

@@ -35,6 +35,7 @@ from visits.booking import groups
 from visits.errors import InvalidInput
 from visits.intake.models import Kelurahan
 from visits.intake.queries import kelurahan_list
+from visits.outreach import campaign
 from visits.outreach.importer import OutreachRejected
 from visits.outreach.models import CallResult, OutreachState, PartnerKind, ReferralGroup
 from visits.outreach.queries import Candidate, candidates, kelurahan_with_candidates, still_to_reach
@@ -113,6 +114,8 @@ def _list_context(session: Session, now, kelurahan: str) -> dict[str, Any]:  # n
         chosen = next((k for k, n in choices if n), None)
     shown = candidates(session, now, _tz(), chosen.id) if chosen is not None else []
     return {
+        "proposals": campaign.proposals_for(session, [c.row.id for c in shown if c.row.id is not None]),
+        "campaign": campaign.latest(session),
         "choices": choices,
         "chosen": chosen,
         "shown": shown,

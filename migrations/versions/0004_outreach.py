@@ -91,9 +91,40 @@ def upgrade() -> None:
         sa.UniqueConstraint("member_request_id", name=op.f("uq_group_member_member_request_id")),
     )
     op.create_index("ix_group_member_lead_request_id", "group_member", ["lead_request_id"], unique=False)
+    op.create_table(
+        "outreach_campaign",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kelurahan_id", sa.Integer(), nullable=True),
+        sa.Column("candidates", sa.Integer(), nullable=False),
+        sa.Column("placed", sa.Integer(), nullable=False),
+        sa.Column("team_days", sa.Integer(), nullable=False),
+        sa.Column("travel_minutes", sa.Integer(), nullable=False),
+        sa.Column("solve_seconds", sa.Float(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["kelurahan_id"], ["kelurahan.id"], name=op.f("fk_outreach_campaign_kelurahan_id_kelurahan")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outreach_campaign")),
+    )
+    op.create_table(
+        "outreach_proposal",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("outreach_resident_id", sa.Integer(), nullable=False),
+        sa.Column("team_day_id", sa.Integer(), nullable=False),
+        sa.Column("window_start", sa.Time(), nullable=False),
+        sa.Column("window_end", sa.Time(), nullable=False),
+        sa.ForeignKeyConstraint(["campaign_id"], ["outreach_campaign.id"], name=op.f("fk_outreach_proposal_campaign_id_outreach_campaign")),
+        sa.ForeignKeyConstraint(["outreach_resident_id"], ["outreach_resident.id"], name=op.f("fk_outreach_proposal_outreach_resident_id_outreach_resident")),
+        sa.ForeignKeyConstraint(["team_day_id"], ["team_day.id"], name=op.f("fk_outreach_proposal_team_day_id_team_day")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outreach_proposal")),
+        sa.UniqueConstraint("outreach_resident_id", name=op.f("uq_outreach_proposal_outreach_resident_id")),
+    )
+    op.create_index("ix_outreach_proposal_campaign_id", "outreach_proposal", ["campaign_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outreach_proposal_campaign_id", table_name="outreach_proposal")
+    op.drop_table("outreach_proposal")
+    op.drop_table("outreach_campaign")
     op.drop_index("ix_group_member_lead_request_id", table_name="group_member")
     op.drop_table("group_member")
     op.drop_index("ix_outreach_call_outreach_resident_id", table_name="outreach_call")

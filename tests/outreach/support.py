@@ -79,7 +79,7 @@ def resident_with(session: Session, nik: str, *, status: str | None = RequestSta
         session.add(
             VisitRequest(
                 reference=f"OUT{n:06d}",
-                tracking_token_hash=f"{n:064d}",
+                tracking_token_hash=f"e{n:063d}",
                 resident_id=res.id,  # type: ignore[arg-type]
                 channel=Channel.PHONE,
                 status=status,

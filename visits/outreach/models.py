@@ -11,7 +11,7 @@ is deleted ``JEMPUT_OUTREACH_RETENTION_DAYS`` after it was last imported or refe
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Index, Text
@@ -119,3 +119,32 @@ class OutreachCall(SQLModel, table=True):
     result: str = str_column(14)
     called_by_id: int | None = Field(default=None, foreign_key="app_user.id", nullable=True)
     at: datetime = created_column()
+
+
+class OutreachCampaign(SQLModel, table=True):
+    """A campaign plan: the planner's proposal of visit days and windows for chosen candidates,
+    filling the teams' free capacity over the horizon around every existing booking (figures only)."""
+
+    __tablename__ = "outreach_campaign"
+    id: int | None = Field(default=None, primary_key=True)
+    kelurahan_id: int | None = Field(default=None, foreign_key="kelurahan.id", nullable=True)  # None: every kelurahan
+    candidates: int
+    placed: int
+    team_days: int  # team-days the placed visits use
+    travel_minutes: int  # driving of those team-days' routes, as planned
+    solve_seconds: float
+    created_at: datetime = created_column()
+
+
+class OutreachProposal(SQLModel, table=True):
+    """One candidate's proposed visit (team-day and window). Not a hold: it takes no capacity until the
+    family says yes on the phone; then phone intake turns it into a held offer the operator confirms,
+    when it still fits (else the usual offers)."""
+
+    __tablename__ = "outreach_proposal"
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="outreach_campaign.id", index=True)
+    outreach_resident_id: int = Field(foreign_key="outreach_resident.id", unique=True)  # the latest campaign's
+    team_day_id: int = Field(foreign_key="team_day.id")
+    window_start: time
+    window_end: time

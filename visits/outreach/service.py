@@ -19,11 +19,13 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, delete, select, update
 
+from visits.booking.slots import SlotPolicy
 from visits.errors import Conflict, InvalidInput, NotFound
 from visits.intake.models import VisitRequest
 from visits.outreach import identity
 from visits.outreach.importer import PersonRow, ReferralRow, read_list, read_referrals, referral_form
-from visits.outreach.models import ON_CALL_LIST, STATE_AFTER, CallResult, OutreachCall, OutreachReferral, OutreachResident, OutreachState
+from visits.outreach.models import ON_CALL_LIST, STATE_AFTER, CallResult, OutreachCall, OutreachProposal, OutreachReferral, OutreachResident, OutreachState
+from visits.planning.travel import TravelService
 from visits.types import utcnow
 
 
@@ -168,8 +170,9 @@ def record_call(session: Session, outreach_id: int, result: str, *, now: datetim
     return CallOutcome(row, outcome, step)
 
 
-def link_request(session: Session, outreach_id: int, request_id: int) -> None:
-    """Keep the link from the candidate to the request phone intake made for them (same NIK only)."""
+def link_request(session: Session, outreach_id: int, request_id: int, *, now: datetime | None = None, travel: TravelService | None = None, policy: SlotPolicy | None = None) -> None:
+    """Keep the link from the candidate to the request phone intake made for them (same NIK only);
+    with ``travel`` and ``policy``, a campaign's proposal for them becomes a held offer when it still fits."""
     row = session.get(OutreachResident, outreach_id)
     request = session.get(VisitRequest, request_id)
     if row is None or request is None:
@@ -182,6 +185,10 @@ def link_request(session: Session, outreach_id: int, request_id: int) -> None:
     row.request_id, row.state = request_id, OutreachState.WANTS_VISIT
     session.add(row)
     session.flush()
+    if now is not None and travel is not None and policy is not None:
+        from visits.outreach.campaign import hold_proposal
+
+        hold_proposal(session, outreach_id, request, now, travel, policy)
 
 
 def purge_expired(session: Session, now: datetime | None = None) -> int:
@@ -191,6 +198,7 @@ def purge_expired(session: Session, now: datetime | None = None) -> int:
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
         session.exec(delete(OutreachCall).where(col(OutreachCall.outreach_resident_id).in_(chunk)))
+        session.exec(delete(OutreachProposal).where(col(OutreachProposal.outreach_resident_id).in_(chunk)))
         session.exec(delete(OutreachReferral).where(col(OutreachReferral.outreach_resident_id).in_(chunk)))
         session.exec(delete(OutreachResident).where(col(OutreachResident.id).in_(chunk)))
     session.flush()
