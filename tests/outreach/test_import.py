@@ -139,3 +139,16 @@ def test_rows_past_their_retention_are_purged(session) -> None:
     assert purge_expired(session, NOW + timedelta(days=CFG.retention_days - 1)) == 0
     assert purge_expired(session, NOW + timedelta(days=CFG.retention_days)) == 1
     assert _count(session) == 0
+
+
+def test_an_xlsx_nik_stored_as_a_too_long_number_is_refused(session) -> None:
+    area(session)
+    row: list = person(date(1950, 3, 15), nik="9471011503500001")  # above 2^53: a number cell lost its last digit
+    row[0] = int(row[0])
+    with pytest.raises(OutreachRejected) as exc:
+        import_list(session, "l.xlsx", xlsx_of(row), now=NOW, cfg=CFG)
+    assert [(p.row, p.field, p.code) for p in exc.value.problems] == [(2, "nik", "number_not_text")]
+    ok: list = person(date(1950, 3, 15))
+    ok[0] = int(ok[0])  # a Mojokerto NIK (35...) is below 2^53: a number cell keeps it exactly
+    import_list(session, "l.xlsx", xlsx_of(ok), now=NOW, cfg=CFG)
+    assert _count(session) == 1

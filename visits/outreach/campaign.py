@@ -160,7 +160,8 @@ def hold_proposal(session: Session, outreach_id: int, request: VisitRequest, now
     proposal, td = found
     resident = session.get(Resident, request.resident_id)
     assert resident is not None and request.id is not None
-    if resident.lat is None or resident.lon is None or td.day < slots.horizon_days(session, now, policy, staff=True)[0]:
+    days = slots.horizon_days(session, now, policy, staff=True)
+    if resident.lat is None or resident.lon is None or not days or td.day < days[0]:
         return None
     needs = service_needs(session, resident)
     if not slots.fits_team_day(session, td, (resident.lat, resident.lon), needs, proposal.window_start, proposal.window_end, now, travel, request.id):

@@ -152,7 +152,12 @@ def check_person(cell: dict[str, object], line: int, area: _Area, today: date, r
     rt, rw = _text(cell.get("rt")), _text(cell.get("rw"))
     code = _text(cell.get("kelurahan_code"))
     phone_raw = _text(cell.get("phone"))
-    if not nik:
+    for name_ in ("nik", "kk_number"):  # a spreadsheet number above 2^53 has lost its last digits
+        raw = cell.get(name_)
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool) and abs(raw) >= 2**53:
+            found.append(Problem(line, name_, "number_not_text"))
+            nik, kk = (nik, "") if name_ == "kk_number" else ("", kk)
+    if not nik and not any(p.field == "nik" for p in found):
         found.append(Problem(line, "nik", "missing"))
     if not _plain(name, 2, 200):
         found.append(Problem(line, "full_name", "missing" if not name else "text_invalid"))
