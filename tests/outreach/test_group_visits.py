@@ -200,3 +200,24 @@ def test_cancelling_the_lead_frees_the_members_and_a_member_cancel_shortens_the_
     assert _status(lead, a, b) == ["cancelled", "eligible", "cancelled"]
     with session_scope() as s:
         assert s.exec(select(GroupMember)).all() == []
+
+
+def test_the_field_page_lists_the_group_and_records_each_resident_without_javascript(client) -> None:
+    lead, a = _household(2)
+    _join(client, lead, a)
+    booking = _book(lead)
+    day, team_id = _day_of(booking)
+    set_clock(client, at(9, 0, day=day))
+    staff = officer_of(client, team_id)
+    client.cookies.set("jemput_session", staff.cookie)
+    page = client.get("/field", params={"date": day.isoformat()})
+    assert page.status_code == 200 and f'data-group="{booking.id}"' in page.text
+    assert 'name="request_id"' in page.text and f'<option value="{a}">' in page.text
+    form = {"csrf_token": staff.csrf_token, "date": day.isoformat(), "outcome": "recorded", "arrived_at": "09:10", "finished_at": "09:30", "request_id": str(a)}
+    r = client.post(f"/field/visits/{booking.id}/outcome", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    page = client.get("/field", params={"date": day.isoformat()})
+    assert f'<option value="{a}">' not in page.text and 'name="request_id"' not in page.text  # the member is done: the lead's form is a plain one again
+    with session_scope() as s:
+        assert [(v.request_id, v.outcome) for v in s.exec(select(Visit).where(Visit.booking_id == booking.id)).all()] == [(a, "recorded")]
+    assert _status(lead, a) == ["booked", "visited"]

@@ -168,7 +168,9 @@ def day_route(session: Session, team_id: int, day: date, now: datetime, travel: 
             residents.append((request.id, resident.id))  # type: ignore[arg-type]
             # a group visit: the other residents at this address, each with their own outcome (``request_id``)
             stop["group"] = []
+            stop["lead_pending"] = True
             for member in groups.members(session, request.id):  # type: ignore[arg-type]
+                stop["lead_pending"] = session.exec(select(Visit.id).where(Visit.booking_id == booking.id, Visit.request_id == request.id)).first() is None
                 other = session.get(Resident, member.resident_id)
                 assert other is not None
                 stop["group"].append({"request_id": member.id, "reference": member.reference, "resident_name": other.full_name, "groups": [g.value for g in other.groups]})
