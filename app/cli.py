@@ -225,7 +225,7 @@ def cmd_plan_campaign(args: argparse.Namespace) -> int:
                 print(f"error: no kelurahan {args.kelurahan} in the service area", file=sys.stderr)
                 return 2
             kelurahan_id = kel.id
-    campaign, result = plan_campaign(session_scope, utcnow(), travel, policy, kelurahan_id=kelurahan_id, limit=args.limit, time_limit=args.time_limit)
+    campaign, result = plan_campaign(session_scope, utcnow(), travel, policy, kelurahan_id=kelurahan_id, partner_kind=args.partner_kind, limit=args.limit, time_limit=args.time_limit)
     print(f"candidates: {campaign.candidates}")
     print(f"placed: {campaign.placed}")
     print(f"team-days used: {campaign.team_days}")
@@ -312,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("send-surveys", help="queue the follow-up survey a day after each recorded visit").set_defaults(func=cmd_send_surveys)
     pc = sub.add_parser("plan-campaign", help="propose visit days and windows for outreach candidates, filling free capacity")
     pc.add_argument("--kelurahan", help="one kelurahan's candidates (its code, e.g. 35.76.01.1003); all when omitted")
+    pc.add_argument("--partner-kind", choices=["kelurahan", "puskesmas", "dinsos", "care_home"], help="only the residents a partner of this kind referred (a partner's list)")
     pc.add_argument("--limit", type=int, default=5000, help="at most this many candidates (referred first, then the oldest)")
     pc.add_argument("--time-limit", type=float, default=30.0, help="solver seconds")
     pc.set_defaults(func=cmd_plan_campaign)

@@ -113,3 +113,20 @@ def test_the_call_list_shows_the_proposal_and_the_figures(client, db) -> None:
     page = client.get(f"/operator/outreach?kelurahan={KEL}")
     assert page.status_code == 200
     assert page.text.count("data-proposal=") == 2 and 'id="campaign-figures"' in page.text and "2 dari 2 warga" in page.text
+
+
+@pytest.mark.slow
+def test_the_plan_campaign_command_prints_the_figures(db, monkeypatch, capsys) -> None:
+    import visits.types
+    from app.cli import main as jemput
+
+    _existing_bookings(2)
+    _candidates(3)
+    monkeypatch.setattr(visits.types, "utcnow", lambda: NOW)  # the command's clock (no test reads the real date)
+    assert jemput(["plan-campaign", "--kelurahan", "35.99.01.1001"]) == 2
+    assert "no kelurahan" in capsys.readouterr().err
+    assert jemput(["plan-campaign", "--kelurahan", KEL, "--time-limit", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "candidates: 3" in out and "placed: 3" in out and "team-days used: 1" in out and "not placed: 0" in out
+    with session_scope() as s:
+        assert len(s.exec(select(OutreachProposal)).all()) == 3

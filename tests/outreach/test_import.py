@@ -152,3 +152,16 @@ def test_an_xlsx_nik_stored_as_a_too_long_number_is_refused(session) -> None:
     ok[0] = int(ok[0])  # a Mojokerto NIK (35...) is below 2^53: a number cell keeps it exactly
     import_list(session, "l.xlsx", xlsx_of(ok), now=NOW, cfg=CFG)
     assert _count(session) == 1
+
+
+def test_candidates_of_a_partners_list(session) -> None:
+    from visits.outreach.service import add_referral
+
+    area(session)
+    import_list(session, "l.csv", csv_of(person(date(1950, 3, 15)), person(date(1941, 3, 15))), now=NOW, cfg=CFG)
+    young = person(date(1990, 5, 5))
+    form = dict(zip(("nik", "full_name", "birth_date", "sex", "kk_number", "street", "rt", "rw", "kelurahan_code", "phone"), young, strict=True))
+    add_referral(session, form | {"partner_kind": "care_home", "partner_name": "Panti Kasih", "group": "bedridden", "contact_name": "Bu Panti", "contact_phone": "081311112222"}, now=NOW, cfg=CFG)
+    assert [c.row.nik for c in candidates(session, NOW, TZ, partner_kind="care_home")] == [young[0]]
+    assert candidates(session, NOW, TZ, partner_kind="puskesmas") == []
+    assert len(candidates(session, NOW, TZ)) == 3

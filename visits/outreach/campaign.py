@@ -56,8 +56,10 @@ def _needs(session: Session, c: Candidate) -> ServiceNeeds:
     return service_needs(session, probe)
 
 
-def load_campaign(session: Session, now: datetime, travel: TravelService, policy: slots.SlotPolicy, *, kelurahan_id: int | None = None, limit: int = 5000) -> CampaignInput:
-    chosen = [c for c in candidates(session, now, policy.timezone, kelurahan_id, limit=limit) if not c.wants_visit]
+def load_campaign(
+    session: Session, now: datetime, travel: TravelService, policy: slots.SlotPolicy, *, kelurahan_id: int | None = None, partner_kind: str | None = None, limit: int = 5000
+) -> CampaignInput:
+    chosen = [c for c in candidates(session, now, policy.timezone, kelurahan_id, limit=limit, partner_kind=partner_kind) if not c.wants_visit]
     days = slots.horizon_days(session, now, policy, staff=True)
     points = [(c.kelurahan.lat, c.kelurahan.lon) for c in chosen]
     world = slots.build_world(session, days, travel, now, include_holds=True, extra_points=points)
@@ -206,13 +208,14 @@ def plan_campaign(
     policy: slots.SlotPolicy,
     *,
     kelurahan_id: int | None = None,
+    partner_kind: str | None = None,
     limit: int = 5000,
     time_limit: float = 30.0,
 ) -> tuple[OutreachCampaign, CampaignResult]:
     """Load (a read transaction), solve (outside any transaction), store (a write transaction).
     ``scope(write=...)`` opens a session that commits when the block ends (``app.db.session_scope``)."""
     with scope() as session:
-        loaded = load_campaign(session, now, travel, policy, kelurahan_id=kelurahan_id, limit=limit)
+        loaded = load_campaign(session, now, travel, policy, kelurahan_id=kelurahan_id, partner_kind=partner_kind, limit=limit)
     result = solve_campaign(loaded, time_limit)
     with scope(write=True) as session:
         campaign = store_campaign(session, loaded, result, now)

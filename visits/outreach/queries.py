@@ -102,12 +102,14 @@ def office_today(now: datetime, tz: str) -> date:
     return now.astimezone(ZoneInfo(tz)).date()
 
 
-def candidates(session: Session, now: datetime, tz: str, kelurahan_id: int | None = None, limit: int = 500) -> list[Candidate]:
-    """The call list: referred first, then the oldest first."""
+def candidates(session: Session, now: datetime, tz: str, kelurahan_id: int | None = None, limit: int = 500, *, partner_kind: str | None = None) -> list[Candidate]:
+    """The call list: referred first, then the oldest first (``partner_kind``: only a partner's referrals)."""
     today = office_today(now, tz)
     stmt = select(OutreachResident, Kelurahan).join(Kelurahan, OutreachResident.kelurahan_id == Kelurahan.id).where(*_candidate_filter(today))  # type: ignore[arg-type]
     if kelurahan_id is not None:
         stmt = stmt.where(OutreachResident.kelurahan_id == kelurahan_id)
+    if partner_kind is not None:
+        stmt = stmt.where(exists(select(OutreachReferral.id).where(OutreachReferral.outreach_resident_id == OutreachResident.id, OutreachReferral.partner_kind == partner_kind)))
     rows = list(session.exec(stmt.order_by(col(OutreachResident.birth_date), col(OutreachResident.id))).all())
     ids = [r.id for r, _k in rows]
     refs: dict[int, list[OutreachReferral]] = defaultdict(list)
