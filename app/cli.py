@@ -151,13 +151,16 @@ def cmd_send_notifications(args: argparse.Namespace) -> int:
 
 
 def cmd_purge_uploads(_: argparse.Namespace) -> int:
-    """Delete KK files past their retention period (run daily)."""
+    """Delete KK files and outreach rows past their retention periods (run daily)."""
     from app.db import session_scope
     from visits.intake.uploads import purge_expired
+    from visits.outreach.service import purge_expired as purge_outreach
 
     with session_scope(write=True) as session:
         count = purge_expired(session, get_settings().upload_dir)
+        outreach = purge_outreach(session)
     print(f"KK files deleted after their retention period: {count}")
+    print(f"outreach rows deleted after their retention period: {outreach}")
     return 0
 
 
@@ -176,15 +179,15 @@ def cmd_rotate_data_key(args: argparse.Namespace) -> int:
     from visits.pii import keyring
 
     current = keyring().current.id
-    for table, *_ in SEALED:
+    for table, column, *_ in SEALED:
         after, resealed, rehashed = 0, 0, 0
         while True:
             with session_scope(write=True) as session:  # one transaction per batch: writers are never held up long
-                step = rotate_batch(session, table.name, after, args.batch)
+                step = rotate_batch(session, table.name, after, args.batch, column)
             if step.last_id is None:
                 break
             after, resealed, rehashed = step.last_id, resealed + step.resealed, rehashed + step.rehashed
-        print(f"{table.name}: {resealed} value(s) re-sealed, {rehashed} hash(es) recomputed under key {current!r}")
+        print(f"{table.name}.{column}: {resealed} value(s) re-sealed, {rehashed} hash(es) recomputed under key {current!r}")
     with session_scope() as session:
         used = keys_in_use(session)
     older = sorted(k for k in used if k != current)
@@ -287,6 +290,36 @@ def serve_options() -> dict:
     return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted, "log_config": log_config(json_lines=get_settings().log_format == "json")}
 
 
+def cmd_plan_campaign(args: argparse.Namespace) -> int:
+    """Propose visit days and windows for the outreach candidates (a kelurahan's, or all), filling the
+    teams' free capacity around every booking; solved here, outside any transaction."""
+    from sqlmodel import select
+
+    from app.db import session_scope
+    from visits.intake.models import Kelurahan
+    from visits.outreach.campaign import plan_campaign
+    from visits.types import utcnow
+
+    policy, travel, _office = _booking_context()
+    kelurahan_id = None
+    if args.kelurahan:
+        with session_scope() as session:
+            kel = session.exec(select(Kelurahan).where(Kelurahan.code == args.kelurahan)).first()
+            if kel is None:
+                print(f"error: no kelurahan {args.kelurahan} in the service area", file=sys.stderr)
+                return 2
+            kelurahan_id = kel.id
+    campaign, result = plan_campaign(session_scope, utcnow(), travel, policy, kelurahan_id=kelurahan_id, partner_kind=args.partner_kind, limit=args.limit, time_limit=args.time_limit)
+    print(f"candidates: {campaign.candidates}")
+    print(f"placed: {campaign.placed}")
+    print(f"team-days used: {campaign.team_days}")
+    print(f"travel (those team-days' routes): {campaign.travel_minutes} min")
+    print(f"solve: {campaign.solve_seconds:.1f} s")
+    dropped = sum(1 for d in result.plan.dropped if d.stop_id.startswith("o"))
+    print(f"not placed: {dropped}")
+    return 0
+
+
 def cmd_import_baseline(args: argparse.Namespace) -> int:
     """Import a coverage baseline (CSV or XLSX); nothing is stored when any row is wrong."""
     from pathlib import Path
@@ -362,7 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     sn = sub.add_parser("send-notifications", help="send due messages from the outbox")
     sn.add_argument("--batch", type=int, default=100)
     sn.set_defaults(func=cmd_send_notifications)
-    sub.add_parser("purge-uploads", help="delete KK files past their retention period").set_defaults(func=cmd_purge_uploads)
+    sub.add_parser("purge-uploads", help="delete KK files and outreach rows past their retention periods").set_defaults(func=cmd_purge_uploads)
     sub.add_parser("send-reminders", help="queue the day-before reminders for tomorrow's visits").set_defaults(func=cmd_send_reminders)
     sub.add_parser("auto-book", help="book the best slot for families who accept any time in their availability").set_defaults(func=cmd_auto_book)
     sub.add_parser("send-surveys", help="queue the follow-up survey a day after each recorded visit").set_defaults(func=cmd_send_surveys)
@@ -375,6 +408,12 @@ def build_parser() -> argparse.ArgumentParser:
     an = sub.add_parser("anonymise-closed", help="anonymise requests closed for longer than JEMPUT_RETENTION_DAYS")
     an.add_argument("--batch", type=int, default=500)
     an.set_defaults(func=cmd_anonymise_closed)
+    pc = sub.add_parser("plan-campaign", help="propose visit days and windows for outreach candidates, filling free capacity")
+    pc.add_argument("--kelurahan", help="one kelurahan's candidates (its code, e.g. 35.76.01.1003); all when omitted")
+    pc.add_argument("--partner-kind", choices=["kelurahan", "puskesmas", "dinsos", "care_home"], help="only the residents a partner of this kind referred (a partner's list)")
+    pc.add_argument("--limit", type=int, default=5000, help="at most this many candidates (referred first, then the oldest)")
+    pc.add_argument("--time-limit", type=float, default=30.0, help="solver seconds")
+    pc.set_defaults(func=cmd_plan_campaign)
     ib = sub.add_parser("import-baseline", help="import the coverage baseline per kelurahan (CSV or XLSX)")
     ib.add_argument("file")
     ib.set_defaults(func=cmd_import_baseline)

@@ -17,3 +17,6 @@ class OutcomeIn(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
+    request_id: int | None = Field(
+        default=None, ge=1, description="A group visit: the request of the resident this outcome is for (each resident gets their own); the visit's own request when omitted."
+    )

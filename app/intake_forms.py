@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -50,6 +51,7 @@ SCALAR_FIELDS = (
     "kelurahan_letter",
     "heard_via",
     "notes",
+    "outreach_id",  # phone intake opened from the outreach call list (the candidate it came from)
 )
 WEEKDAYS = range(7)
 
@@ -231,15 +233,28 @@ def too_large_error(lang: str) -> dict[str, str]:
     return {"field": "kk_file", "code": "too_large", "reason": translate("public.upload.too_large", lang, mb=get_settings().upload_max_bytes // (1024 * 1024))}
 
 
-def store_submission(parsed: Parsed, now: datetime, *, channel: Channel, language: str, idempotency_key: str | None, created_by_id: int | None = None) -> tuple[SubmitResult | None, list[FieldError]]:
+def store_submission(
+    parsed: Parsed,
+    now: datetime,
+    *,
+    channel: Channel,
+    language: str,
+    idempotency_key: str | None,
+    created_by_id: int | None = None,
+    then: Callable[[Session, SubmitResult], None] | None = None,
+) -> tuple[SubmitResult | None, list[FieldError]]:
     """Submit in its own write transaction, opened only after the whole body was read
-    (a slow upload must not hold SQLite's write lock). Nothing is stored on errors."""
+    (a slow upload must not hold SQLite's write lock). Nothing is stored on errors. ``then``
+    runs in the same transaction after a stored submission (e.g. the outreach link)."""
     if parsed.data is None or parsed.errors:
         return None, parsed.errors
     sub = Submission(data=parsed.data, channel=channel, language=language, kk_file=parsed.kk, idempotency_key=idempotency_key or parsed.form_key, created_by_id=created_by_id)
     try:
         with session_scope(write=True) as session:
-            return submit(session, sub, intake_config(), now), []
+            result = submit(session, sub, intake_config(), now)
+            if then is not None:
+                then(session, result)
+            return result, []
     except InvalidInput as exc:
         return None, [domain_field_error(exc)]
 

@@ -222,6 +222,7 @@ def _routers() -> list[APIRouter]:
         intake,
         operator,
         operator_booking,
+        outreach,
         pages,
         plans,
         rights,
@@ -248,6 +249,8 @@ def _routers() -> list[APIRouter]:
         survey.router,
         card.router,
         rights.router,
+        outreach.router,
+        outreach.api,
     ]
 
 

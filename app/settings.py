@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     travel_speed_kmh: float = 25.0
     osrm_url: str = Field(default="", description="OSRM server for road travel times; geodesic estimate when empty.")
     osrm_max_table_size: int = Field(default=100, ge=1, description="The OSRM server's --max-table-size: each table request asks at most its square of pairs (sources x destinations).")
+    # outreach (the not-yet-recorded list, referrals, the call list)
+    outreach_retention_days: int = Field(
+        default=180, ge=1, description="Outreach rows (the imported not-yet-recorded list, referrals, call results) are deleted this many days after they were last imported or referred."
+    )
+    outreach_max_attempts: int = Field(default=3, ge=1, le=10, description="Unanswered calls before a candidate is no longer called (not reachable).")
     # administration (teams, calendar)
     collective_leave: bool = Field(default=True, description="Collective-leave days (cuti bersama, the holidays package's government category) close the office unless overridden per day.")
 

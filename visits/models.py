@@ -13,6 +13,7 @@ from __future__ import annotations
 from visits.booking.models import (  # noqa: F401
     Booking,
     BookingStatus,
+    GroupMember,
     HoldStatus,
     SlotHold,
 )
@@ -43,6 +44,16 @@ from visits.intake.models import (  # noqa: F401
 from visits.outbox import (  # noqa: F401
     Notification,
     NotificationStatus,
+)
+from visits.outreach.models import (  # noqa: F401
+    CallResult,
+    OutreachCall,
+    OutreachCampaign,
+    OutreachProposal,
+    OutreachReferral,
+    OutreachResident,
+    OutreachState,
+    PartnerKind,
 )
 from visits.planning.models import (  # noqa: F401
     Plan,

@@ -94,7 +94,7 @@ def post_outcome(
     """Record a visit's outcome (proof of visit: arrival, finish, position, officer) and take its next step."""
     tz = ZoneInfo(policy.timezone)  # a time without an offset is the office's wall clock
     arrived, finished = (t if t.tzinfo is not None else t.replace(tzinfo=tz) for t in (body.arrived_at, body.finished_at))
-    data = service.OutcomeInput(body.client_id, body.outcome, arrived, finished, body.note, body.lat, body.lon)
+    data = service.OutcomeInput(body.client_id, body.outcome, arrived, finished, body.note, body.lat, body.lon, body.request_id)
     result = service.record_outcome(session, team_id=principal.team_id, officer_id=principal.user_id, booking_id=visit_id, data=data, now=now, travel=travel, policy=policy, office=office)
     if not result.replayed:  # the tablet showed this resident's data and the officer acted on it
         audit_read(session, request, principal, entity="visit_request", entity_id=result.request_id, resident_id=result.resident_id, action="visit_outcome")

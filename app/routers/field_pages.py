@@ -138,6 +138,9 @@ def field_outcome(
         "lat": _number(form.get("lat")),
         "lon": _number(form.get("lon")),
     }
+    who = form.get("request_id")
+    if isinstance(who, str) and who.isascii() and who.isdigit() and len(who) <= 9:
+        body["request_id"] = int(who)  # a group visit: the resident this outcome is for
     _record(session, principal, visit_id, body, now, travel, policy, office)
     return RedirectResponse(f"/field?date={day.isoformat()}&saved={visit_id}#visit-{visit_id}", status_code=303)
 
@@ -148,7 +151,7 @@ def _record(session: Session, principal: Principal, visit_id: int, body: dict, n
         parsed = OutcomeIn(**body)
     except ValidationError:
         raise InvalidInput("fieldui.bad_outcome", field="outcome") from None
-    data = service.OutcomeInput(parsed.client_id, parsed.outcome, parsed.arrived_at, parsed.finished_at, parsed.note, parsed.lat, parsed.lon)
+    data = service.OutcomeInput(parsed.client_id, parsed.outcome, parsed.arrived_at, parsed.finished_at, parsed.note, parsed.lat, parsed.lon, parsed.request_id)
     return service.record_outcome(session, team_id=principal.team_id, officer_id=principal.user_id, booking_id=visit_id, data=data, now=now, travel=travel, policy=policy, office=office).as_dict()
 
 

@@ -35,6 +35,7 @@ from app.settings import get_settings
 from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body
 from app.web import render, request_language
 from visits.errors import InvalidInput, NotFound
+from visits.outreach.queries import still_to_reach
 from visits.reporting.baseline import BaselineRejected, baselines, import_baseline
 from visits.reporting.clock_report import clock_report, default_period
 from visits.reporting.coverage import coverage_report
@@ -104,7 +105,8 @@ def _coverage_charts(report, f: Fmt, lang: str) -> Any:  # noqa: ANN001
 @router.get("/head", response_class=HTMLResponse)
 def coverage_page(request: Request, now: Now, principal: Principal = Depends(heads), session: Session = ReadSession) -> HTMLResponse:
     report = _coverage(session, now)
-    ctx = _ctx(request, report=report, page="coverage")
+    # outreach: how many residents are still to reach, per area (counts only: the head never sees the list)
+    ctx = _ctx(request, report=report, page="coverage", to_reach=still_to_reach(session, now, _tz()))
     ctx["chart"] = _coverage_charts(report, ctx["f"], request_language(request))
     return render(request, "head/coverage.html", ctx)
 

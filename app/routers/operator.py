@@ -25,7 +25,7 @@ from starlette.datastructures import FormData
 
 from app.auth import Principal, audit_read, audit_read_many, require_roles
 from app.db import ReadSession, WriteSession
-from app.deps import DbId, Now
+from app.deps import DbId, Now, Policy, Travel
 from app.intake_forms import WEEKDAYS, Parsed, domain_field_error, form_again, form_body_limit, form_context, localise, parse_form_submission, store_submission, too_large_error
 from app.settings import get_settings
 from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body
@@ -38,10 +38,12 @@ from visits.intake.models import request_actions
 from visits.intake.nik import mask
 from visits.intake.queries import INBOX_VIEWS as VIEWS
 from visits.intake.queries import inbox_rows, kelurahan_list, kk_document, load_case
-from visits.intake.service import DECLINE_CODES, decline, override
+from visits.intake.service import DECLINE_CODES, SubmitResult, decline, override
 from visits.intake.tracking import summary
 from visits.intake.uploads import read_kk
 from visits.models import Channel, Group, VisitRequest
+from visits.outreach.queries import candidate, intake_prefill
+from visits.outreach.service import link_request
 from visits.reporting.cards import card_state
 from visits.staff.roles import CASE_WORKERS, DESK_READERS
 
@@ -64,15 +66,29 @@ def small_body_guard(request: Request) -> None:
 # ---------------------------------------------------------------- phone intake
 
 
+def _outreach_id(value: object) -> int | None:
+    """The outreach candidate phone intake was opened for (``?outreach=``, then a hidden field)."""
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() and 0 < len(value) <= 9 else None
+
+
 @router.get("/intake", response_class=HTMLResponse)
-def phone_intake_form(request: Request, principal: Principal = Depends(require_roles(*WRITERS)), session: Session = ReadSession) -> HTMLResponse:
-    return render(request, "intake/form.html", form_context(session, {}, [], phone=True))
+def phone_intake_form(request: Request, now: Now, outreach: str = "", principal: Principal = Depends(require_roles(*WRITERS)), session: Session = ReadSession) -> HTMLResponse:
+    """Phone intake; ``?outreach=<id>`` starts it prefilled from the outreach candidate (audited) and keeps the link."""
+    values: dict[str, Any] = {}
+    outreach_id = _outreach_id(outreach)
+    found = candidate(session, outreach_id, now, get_settings().timezone) if outreach_id else None
+    if found is not None:
+        values = intake_prefill(found) | {"outreach_id": str(outreach_id)}
+        audit_read(session, request, principal, entity="outreach_resident", entity_id=outreach_id, action="intake_prefill")
+    return render(request, "intake/form.html", form_context(session, values, [], phone=True))
 
 
 @router.post("/intake", response_class=HTMLResponse)
 def phone_intake_submit(
     request: Request,
     now: Now,
+    travel: Travel,
+    policy: Policy,
     _guard: None = Depends(intake_body_guard),
     principal: Principal = Depends(require_roles(*WRITERS)),
     parsed: Parsed = Depends(parse_form_submission),
@@ -81,7 +97,13 @@ def phone_intake_submit(
     lang = request_language(request)
     if parsed.too_large:
         return form_again(request, session, parsed, [too_large_error(lang)], phone=True)
-    result, errors = store_submission(parsed, now, channel=Channel.PHONE, language=lang, idempotency_key=None, created_by_id=principal.user_id)
+    outreach_id = _outreach_id(parsed.raw.get("outreach_id"))
+
+    def keep_outreach_link(target: Session, done: SubmitResult) -> None:
+        if outreach_id is not None and not done.replayed:
+            link_request(target, outreach_id, done.request.id, now=now, travel=travel, policy=policy)  # type: ignore[arg-type]
+
+    result, errors = store_submission(parsed, now, channel=Channel.PHONE, language=lang, idempotency_key=None, created_by_id=principal.user_id, then=keep_outreach_link)
     if result is None:
         return form_again(request, session, parsed, localise(errors, lang), phone=True)
     row = session.get(VisitRequest, result.request.id)

@@ -10,7 +10,8 @@ to 1e-5 degrees, as ``visits.planning.travel`` documents):
   that day (not retired, under repair or inside its out-of-service dates) and, when the team
   sets a minimum crew, enough members who have not left;
 * the shift of that day: the team's own ShiftPattern for the weekday, else the office default;
-* what a visit needs: the resident's groups through ServiceRule (minutes and skill);
+* what a visit needs: the resident's groups through ServiceRule (minutes and skill); a group visit
+  (``group_member`` rows on the booked request) needs the sum of its residents' minutes;
 * the timing: the simulator below (breaks may be taken at a home, on the way, or at the office;
   each must start inside its window; the driving time is always spent in full).
 
@@ -37,6 +38,7 @@ from visits.models import (
     Booking,
     BookingStatus,
     CalendarOverride,
+    GroupMember,
     KitState,
     Office,
     OfficeClosure,
@@ -118,6 +120,18 @@ def _needs(rules: dict[str, ServiceRule], resident: Resident) -> tuple[int, froz
     ]
     minutes = max(rules[g].minutes if g in rules else 30 for g in groups)
     return minutes, frozenset(rules[g].required_skill for g in groups if g in rules and rules[g].required_skill)
+
+
+def _group_members(session, lead_request_id: int) -> list[Resident]:  # noqa: ANN001
+    """The other residents of a group visit (``group_member`` rows on the lead's request)."""
+    return list(
+        session.exec(
+            select(Resident)
+            .join(VisitRequest, VisitRequest.resident_id == Resident.id)
+            .join(GroupMember, GroupMember.member_request_id == VisitRequest.id)
+            .where(GroupMember.lead_request_id == lead_request_id)
+        ).all()
+    )
 
 
 def _ready(free: int, travel: int, breaks: list[tuple[int, int, int]]) -> int | None:
@@ -219,6 +233,9 @@ def assert_routes_keep_promises(session, now: datetime, travel) -> None:  # noqa
         visits: dict[str, _Visit] = {}
         for booking, resident in booked:
             minutes, skills = _needs(rules, resident)
+            for member in _group_members(session, booking.request_id):  # a group visit: every resident's service time
+                more, extra = _needs(rules, member)
+                minutes, skills = minutes + more, skills | extra
             assert booking.service_minutes == minutes, f"{where}: booking {booking.id} planned {booking.service_minutes} min, its groups need {minutes}"
             assert skills <= shift.skills, f"{where}: booking {booking.id} needs {sorted(skills)}, the team has {sorted(shift.skills)}"
             visits[f"b{booking.id}"] = _Visit(f"b{booking.id}", _point(resident.lat, resident.lon), _minute(booking.window_start), _minute(booking.window_end), minutes)

@@ -118,6 +118,20 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/operator/requests/{request_id}/correct"): DESK,
     ("POST", "/operator/requests/{request_id}/correct"): DESK,
     ("POST", "/operator/requests/{request_id}/erase"): DESK,
+    # outreach: the imported not-yet-recorded list and referrals are casework (the head sees counts only)
+    ("GET", "/operator/outreach"): DESK,
+    ("POST", "/operator/outreach/{outreach_id}/call"): DESK,
+    ("GET", "/operator/outreach/import"): DESK,
+    ("POST", "/operator/outreach/import"): DESK,
+    ("POST", "/operator/outreach/referrals"): DESK,
+    ("POST", "/operator/outreach/referrals/import"): DESK,
+    ("POST", "/api/v1/outreach/imports"): DESK,
+    ("POST", "/api/v1/outreach/referrals/imports"): DESK,
+    ("POST", "/api/v1/outreach/referrals"): DESK,
+    ("GET", "/api/v1/outreach/candidates"): DESK,
+    ("POST", "/api/v1/outreach/candidates/{outreach_id}/calls"): DESK,
+    ("GET", "/api/v1/outreach/counts"): DESK_READERS,
+    ("POST", "/api/v1/outreach/group-visits/{lead_request_id}/members"): DESK,
 }
 
 PUBLIC: frozenset[tuple[str, str]] = frozenset(

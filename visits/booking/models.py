@@ -51,3 +51,16 @@ class Booking(SQLModel, table=True):
     created_at: datetime = created_column()
     cancelled_at: datetime | None = utc_column()
     reminder_sent_at: datetime | None = utc_column()
+
+
+class GroupMember(SQLModel, table=True):
+    """A group visit (a care home, a family with two elderly members): one booking, the lead
+    request's, at one address for several residents. Each member keeps its own request (and gets
+    its own outcome, so each counts toward coverage); the lead's booking carries the summed
+    service time (``visits.booking.groups``)."""
+
+    __tablename__ = "group_member"
+    id: int | None = Field(default=None, primary_key=True)
+    lead_request_id: int = Field(foreign_key="visit_request.id", index=True)
+    member_request_id: int = Field(foreign_key="visit_request.id", unique=True)
+    created_at: datetime = created_column()

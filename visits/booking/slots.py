@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 import routing
 from routing.insertion import CommittedRoutes, Insertion
 from routing.schedule import find_feasible_order, schedule_route
+from visits.booking import groups
 from visits.errors import Conflict, NotFound
 from visits.intake.models import NOT_CANCELLABLE, OFFERABLE
 from visits.models import (
@@ -379,7 +380,7 @@ def find_offers(
     resident = session.get(Resident, request.resident_id)
     assert resident is not None
     assert resident.lat is not None and resident.lon is not None  # an offerable request is located in the area
-    needs = service_needs(session, resident)
+    needs = groups.group_needs(session, request, resident)  # a group visit: every resident's service time
     days = horizon_days(session, now, policy, staff=staff)
     world = build_world(session, days, travel, now, exclude_request=request.id, extra_points=[(resident.lat, resident.lon)])
     location = world.extra_locations[0]
@@ -447,6 +448,8 @@ def make_offers(
     assert request.id is not None
     if request.status not in OFFERABLE:
         raise Conflict("slots.not_offerable")
+    if groups.lead_of(session, request.id) is not None:
+        raise Conflict("booking.group.member_offers")  # a group member is visited with its lead
     if request.status == RequestStatus.BOOKED and not staff:
         ensure_before_cutoff(session, request.id, now, policy)
     if availability is not None:
@@ -529,7 +532,7 @@ def confirm(session: Session, request_id: int, offer_id: str, now: datetime, tra
     resident = session.get(Resident, request.resident_id)
     assert resident is not None
     assert resident.lat is not None and resident.lon is not None  # a request holding an offer is located in the area
-    needs = service_needs(session, resident)
+    needs = groups.group_needs(session, request, resident)
     if not fits_team_day(session, team_day, (resident.lat, resident.lon), needs, hold.window_start, hold.window_end, now, travel, request.id):
         hold.status = HoldStatus.RELEASED
         session.flush()
@@ -549,6 +552,7 @@ def confirm(session: Session, request_id: int, offer_id: str, now: datetime, tra
     mark_changed(session, team_day.id)
     request.status = RequestStatus.BOOKED
     request.updated_at = now
+    groups.members_booked(session, request.id, now)  # a group visit: its members are booked with it
     session.flush()
     return booking
 
@@ -598,4 +602,8 @@ def cancel(session: Session, request_id: int, now: datetime, policy: SlotPolicy 
     request.status = RequestStatus.CANCELLED
     request.updated_at = now
     session.flush()
+    groups.release_members(session, request.id, now)  # a lead's members are eligible on their own again
+    shorter = groups.member_cancelled(session, request.id, now)  # a member's group visit gets shorter
+    if shorter is not None:
+        changed.append(shorter)
     return changed

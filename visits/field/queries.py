@@ -22,6 +22,7 @@ from enum import StrEnum
 from sqlmodel import Session, col, select
 
 from routing.schedule import schedule_route
+from visits.booking import groups
 from visits.errors import NotFound
 from visits.field.models import Visit, VisitOutcome
 from visits.models import Booking, BookingStatus, Group, Kelurahan, Office, Plan, PlanStatus, PlanStop, Resident, Team, TeamDay, VisitRequest
@@ -162,9 +163,19 @@ def day_route(session: Session, team_id: int, day: date, now: datetime, travel: 
         booking, request, resident, kelurahan = by_id[bid]
         visit = visits.get(bid)
         state = state_of(booking, visit)
-        stops.append(_stop(len(stops), booking, request, resident, kelurahan, visit, state, arrivals.get(bid)))
+        stop = _stop(len(stops), booking, request, resident, kelurahan, visit, state, arrivals.get(bid))
         if state != "cancelled":
             residents.append((request.id, resident.id))  # type: ignore[arg-type]
+            # a group visit: the other residents at this address, each with their own outcome (``request_id``)
+            stop["group"] = []
+            stop["lead_pending"] = True
+            for member in groups.members(session, request.id):  # type: ignore[arg-type]
+                stop["lead_pending"] = session.exec(select(Visit.id).where(Visit.booking_id == booking.id, Visit.request_id == request.id)).first() is None
+                other = session.get(Resident, member.resident_id)
+                assert other is not None
+                stop["group"].append({"request_id": member.id, "reference": member.reference, "resident_name": other.full_name, "groups": [g.value for g in other.groups]})
+                residents.append((member.id, other.id))  # type: ignore[arg-type]
+        stops.append(stop)
 
     version = max(td.version if td else 0, plan.version if plan else 0)
     body = {

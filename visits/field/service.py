@@ -43,7 +43,7 @@ from sqlmodel import Session, col, select
 
 import routing
 from routing.insertion import CommittedRoutes
-from visits.booking import slots
+from visits.booking import groups, slots
 from visits.booking.notices import Office
 from visits.booking.service import offer
 from visits.errors import Conflict, InvalidInput, NotFound
@@ -102,6 +102,7 @@ class OutcomeInput:
     note: str | None = None
     lat: float | None = None
     lon: float | None = None
+    request_id: int | None = None  # a group visit's member (None: the booking's own request)
 
     def body_hash(self, booking_id: int) -> str:
         """What makes a replay "the same": every field of the body, and the visit it is for."""
@@ -115,6 +116,8 @@ class OutcomeInput:
             "lat": self.lat,
             "lon": self.lon,
         }
+        if self.request_id is not None:
+            body["request_id"] = self.request_id
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
@@ -192,7 +195,12 @@ def record_outcome(
     if replay is not None:
         return replay
     _ensure_confirmed(booking)
-    request = session.get(VisitRequest, booking.request_id)
+    request_id = data.request_id or booking.request_id
+    if request_id not in groups.residents_of_booking(session, booking):
+        raise NotFound("field.not_found")  # not a resident of this visit
+    if session.exec(select(Visit.id).where(Visit.booking_id == booking.id, Visit.request_id == request_id)).first() is not None:
+        raise VisitConflict("field.conflict.done")  # this resident of a group visit has an outcome already
+    request = session.get(VisitRequest, request_id)
     resident = session.get(Resident, request.resident_id) if request else None
     assert request is not None and resident is not None
     step = next_step_of(data.outcome)
@@ -213,8 +221,13 @@ def record_outcome(
         gps_lon=position[1] if position else None,
     )
     session.add(visit)
-    booking.status = BookingStatus.DONE
-    slots.bump(session, td.id)  # type: ignore[arg-type]
+    if request_id != booking.request_id:
+        groups.leave(session, request_id)  # a member's part of the group visit is done
+    session.flush()
+    finished = groups.all_visited(session, booking)  # every resident of the visit has an outcome
+    if finished:
+        booking.status = BookingStatus.DONE
+        slots.bump(session, td.id)  # type: ignore[arg-type]
     request.updated_at = now
     if position is not None and data.outcome in AT_THE_HOME:
         resident.lat, resident.lon = position
@@ -239,7 +252,7 @@ def record_outcome(
     session.flush()
 
     released: list[int] = []
-    if td.day == _local(now, policy.timezone).date():
+    if finished and td.day == _local(now, policy.timezone).date():
         _stand_after_visit(session, td, booking, resident, visit, now, policy.timezone)
         released = keep_rest_of_day(session, td, now, travel, policy, office)
     return OutcomeResult(booking.id, data.outcome, step, False, released, request.id, resident.id)  # type: ignore[arg-type]

@@ -15,12 +15,14 @@ from sqlalchemy import Text, func, select, type_coerce, update
 from sqlmodel import Session
 
 from visits import pii
-from visits.models import Resident, VisitRequest
+from visits.models import OutreachResident, Resident, VisitRequest
 
 # (table, sealed column, its purpose, its lookup-hash column or None)
 SEALED = (
     (Resident.__table__, "nik_sealed", pii.NIK, "nik_hash"),  # type: ignore[attr-defined]
     (VisitRequest.__table__, "kk_number_sealed", pii.KK, None),  # type: ignore[attr-defined]
+    (OutreachResident.__table__, "nik_sealed", pii.NIK, "nik_hash"),  # type: ignore[attr-defined]
+    (OutreachResident.__table__, "kk_number_sealed", pii.KK, None),  # type: ignore[attr-defined]
 )
 
 
@@ -31,9 +33,10 @@ class RotationStep:
     rehashed: int = 0
 
 
-def rotate_batch(session: Session, table_name: str, after: int, size: int = 500) -> RotationStep:
-    """Re-seal (and re-hash) the rows of ``table_name`` with an id after ``after``, at most ``size``."""
-    table, column, purpose, hash_column = next(spec for spec in SEALED if spec[0].name == table_name)
+def rotate_batch(session: Session, table_name: str, after: int, size: int = 500, column: str | None = None) -> RotationStep:
+    """Re-seal (and re-hash) ``column`` (default: the table's first sealed column in ``SEALED``) of
+    the rows of ``table_name`` with an id after ``after``, at most ``size``."""
+    table, column, purpose, hash_column = next(spec for spec in SEALED if spec[0].name == table_name and column in (None, spec[1]))
     raw = type_coerce(table.c[column], Text)  # the stored text: read without opening it
     columns = [table.c.id, raw] + ([table.c[hash_column]] if hash_column else [])
     rows = (

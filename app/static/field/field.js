@@ -158,6 +158,7 @@
           note: f.note.value.trim() || null, lat: pos ? pos.lat : null, lon: pos ? pos.lon : null
         }
       };
+      if (f.request_id && f.request_id.value) item.body.request_id = Number(f.request_id.value); // a group visit: whose outcome
       item.body.client_id = item.client_id;
       return put(OUTBOX, item).then(function () {
         form.reset();

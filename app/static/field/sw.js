@@ -11,7 +11,7 @@
  */
 "use strict";
 
-const SHELL = "jemput-field-shell-v1";
+const SHELL = "jemput-field-shell-v2";
 const DATA = "jemput-field-data";
 const META = "/field/__meta";
 const SHELL_FILES = ["/static/app.css", "/static/field/field.css", "/static/field/field.js", "/static/vendor/leaflet/leaflet.css", "/static/vendor/leaflet/leaflet.js"];
