@@ -165,3 +165,26 @@ def test_candidates_of_a_partners_list(session) -> None:
     assert [c.row.nik for c in candidates(session, NOW, TZ, partner_kind="care_home")] == [young[0]]
     assert candidates(session, NOW, TZ, partner_kind="puskesmas") == []
     assert len(candidates(session, NOW, TZ)) == 3
+
+
+def test_the_imported_nik_and_kk_number_are_sealed_at_rest_and_found_by_hash(session) -> None:
+    """The not-yet-recorded list is personal data like a request: its NIK and KK number are stored
+    sealed (no plaintext in any column), and found, and matched with a resident, by the keyed hash."""
+    from sqlalchemy import text
+
+    from visits import pii
+    from visits.outreach.identity import find_by_nik
+
+    area(session)
+    a = person(date(1950, 3, 15))
+    import_list(session, "list.csv", csv_of(a), now=NOW, cfg=CFG)
+    session.flush()
+    stored = session.exec(text("SELECT * FROM outreach_resident")).all()  # type: ignore[call-overload]
+    flat = " ".join(str(v) for row in stored for v in row)
+    assert a[0] not in flat and a[4] not in flat  # neither the NIK nor the KK number in clear
+    sealed, digest = session.exec(text("SELECT nik_sealed, nik_hash FROM outreach_resident")).one()  # type: ignore[call-overload]
+    assert sealed.startswith(f"{pii.DERIVED_ID}:") and digest == pii.lookup_hash(a[0], pii.NIK)
+    assert find_by_nik(session, a[0]).nik == a[0]  # type: ignore[union-attr]
+    assert len(candidates(session, NOW, TZ)) == 1
+    resident_with(session, a[0], status=RequestStatus.BOOKED)  # asked meanwhile: matched by the hash
+    assert candidates(session, NOW, TZ) == []
