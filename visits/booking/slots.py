@@ -25,7 +25,7 @@ import routing
 from routing.insertion import CommittedRoutes, Insertion
 from routing.schedule import find_feasible_order, schedule_route
 from visits.errors import Conflict, NotFound
-from visits.intake.models import NOT_CANCELLABLE, OFFERABLE
+from visits.intake.models import NOT_CANCELLABLE, OFFERABLE, public_status
 from visits.models import (
     Booking,
     BookingStatus,
@@ -445,7 +445,7 @@ def make_offers(
     day before the visit; ``staff`` (the office, e.g. on the phone) may ask at any time."""
     request = _load_request(session, request_id)
     assert request.id is not None
-    if request.status not in OFFERABLE:
+    if public_status(request) not in OFFERABLE:  # a duplicate held for review is offered as the new request it looks like
         raise Conflict("slots.not_offerable")
     if request.status == RequestStatus.BOOKED and not staff:
         ensure_before_cutoff(session, request.id, now, policy)
