@@ -26,6 +26,7 @@ from visits.errors import DomainError, PayloadTooLarge, Unauthenticated
 log = logging.getLogger("jemput")
 UNPARSABLE_BODY = "There was an error parsing the body"  # FastAPI's 400 for a body it cannot decode
 TRACK_BODY_LIMIT = 16 * 1024  # bytes: an offer, a confirmation, 42 availability rows
+LOGIN_BODY_LIMIT = 4 * 1024  # bytes: a username, a password and a CSRF token
 
 
 def same_site_path(referer: str) -> str:
@@ -111,7 +112,9 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     # The family's anonymous tracking calls carry a few hundred bytes: anything bigger is refused
     # before it is read whole, before the token lookup and the rate limit.
-    app.add_middleware(BodySizeLimit, limits={"/api/v1/track": TRACK_BODY_LIMIT, "/track": TRACK_BODY_LIMIT}, field=None)
+    # So do the anonymous logins (a username and a password).
+    limits = {"/api/v1/track": TRACK_BODY_LIMIT, "/track": TRACK_BODY_LIMIT, "/login": LOGIN_BODY_LIMIT, "/api/v1/auth/token": LOGIN_BODY_LIMIT}
+    app.add_middleware(BodySizeLimit, limits=limits, field=None)
     app.add_middleware(DocsStayLocal)  # inside SecurityHeaders: the docs' own policy is the only one they get
     app.add_middleware(SecurityHeaders, csp=content_security_policy(get_settings().map_tile_url))
     app.add_exception_handler(DomainError, domain_error_handler)  # type: ignore[arg-type]
