@@ -1,4 +1,4 @@
-"""Finding 9: malformed input is a 4xx, never a 500: deeply nested ``availability``, ids too big
+"""Finding 10: malformed input is a 4xx, never a 500: deeply nested ``availability``, ids too big
 for any table, odd digits; and 422 bodies match the error schema the OpenAPI declares."""
 
 from __future__ import annotations

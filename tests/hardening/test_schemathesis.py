@@ -120,6 +120,18 @@ def test_every_api_operation_answers_as_the_openapi_document_says(app, generous_
         openapi_checks.content_type_conformance,
         openapi_checks.response_schema_conformance,
     ]
+    try:
+        _run_all(schema, checks, data)
+    finally:  # the app's lifespan (its re-plan queue) was started for the run: stop it before the data goes
+        from schemathesis.python.asgi import shutdown_lifespans
+
+        from visits.planning.replan import wait_idle
+
+        wait_idle(60)
+        shutdown_lifespans()
+
+
+def _run_all(schema, checks: list, data: dict) -> None:  # noqa: ANN001
     started = time.monotonic()
     failures: dict[str, str] = {}
     operations = 0
