@@ -128,3 +128,26 @@ def test_what_a_duplicates_token_does_next_is_what_a_new_requests_does(bookable,
     case = api.get(f"/operator/requests/{dup_id}", headers=office)
     assert case.status_code == 200 and f'href="/operator/requests/{first_id}"' in case.text  # the family is reached through their own request
     assert f'href="/operator/requests/{dup_id}"' not in api.get(f"/operator/requests/{first_id}", headers=office).text
+
+
+def test_a_duplicate_the_office_declines_reads_as_a_request_the_office_cancelled(api, now) -> None:
+    """The office decides the duplicate (after reaching the family through their own request):
+    declined as DUPLICATE_OPEN_REQUEST, its token shows what an office-cancelled new request shows,
+    not an ineligible answer without a reason (which only a duplicate would get)."""
+    from visits.booking import slots
+    from visits.intake.service import decline
+
+    birth = date(1950, 3, 14)
+    known, fresh = nik(birth, female=True, serial=7777), nik(birth, female=True, serial=8888)
+    assert post_request(api, form(nik=known)).status_code == 201
+    d = post_request(api, form(nik=known, companion_phone="0813 1111 2222")).json()
+    n = post_request(api, form(nik=fresh, companion_phone="0813 1111 2222")).json()
+    with session_scope() as s:
+        dup = s.exec(select(VisitRequest).where(VisitRequest.reference == d["reference"])).one()
+        new = s.exec(select(VisitRequest).where(VisitRequest.reference == n["reference"])).one()
+        decline(s, dup.id, user_id=None, code="DUPLICATE_OPEN_REQUEST", reason="Keluarga sudah punya permohonan terbuka", now=now)
+        slots.cancel(s, new.id, now, staff=True)
+    td, tn = api.get(f"/api/v1/track/{d['tracking_token']}").json(), api.get(f"/api/v1/track/{n['tracking_token']}").json()
+    assert td["status"] == tn["status"] == "cancelled"
+    assert {k: v for k, v in td.items() if k != "reference"} == {k: v for k, v in tn.items() if k != "reference"}
+    assert _no_ids(api.get(f"/track/{d['tracking_token']}"), d) == _no_ids(api.get(f"/track/{n['tracking_token']}"), n)

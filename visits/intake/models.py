@@ -90,6 +90,8 @@ def public_status(row: VisitRequest) -> str:
     once it is offered or booked its status is its own, like any other's."""
     if row.status == RequestStatus.NEEDS_REVIEW and is_unresolved_duplicate(row) and row.first_answer:
         return str(row.first_answer.get("status") or row.status)
+    if row.status == RequestStatus.INELIGIBLE and set(row.reasons or ()) and set(row.reasons or ()) <= PRIVATE_REASONS:
+        return RequestStatus.CANCELLED  # declined as a duplicate: to the public, the office closed it (as it may close any request)
     return row.status
 
 
