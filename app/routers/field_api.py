@@ -41,8 +41,8 @@ class OutcomeOut(BaseModel):
 
 class OnOurWayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90, strict=True)  # strict: false is no latitude (it was read as 0.0)
+    lon: float | None = Field(default=None, ge=-180, le=180, strict=True)
     again: bool = False
 
 
@@ -54,8 +54,8 @@ class OnOurWayOut(BaseModel):
 class LateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     minutes: int = Field(ge=0, le=600)
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90, strict=True)  # strict: false is no latitude (it was read as 0.0)
+    lon: float | None = Field(default=None, ge=-180, le=180, strict=True)
 
 
 @router.get("/day")

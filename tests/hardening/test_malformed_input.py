@@ -111,3 +111,13 @@ def test_422_bodies_match_the_declared_error_schema(api) -> None:
         assert r.status_code == 422, (path, r.status_code, r.text)
         declared = spec["paths"][path][method]["responses"]["422"]["content"]["application/json"]["schema"]
         _validate(r.json(), declared, spec)
+
+
+def test_a_boolean_is_no_coordinate(api) -> None:
+    """Found by Schemathesis: ``"lat": false`` was read as 0.0 (a point in the Gulf of Guinea)."""
+    officer = bearer_headers("officer")
+    for path, body in (("/api/v1/field/late", {"minutes": 10, "lat": False, "lon": False}), ("/api/v1/field/visits/1/on-our-way", {"lat": True, "lon": 112.4})):
+        r = api.post(path, json=body, headers=officer)
+        assert r.status_code == 422, (path, r.status_code, r.text)
+        assert {e["field"] for e in r.json()["detail"]} & {"lat", "lon"}
+    assert api.post("/api/v1/field/late", json={"minutes": 10, "lat": -7, "lon": 112}, headers=officer).status_code != 422  # a whole-number coordinate still is one

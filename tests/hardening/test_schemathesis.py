@@ -119,6 +119,8 @@ def test_every_api_operation_answers_as_the_openapi_document_says(app, generous_
         openapi_checks.status_code_conformance,
         openapi_checks.content_type_conformance,
         openapi_checks.response_schema_conformance,
+        openapi_checks.negative_data_rejection,
+        openapi_checks.response_headers_conformance,
     ]
     try:
         _run_all(schema, checks, data)
