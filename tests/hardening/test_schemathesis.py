@@ -1,7 +1,8 @@
 """Schemathesis over the app's /openapi.json (issue 15, "In CI"): every API operation, in process
 (ASGI), on demo-like data, with a staff bearer token where the operation is a staff one. Checks:
-no 5xx, every status code documented, the documented content type, the body matching the
-declared response schema (422 bodies too: the declared error schema).
+no 5xx, every status code documented, the documented content type and headers, the body matching
+the declared response schema (422 bodies too: the declared error schema), and invalid data
+(the negative mode) rejected.
 
 Bounded and deterministic: a fixed number of examples per operation, derandomized Hypothesis,
 no example database, no deadline; the app's clock is the suite's fixed Monday morning."""
