@@ -15,8 +15,8 @@ class OutcomeIn(BaseModel):
     arrived_at: datetime
     finished_at: datetime
     note: str | None = Field(default=None, max_length=2000)
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90, strict=True)  # strict: false is no latitude (lax mode read it as 0.0)
+    lon: float | None = Field(default=None, ge=-180, le=180, strict=True)
     request_id: int | None = Field(
         default=None, ge=1, description="A group visit: the request of the resident this outcome is for (each resident gets their own); the visit's own request when omitted."
     )

@@ -28,7 +28,9 @@ from app.wiring import lifespan
 from visits.errors import DomainError, PayloadTooLarge, Unauthenticated
 
 log = logging.getLogger("jemput")
+UNPARSABLE_BODY = "There was an error parsing the body"  # FastAPI's 400 for a body it cannot decode
 TRACK_BODY_LIMIT = 16 * 1024  # bytes: an offer, a confirmation, 42 availability rows
+LOGIN_BODY_LIMIT = 4 * 1024  # bytes: a username, a password and a CSRF token
 
 
 def same_site_path(referer: str) -> str:
@@ -70,6 +72,11 @@ async def validation_error_handler(request: Request, exc: RequestValidationError
 async def http_error_handler(request: Request, exc: StarletteHTTPException) -> Response:
     """404, 405...: JSON under /api/ (or when asked for), else a page in the user's language."""
     headers = getattr(exc, "headers", None)
+    if exc.status_code == 400 and exc.detail == UNPARSABLE_BODY:  # bad input: 422 naming the body, like any other
+        errors = [{"field": "body", "reason": "the body could not be parsed (not valid JSON or form data)"}]
+        if _wants_json(request):
+            return JSONResponse({"detail": errors}, status_code=422)
+        return render(request, "error.html", {"status": 422, "message": translate("error.invalid", request_language(request)), "errors": errors}, 422)
     if _wants_json(request):
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
     lang = request_language(request)
@@ -109,7 +116,9 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     # The family's anonymous tracking calls carry a few hundred bytes: anything bigger is refused
     # before it is read whole, before the token lookup and the rate limit.
-    app.add_middleware(BodySizeLimit, limits={"/api/v1/track": TRACK_BODY_LIMIT, "/track": TRACK_BODY_LIMIT}, field=None)
+    # So do the anonymous logins (a username and a password).
+    limits = {"/api/v1/track": TRACK_BODY_LIMIT, "/track": TRACK_BODY_LIMIT, "/login": LOGIN_BODY_LIMIT, "/api/v1/auth/token": LOGIN_BODY_LIMIT}
+    app.add_middleware(BodySizeLimit, limits=limits, field=None)
     app.add_middleware(DocsStayLocal)  # inside SecurityHeaders: the docs' own policy is the only one they get
     app.add_middleware(SecurityHeaders, csp=content_security_policy(get_settings().map_tile_url))
     app.add_middleware(RequestMetrics)  # outermost: the latency of everything, and the request id for every log line
@@ -181,6 +190,19 @@ ERROR_BODY_SCHEMA = {
 }
 
 
+# The refusals every API call may answer ({detail, code, field}, domain_error_handler and
+# http_error_handler); staff calls also 401/403 (a public call never asks who you are).
+API_ERRORS = {
+    "401": "not logged in, or the token is unknown or expired",
+    "403": "this role may not do that",
+    "404": "no such thing (or not yours to see)",
+    "409": "the state does not allow it now",
+    "413": "the body is too large",
+    "429": "too many requests from this client; try again later",
+}
+PUBLIC_API = {("/api/v1/requests", "POST")}
+
+
 def _declare_error_bodies(app: FastAPI) -> None:
     """The OpenAPI document declares the 422 bodies this app really answers: a list of
     ``{field, reason}`` (``validation_error_handler``, never echoing the value) or, for a domain
@@ -196,9 +218,15 @@ def _declare_error_bodies(app: FastAPI) -> None:
             spec.setdefault("components", {})["schemas"] = schemas
             body = {"description": "Validation Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}}}
             for path, operations in spec.get("paths", {}).items():
-                for operation in operations.values():
+                for method, operation in operations.items():
                     if path.startswith("/api/") and isinstance(operation, dict):
-                        operation.setdefault("responses", {}).setdefault("422", body)  # every API call may answer 422
+                        responses = operation.setdefault("responses", {})
+                        responses.setdefault("422", body)  # every API call may answer 422
+                        public = (path, method.upper()) in PUBLIC_API or path.startswith("/api/v1/track")
+                        for status, description in API_ERRORS.items():
+                            if status in ("401", "403") and public:
+                                continue
+                            responses.setdefault(status, {**body, "description": description})
             app.openapi_schema = spec
         return app.openapi_schema
 

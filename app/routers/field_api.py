@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from app.auth import Principal, audit_read, audit_read_many, require_roles
 from app.db import WriteSession
-from app.deps import Now, OfficeInfo, Policy, Travel
+from app.deps import DbId, Now, OfficeInfo, Policy, Travel
 from app.field_forms import OutcomeIn
 from app.i18n import translate
 from app.web import request_language
@@ -41,8 +41,8 @@ class OutcomeOut(BaseModel):
 
 class OnOurWayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90, strict=True)  # strict: false is no latitude (it was read as 0.0)
+    lon: float | None = Field(default=None, ge=-180, le=180, strict=True)
     again: bool = False
 
 
@@ -54,8 +54,8 @@ class OnOurWayOut(BaseModel):
 class LateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     minutes: int = Field(ge=0, le=600)
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90, strict=True)  # strict: false is no latitude (it was read as 0.0)
+    lon: float | None = Field(default=None, ge=-180, le=180, strict=True)
 
 
 @router.get("/day")
@@ -89,7 +89,7 @@ def get_day(
     },
 )
 def post_outcome(
-    visit_id: int, body: OutcomeIn, request: Request, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(officer), session: Session = WriteSession
+    visit_id: DbId, body: OutcomeIn, request: Request, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, principal: Principal = Depends(officer), session: Session = WriteSession
 ) -> OutcomeOut:
     """Record a visit's outcome (proof of visit: arrival, finish, position, officer) and take its next step."""
     tz = ZoneInfo(policy.timezone)  # a time without an offset is the office's wall clock
@@ -105,7 +105,7 @@ def post_outcome(
     "/visits/{visit_id}/on-our-way", response_model=OnOurWayOut, responses={404: {"description": "not a visit of your team"}, 409: {"description": "the visit is no longer booked for your team"}}
 )
 def post_on_our_way(
-    visit_id: int, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, body: OnOurWayIn | None = None, principal: Principal = Depends(officer), session: Session = WriteSession
+    visit_id: DbId, now: Now, travel: Travel, policy: Policy, office: OfficeInfo, body: OnOurWayIn | None = None, principal: Principal = Depends(officer), session: Session = WriteSession
 ) -> OnOurWayOut:
     """Send the companion "on our way" with the expected arrival (once per visit unless ``again``)."""
     body = body or OnOurWayIn()

@@ -20,7 +20,7 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from app.auth import Principal, audit_read_many, require_roles
-from app.deps import Now, OfficeInfo, Policy, ReadDB, Travel, WriteDB
+from app.deps import DbId, Now, OfficeInfo, Policy, ReadDB, Travel, WriteDB
 from app.field_forms import OutcomeIn
 from app.settings import get_settings
 from app.web import STATIC_DIR, render, small_form
@@ -113,7 +113,7 @@ def _number(value: object) -> float | None:
 
 @router.post("/field/visits/{visit_id}/outcome")
 def field_outcome(
-    visit_id: int,
+    visit_id: DbId,
     request: Request,
     session: WriteDB,
     now: Now,

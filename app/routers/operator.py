@@ -37,7 +37,7 @@ from visits.intake.eligibility import REASONS
 from visits.intake.models import request_actions
 from visits.intake.nik import mask
 from visits.intake.queries import INBOX_VIEWS as VIEWS
-from visits.intake.queries import inbox_rows, kelurahan_list, kk_document, load_case
+from visits.intake.queries import inbox_rows, kelurahan_list, kk_document, load_case, other_open_requests
 from visits.intake.service import DECLINE_CODES, SubmitResult, decline, override
 from visits.intake.tracking import summary
 from visits.intake.uploads import read_kk
@@ -159,6 +159,7 @@ def _detail_context(session: Session, row: VisitRequest, lang: str, now: datetim
         "res": resident,
         "kel": kelurahan,
         "doc": doc,
+        "duplicate_of": other_open_requests(session, row),
         "s": summary(session, row, lang, now),
         "overdue": is_overdue(row.due_at, row.first_answer_at, now),
         "tz": ZoneInfo(get_settings().timezone),

@@ -1,4 +1,4 @@
-"""Finding 9: malformed input is a 4xx, never a 500: deeply nested ``availability``, ids too big
+"""Finding 10: malformed input is a 4xx, never a 500: deeply nested ``availability``, ids too big
 for any table, odd digits; and 422 bodies match the error schema the OpenAPI declares."""
 
 from __future__ import annotations
@@ -47,10 +47,12 @@ def test_ids_too_big_for_any_table_are_4xx_on_every_route(api, app) -> None:
     routes = _id_routes(app)
     assert len(routes) >= 8
     admin = bearer_headers("admin")
+    officer = bearer_headers("officer")  # the field routes refuse an admin before they look at the id
     for method, path in routes:
         url = re.sub(r"\{\w+_id\}", HUGE, path)
-        r = api.request(method, url, headers=admin)
-        assert 400 <= r.status_code < 500, (method, url, r.status_code)
+        for headers in (admin, officer):
+            r = api.request(method, url, headers=headers)
+            assert 400 <= r.status_code < 500, (method, url, r.status_code)
     staff = login_as(api, "admin")
     r = api.post("/admin/users", data={"username": "baru", "role": "operator", "password": "kata-sandi-panjang", "team_id": HUGE, "csrf_token": staff.csrf_token})
     assert 400 <= r.status_code < 500, r.status_code
@@ -89,6 +91,14 @@ def _validate(instance, schema: dict, spec: dict, where: str = "$") -> None:
             _validate(item, schema.get("items", {}), spec, f"{where}[{i}]")
 
 
+def test_a_body_that_cannot_be_parsed_is_a_422_naming_the_body(api) -> None:
+    """FastAPI answers 400 for a body it cannot decode; here it is bad input like any other."""
+    token = post_request(api, form()).json()["tracking_token"]
+    r = api.post(f"/api/v1/track/{token}/offers", content=b"\x05\xff\xfe{", headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["field"] == "body"
+
+
 def test_422_bodies_match_the_declared_error_schema(api) -> None:
     spec = api.get("/openapi.json").json()
     token = post_request(api, form()).json()["tracking_token"]  # a known token: unknown ones are 404 before the body is read
@@ -101,3 +111,13 @@ def test_422_bodies_match_the_declared_error_schema(api) -> None:
         assert r.status_code == 422, (path, r.status_code, r.text)
         declared = spec["paths"][path][method]["responses"]["422"]["content"]["application/json"]["schema"]
         _validate(r.json(), declared, spec)
+
+
+def test_a_boolean_is_no_coordinate(api) -> None:
+    """Found by Schemathesis: ``"lat": false`` was read as 0.0 (a point in the Gulf of Guinea)."""
+    officer = bearer_headers("officer")
+    for path, body in (("/api/v1/field/late", {"minutes": 10, "lat": False, "lon": False}), ("/api/v1/field/visits/1/on-our-way", {"lat": True, "lon": 112.4})):
+        r = api.post(path, json=body, headers=officer)
+        assert r.status_code == 422, (path, r.status_code, r.text)
+        assert {e["field"] for e in r.json()["detail"]} & {"lat", "lon"}
+    assert api.post("/api/v1/field/late", json={"minutes": 10, "lat": -7, "lon": 112}, headers=officer).status_code != 422  # a whole-number coordinate still is one

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
 from app.db import session_scope
@@ -59,3 +60,26 @@ def test_a_team_day_left_without_a_plan_is_planned_after_the_app_starts(db, app)
                 plan = s.exec(select(Plan).where(Plan.team_day_id == team_day_id, Plan.version == version)).first()
         assert replan.wait_idle(60)
     assert plan is not None and plan.status == "current"
+
+
+@pytest.mark.slow
+def test_a_solver_process_started_from_a_thread_that_ends_still_solves(db) -> None:
+    """The warm start spawns the solver process from a short-lived thread; the process must
+    outlive that thread (it used to get the parent-death signal when the thread ended, so the
+    first re-plans after every start-up were lost)."""
+    import threading
+
+    team_day_id = _book_without_replan(db)
+    with session_scope(db) as s:
+        loaded = replan.load_team_day(s, team_day_id, TRAVEL, NOW)
+    assert loaded is not None and loaded.shift is not None
+    solver = replan.ProcessSolver()
+    try:
+        warm = threading.Thread(target=solver.start)
+        warm.start()
+        warm.join(120)
+        time.sleep(1.0)  # the signal, had it been armed, has arrived by now
+        solved = solver(loaded, 0.5, 0)
+    finally:
+        solver.shutdown(terminate=True)
+    assert solved.route is not None and len(solved.route.visits) == len(loaded.stops)

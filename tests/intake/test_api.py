@@ -14,6 +14,7 @@ from app.db import session_scope
 from app.settings import get_settings
 from tests.app.helpers import login_as
 from tests.app.intake_support import counts, post_request
+from tests.booking.slot_support import NOW
 from tests.intake.intake_fixtures import PHONE_E164, area, form, jpeg_bytes, kk, multipart, nik
 from visits.models import KkDocument, Notification, Resident, VisitRequest
 
@@ -98,8 +99,8 @@ def test_english_acknowledgement_and_messages(api) -> None:
         ("availability", '[{"weekday": 0, "start": "12:00", "end": "08:00"}]'),
         ("availability", '[{"weekday": 9, "start": "08:00", "end": "12:00"}]'),
         ("availability", "[]"),
-        ("availability", f'[{{"date": "{(date.today() + timedelta(days=120)).isoformat()}", "start": "08:00", "end": "12:00"}}]'),  # > 90 days ahead
-        ("availability", f'[{{"date": "{(date.today() + timedelta(days=7)).isoformat()}", "start": "12:00", "end": "08:00"}}]'),  # ends before it starts
+        ("availability", f'[{{"date": "{(NOW.date() + timedelta(days=120)).isoformat()}", "start": "08:00", "end": "12:00"}}]'),  # > 90 days ahead
+        ("availability", f'[{{"date": "{(NOW.date() + timedelta(days=7)).isoformat()}", "start": "12:00", "end": "08:00"}}]'),  # ends before it starts
         ("consent", None),
         ("consent", "false"),
         ("consent_by", "neighbour"),
@@ -172,7 +173,7 @@ def test_kk_check_at_visit_on_the_web_needs_review(api) -> None:
 
 
 def test_16_year_old_married_is_eligible(api) -> None:
-    today = date.today()
+    today = NOW.date()  # the app's clock in the tests
     birth = date(today.year - 16, 1, 10)
     r = post_request(api, form(nik=nik(birth), birth_date=birth.isoformat(), sex="M", marital_status="married", groups=["disabled"], disability_type="tunadaksa"))
     assert r.status_code == 201 and r.json()["eligible"] is True

@@ -26,7 +26,7 @@ from routing.insertion import CommittedRoutes, Insertion
 from routing.schedule import find_feasible_order, schedule_route
 from visits.booking import groups
 from visits.errors import Conflict, NotFound
-from visits.intake.models import NOT_CANCELLABLE, OFFERABLE
+from visits.intake.models import NOT_CANCELLABLE, OFFERABLE, public_status
 from visits.models import (
     Booking,
     BookingStatus,
@@ -446,7 +446,7 @@ def make_offers(
     day before the visit; ``staff`` (the office, e.g. on the phone) may ask at any time."""
     request = _load_request(session, request_id)
     assert request.id is not None
-    if request.status not in OFFERABLE:
+    if public_status(request) not in OFFERABLE:  # a duplicate held for review is offered as the new request it looks like
         raise Conflict("slots.not_offerable")
     if groups.lead_of(session, request.id) is not None:
         raise Conflict("booking.group.member_offers")  # a group member is visited with its lead

@@ -76,6 +76,27 @@ OFFERABLE = (RequestStatus.ELIGIBLE, RequestStatus.OFFERED, RequestStatus.BOOKED
 NOT_CANCELLABLE = (RequestStatus.CANCELLED, RequestStatus.CLOSED, RequestStatus.VISITED)
 
 
+# Reasons staff see and the public never does: that a NIK has an open request is specific personal
+# data (UU 27/2022), so a duplicate is answered, and then behaves, as the new request it claims to be.
+PRIVATE_REASONS = frozenset({"DUPLICATE_OPEN_REQUEST"})
+
+
+def is_unresolved_duplicate(row: VisitRequest) -> bool:
+    """A request submitted while its resident had another open one, not yet decided by an operator."""
+    return bool(PRIVATE_REASONS & set(row.reasons or ())) and row.overridden_by_id is None and row.override_reason is None
+
+
+def public_status(row: VisitRequest) -> str:
+    """The status the public sees, and acts on through the tracking token. A duplicate held for an
+    operator (stored NEEDS_REVIEW) shows the first answer it was given, as a new request would;
+    once it is offered or booked its status is its own, like any other's."""
+    if row.status == RequestStatus.NEEDS_REVIEW and is_unresolved_duplicate(row) and row.first_answer:
+        return str(row.first_answer.get("status") or row.status)
+    if row.status == RequestStatus.INELIGIBLE and set(row.reasons or ()) and set(row.reasons or ()) <= PRIVATE_REASONS:
+        return RequestStatus.CANCELLED  # declined as a duplicate: to the public, the office closed it (as it may close any request)
+    return row.status
+
+
 def request_actions(status: str) -> dict[str, bool]:
     """Which actions a request's status allows, by name (for pages)."""
     return {

@@ -39,7 +39,7 @@ from visits import pii
 from visits.clock import first_answer_due
 from visits.errors import Conflict, InvalidInput, NotFound
 from visits.intake.eligibility import Applicant, Reason, evaluate, reason_for
-from visits.intake.models import DECLINABLE, OVERRIDABLE
+from visits.intake.models import DECLINABLE, OVERRIDABLE, PRIVATE_REASONS
 from visits.intake.schemas import RequestIn
 from visits.intake.tracking import hash_token, idempotent_token, new_reference, new_token, tracking_link
 from visits.intake.uploads import CleanFile, clean_upload, store_kk
@@ -119,9 +119,6 @@ def check_idempotency_key(key: str | None) -> str | None:
     if not IDEMPOTENCY_KEY.match(key):
         raise InvalidInput("intake.err.idempotency_key_format", field="idempotency_key")
     return key
-
-
-PRIVATE_REASONS = frozenset({"DUPLICATE_OPEN_REQUEST"})  # staff see these; the public never does
 
 
 def office_today(tz: str, now: datetime) -> date:

@@ -20,6 +20,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from visits.intake.eligibility import REASONS
+from visits.intake.models import PRIVATE_REASONS, public_status
 from visits.intake.schemas import ReasonOut, SlotOut, TrackSummary, try_normalise_phone
 from visits.models import Booking, BookingStatus, HoldStatus, RequestStatus, SlotHold, TeamDay, TrackingLink, VisitRequest
 from visits.types import utcnow
@@ -129,17 +130,6 @@ def _slots(session: Session, request_id: int, now: datetime) -> list[SlotOut]:
     for booking, day in bookings:
         slots.append(SlotOut(day=day.day, start=booking.window_start.strftime("%H:%M"), end=booking.window_end.strftime("%H:%M"), status="booked"))
     return sorted(slots, key=lambda s: (s.day, s.start))
-
-
-PRIVATE_REASONS = frozenset({"DUPLICATE_OPEN_REQUEST"})  # never shown to the public (no NIK oracle)
-
-
-def public_status(row: VisitRequest) -> str:
-    """The status the family sees: a duplicate waiting for an operator shows the first answer it
-    was given (as if new), so the tracking page is no NIK oracle either."""
-    if row.status == RequestStatus.NEEDS_REVIEW and PRIVATE_REASONS & set(row.reasons or ()) and row.first_answer:
-        return str(row.first_answer.get("status") or row.status)
-    return row.status
 
 
 def public_reasons(row: VisitRequest) -> list[str]:

@@ -25,11 +25,9 @@ without personal data (ids and error types only) and leave the previous plan in 
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import multiprocessing
 import os
-import signal
 import threading
 import time
 from collections import Counter
@@ -246,19 +244,20 @@ _WRITE_ATTEMPTS = 4  # a write that meets a busy database is retried (0.5, 1, 2 
 
 
 def end_with_parent(parent_pid: int) -> None:
-    """In a solver process: end when the process that started it ends, even by SIGKILL (Linux:
-    the kernel's parent-death signal; elsewhere, and as a backstop, a thread that watches the
-    parent's pid)."""
-    try:
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG (libc's symbols are the process's own)
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+    """In a solver process: end when the process that started it ends, even by SIGKILL (a thread
+    that watches the parent's pid, 0.2 s apart).
+
+    Not the kernel's parent-death signal (``PR_SET_PDEATHSIG``): it fires when the parent *thread*
+    that spawned the process ends. When the solver was spawned from the short-lived warm-start
+    thread it was killed at every start-up, so the first re-plans after a restart were lost
+    (issue 15, finding 4); the processes are now also started from the solver's own long-lived
+    thread (:class:`ProcessSolver`), and this watch holds whichever thread started them."""
+    if os.getppid() != parent_pid:  # the parent died before this process got here
         os._exit(0)
 
     def watch() -> None:
         while os.getppid() == parent_pid:
-            time.sleep(0.5)
+            time.sleep(0.2)
         os._exit(0)
 
     threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
@@ -355,7 +354,7 @@ def replan_team_day(engine: Engine, team_day_id: int, travel: TravelService, now
     try:
         solved = solver(loaded, time_limit, seed)
     except Refused as refused:
-        log.warning("replan team-day %s v%s kept the previous plan: %s (%d dropped)", team_day_id, loaded.version, refused.reason, len(refused.dropped))
+        log.warning("replan team-day %s v%s kept the previous plan: %s (%d dropped) %s", team_day_id, loaded.version, refused.reason, len(refused.dropped), ",".join(refused.problems))
         return ReplanResult(team_day_id, Outcome.KEPT, refused.reason, loaded.version, dropped=refused.dropped, problems=refused.problems)
     for attempt in range(_WRITE_ATTEMPTS):
         try:
