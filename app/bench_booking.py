@@ -275,18 +275,13 @@ def _profiled_services() -> ServerProfile:
     return profile
 
 
-def run(args: argparse.Namespace) -> int:
-    folder = Path(tempfile.mkdtemp(prefix="jemput-bench-"))
-    url = environment(folder)
-
+def _prepare(url: str, args: argparse.Namespace) -> tuple[random.Random, datetime, dict, list[str], float]:
+    """Migrate ``url``, load the service area, the background bookings and the measured requests:
+    (the seeded random source, now, the background load's figures, the requests' tokens, seconds)."""
     from app.db import get_engine, session_scope
-    from app.liveserver import LiveServer
-    from app.main import create_app
     from app.migrate import upgrade
     from visits.types import utcnow
 
-    report = Report()
-    say = report.say
     rng = random.Random(args.seed)
     t0 = clock.perf_counter()
     upgrade(url)
@@ -297,7 +292,20 @@ def run(args: argparse.Namespace) -> int:
         load = build_background(session, now, rng)
     with session_scope(get_engine(), write=True) as session:
         tokens = make_bench_requests(session, args.requests + args.warmup, rng, now)
-    setup_seconds = clock.perf_counter() - t0
+    return rng, now, load, tokens, clock.perf_counter() - t0
+
+
+def run(args: argparse.Namespace) -> int:
+    folder = Path(tempfile.mkdtemp(prefix="jemput-bench-"))
+    url = environment(folder)
+
+    from app.db import get_engine, session_scope
+    from app.liveserver import LiveServer
+    from app.main import create_app
+
+    report = Report()
+    say = report.say
+    rng, now, load, tokens, setup_seconds = _prepare(url, args)
     from app.deps import travel_times
 
     travel_times().forget()  # the server starts cold, as after a restart
@@ -436,22 +444,11 @@ def run_processes(args: argparse.Namespace) -> int:
 
     from app.db import get_engine, session_scope
     from app.liveserver import free_port
-    from app.migrate import upgrade
     from visits.intake.tracking import hash_token
     from visits.models import Booking, BookingStatus, Plan, TeamDay, VisitRequest
     from visits.types import utcnow
 
-    rng = random.Random(args.seed)
-    t0 = clock.perf_counter()
-    upgrade(url)
-    now = utcnow()
-    with session_scope(get_engine(), write=True) as session:
-        _setup_area(session)
-    with session_scope(get_engine(), write=True) as session:
-        load = build_background(session, now, rng)
-    with session_scope(get_engine(), write=True) as session:
-        tokens = make_bench_requests(session, args.requests + args.warmup, rng, now)
-    setup_seconds = clock.perf_counter() - t0
+    rng, now, load, tokens, setup_seconds = _prepare(url, args)
 
     env = os.environ.copy()
     root = Path(__file__).resolve().parents[1]

@@ -16,6 +16,7 @@ NO public routes in this module. Every page or answer that shows imported reside
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -183,6 +184,20 @@ def _file_or_422(request: Request, session: Session, upload: tuple[str, bytes], 
     return render(request, "outreach/import.html", _import_context(session, **{key: [{"row": 0, "field": "file", "code": "file", "reason": reason}]}), 422)
 
 
+def _upload(request: Request, session: Session, principal: Principal, upload: tuple[str, bytes], key: str, action: str, load: Callable[[str, bytes], dict[str, int]]) -> Response:
+    """One file import page post: the file checked, ``load`` run (problems shown under ``key``,
+    nothing stored), the import audited, the figures shown."""
+    refused = _file_or_422(request, session, upload, key)
+    if refused is not None:
+        return refused
+    try:
+        figures = load(*upload)
+    except OutreachRejected as exc:
+        return render(request, "outreach/import.html", _import_context(session, **{key: _problems(exc, request_language(request))}), 422)
+    audit_read(session, request, principal, entity=ENTITY, action=action)
+    return RedirectResponse("/operator/outreach/import?" + "&".join(f"{k}={v}" for k, v in figures.items()), status_code=303)
+
+
 @router.post("/import", response_class=HTMLResponse)
 def import_upload(
     request: Request,
@@ -192,15 +207,11 @@ def import_upload(
     upload: tuple[str, bytes] = Depends(read_file_form),
     session: Session = WriteSession,
 ) -> Response:
-    refused = _file_or_422(request, session, upload, "problems")
-    if refused is not None:
-        return refused
-    try:
-        done = import_list(session, upload[0], upload[1], now=now, cfg=_cfg())
-    except OutreachRejected as exc:
-        return render(request, "outreach/import.html", _import_context(session, problems=_problems(exc, request_language(request))), 422)
-    audit_read(session, request, principal, entity=ENTITY, action="import")
-    return RedirectResponse(f"/operator/outreach/import?rows={done.rows}&added={done.added}&updated={done.updated}&delisted={done.delisted}", status_code=303)
+    def load(name: str, data: bytes) -> dict[str, int]:
+        done = import_list(session, name, data, now=now, cfg=_cfg())
+        return {"rows": done.rows, "added": done.added, "updated": done.updated, "delisted": done.delisted}
+
+    return _upload(request, session, principal, upload, "problems", "import", load)
 
 
 @router.post("/referrals/import", response_class=HTMLResponse)
@@ -212,15 +223,10 @@ def referral_upload(
     upload: tuple[str, bytes] = Depends(read_file_form),
     session: Session = WriteSession,
 ) -> Response:
-    refused = _file_or_422(request, session, upload, "referral_problems")
-    if refused is not None:
-        return refused
-    try:
-        n = import_referrals(session, upload[0], upload[1], now=now, cfg=_cfg(), user_id=principal.user_id)
-    except OutreachRejected as exc:
-        return render(request, "outreach/import.html", _import_context(session, referral_problems=_problems(exc, request_language(request))), 422)
-    audit_read(session, request, principal, entity=ENTITY, action="import_referrals")
-    return RedirectResponse(f"/operator/outreach/import?referrals={n}", status_code=303)
+    def load(name: str, data: bytes) -> dict[str, int]:
+        return {"referrals": import_referrals(session, name, data, now=now, cfg=_cfg(), user_id=principal.user_id)}
+
+    return _upload(request, session, principal, upload, "referral_problems", "import_referrals", load)
 
 
 @router.post("/referrals", response_class=HTMLResponse)
