@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.deps import MAX_ID
+
 
 class OutcomeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -18,5 +20,5 @@ class OutcomeIn(BaseModel):
     lat: float | None = Field(default=None, ge=-90, le=90, strict=True)  # strict: false is no latitude (lax mode read it as 0.0)
     lon: float | None = Field(default=None, ge=-180, le=180, strict=True)
     request_id: int | None = Field(
-        default=None, ge=1, description="A group visit: the request of the resident this outcome is for (each resident gets their own); the visit's own request when omitted."
+        default=None, ge=1, le=MAX_ID, description="A group visit: the request of the resident this outcome is for (each resident gets their own); the visit's own request when omitted."
     )

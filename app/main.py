@@ -72,7 +72,10 @@ async def validation_error_handler(request: Request, exc: RequestValidationError
 async def http_error_handler(request: Request, exc: StarletteHTTPException) -> Response:
     """404, 405...: JSON under /api/ (or when asked for), else a page in the user's language."""
     headers = getattr(exc, "headers", None)
-    if exc.status_code == 400 and exc.detail == UNPARSABLE_BODY:  # bad input: 422 naming the body, like any other
+    # Bad input, 422 naming the body like any other: FastAPI's 400 for a body it cannot decode
+    # (UNPARSABLE_BODY) and Starlette's for a form it cannot parse (bad multipart, too many fields
+    # or files): the app itself never raises a 400 HTTPException (domain errors have their handler).
+    if exc.status_code == 400:
         errors = [{"field": "body", "reason": "the body could not be parsed (not valid JSON or form data)"}]
         if _wants_json(request):
             return JSONResponse({"detail": errors}, status_code=422)
@@ -221,7 +224,11 @@ def _declare_error_bodies(app: FastAPI) -> None:
                 for method, operation in operations.items():
                     if path.startswith("/api/") and isinstance(operation, dict):
                         responses = operation.setdefault("responses", {})
-                        responses.setdefault("422", body)  # every API call may answer 422
+                        own = responses.get("422", {}).get("content", {}).get("application/json", {}).get("schema")
+                        if own is None or own == body["content"]["application/json"]["schema"]:
+                            responses["422"] = {**body, "description": responses.get("422", body)["description"]}  # every API call may answer 422
+                        else:  # a body of its own (e.g. the import's named rows) or the usual one
+                            responses["422"]["content"]["application/json"]["schema"] = {"anyOf": [own, body["content"]["application/json"]["schema"]]}
                         public = (path, method.upper()) in PUBLIC_API or path.startswith("/api/v1/track")
                         for status, description in API_ERRORS.items():
                             if status in ("401", "403") and public:

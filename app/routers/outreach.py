@@ -24,10 +24,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.auth import Principal, audit_read, audit_read_many, require_roles
 from app.db import ReadSession, WriteSession
-from app.deps import DbId, Now, Travel
+from app.deps import MAX_ID, DbId, Now, Travel
 from app.i18n import translate
 from app.settings import get_settings
 from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body
@@ -87,7 +88,10 @@ def small_body_guard(request: Request) -> None:
 
 
 async def read_file_form(request: Request) -> tuple[str, bytes]:
-    form: FormData = await request.form(max_files=1, max_fields=5)
+    try:
+        form: FormData = await request.form(max_files=1, max_fields=5)
+    except StarletteHTTPException as exc:  # a form that cannot be parsed: no file to read
+        raise InvalidInput("outreach.import.no_file", field="file") from exc
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         return "", b""
@@ -256,7 +260,7 @@ class RejectedOut(BaseModel):
     detail: str
     code: Literal["invalid"] = "invalid"
     field: str | None = None
-    problems: list[ProblemOut]
+    problems: list[ProblemOut] = []  # empty when the file itself is missing or too large (``field`` is "file")
 
 
 class ImportOut(BaseModel):
@@ -429,7 +433,7 @@ def api_counts(now: Now, principal: Principal = Depends(require_roles(*DESK_READ
 
 class GroupMemberIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    member_request_id: int = Field(ge=1, description="The request of another resident at the lead's address (eligible or offered).")
+    member_request_id: int = Field(ge=1, le=MAX_ID, description="The request of another resident at the lead's address (eligible or offered).")
 
 
 class GroupOut(BaseModel):

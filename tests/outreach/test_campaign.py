@@ -17,8 +17,9 @@ from tests.field.support import WORKDAY
 from tests.outreach.support import CFG, csv_of, nik_for, person, resident_with
 from visits.booking import slots
 from visits.booking.slots import SlotPolicy
-from visits.models import Booking, BookingStatus, Kelurahan, OutreachCampaign, OutreachProposal, OutreachResident, RequestStatus, SlotHold, TeamDay, VisitRequest
+from visits.models import Booking, BookingStatus, Kelurahan, OutreachCampaign, OutreachProposal, RequestStatus, SlotHold, TeamDay, VisitRequest
 from visits.outreach.campaign import plan_campaign
+from visits.outreach.identity import find_by_nik
 from visits.outreach.service import import_list, link_request
 from visits.planning.travel import TravelService
 
@@ -68,7 +69,7 @@ def test_a_campaign_fills_free_capacity_clusters_and_keeps_every_booking(db) -> 
     # each family says yes: phone intake makes the request, the proposal becomes a held offer, the operator confirms
     for nik in niks:
         with session_scope(write=True) as s:
-            row = s.exec(select(OutreachResident).where(OutreachResident.nik == nik)).one()
+            row = find_by_nik(s, nik)
             res = resident_with(s, nik, status=RequestStatus.ELIGIBLE, kel=KEL)
             request = s.exec(select(VisitRequest).where(VisitRequest.resident_id == res.id)).one()
             link_request(s, row.id, request.id, now=NOW, travel=TRAVEL, policy=POLICY)  # type: ignore[arg-type]
@@ -96,7 +97,7 @@ def test_a_proposal_that_no_longer_fits_is_not_held(db) -> None:
             req = make_request(s, WORKDAY)
             s.add(Booking(request_id=req.id, team_day_id=td.id, window_start=proposal.window_start, window_end=proposal.window_end, service_minutes=60))  # type: ignore[arg-type]
         s.flush()
-        row = s.exec(select(OutreachResident).where(OutreachResident.nik == nik)).one()
+        row = find_by_nik(s, nik)
         res = resident_with(s, nik, status=RequestStatus.ELIGIBLE, kel=KEL)
         request = s.exec(select(VisitRequest).where(VisitRequest.resident_id == res.id)).one()
         link_request(s, row.id, request.id, now=NOW, travel=TRAVEL, policy=POLICY)  # type: ignore[arg-type]
