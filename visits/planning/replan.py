@@ -171,7 +171,8 @@ def solve_team_day(loaded: LoadedTeamDay, time_limit: float = 2.0, seed: int = 0
     shift = loaded.shift
     if not loaded.stops:
         empty = schedule_route(shift, [], loaded.problem.durations)
-        assert empty is not None
+        if empty is None:  # not even an empty day fits the shift (its breaks, or the rest of a day that has ended)
+            raise Refused("no_plan", problems=("empty_day_does_not_fit_the_shift",))
         return SolvedRoute(empty, "optimal", 0)
     params = routing.SolveParams(time_limit=time_limit, seed=seed)
     initial = {shift.id: loaded.initial_order} if loaded.initial_order else None
