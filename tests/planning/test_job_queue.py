@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -25,6 +26,13 @@ from visits.planning.travel import TravelService
 from visits.transactions import mark_changed, set_job_sink
 
 TRAVEL, POLICY = TravelService(), slots.SlotPolicy()
+
+
+def _run_worker() -> None:
+    """``jemput worker`` until caught up, in a thread of its own: procrastinate runs its own event
+    loop, and the test session's Playwright holds this thread's."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(jobs.run_worker, wait=False, install_signal_handlers=False, listen_notify=False).result()
 
 
 def test_the_queue_follows_the_database_unless_the_setting_names_one() -> None:
@@ -86,7 +94,7 @@ def test_a_replan_is_deferred_after_commit_not_after_rollback_and_a_worker_store
     assert waiting == [(jobs.REPLAN_TASK, "todo", {"team_day_id": team_day_id})]  # none for the rolled-back change
     assert queue.status().depth >= 1
 
-    jobs.run_worker(wait=False, install_signal_handlers=False, listen_notify=False)  # until caught up
+    _run_worker()  # until caught up
 
     with session_scope(pg) as s:
         td = s.get(TeamDay, team_day_id)
@@ -112,7 +120,7 @@ def test_the_reminders_task_run_twice_for_the_same_day_queues_each_reminder_once
     assert sorted(counts)[-1] <= 3 and sum(counts) == 3  # two overlapping runs: each booking reminded by one of them
 
     jobs.postgres_app().configure_task("jemput.send_reminders").defer(timestamp=tuesday)  # and a worker's run of the same day adds none
-    jobs.run_worker(wait=False, install_signal_handlers=False, listen_notify=False)
+    _run_worker()
     assert ("jemput.send_reminders", "succeeded", {"timestamp": tuesday}) in _jobs(pg)
     with session_scope(pg) as s:
         reminders = s.exec(select(Notification.request_id).where(Notification.template == "booking_reminder")).all()
@@ -134,7 +142,7 @@ def test_healthz_and_metrics_report_the_postgresql_queue(pg, monkeypatch) -> Non
             jobs.current_jobs().replan([team_day_id])
             queue = client.get("/healthz").json()["queue"]
             assert queue == {"status": "no_worker", "kind": "postgres", "waiting": 1, "running": 0, "workers": 0, "heartbeat_age_seconds": None}
-            jobs.run_worker(wait=False, install_signal_handlers=False, listen_notify=False)
+            _run_worker()
             queue = client.get("/healthz").json()["queue"]
             assert queue["waiting"] == 0 and queue["heartbeat_age_seconds"] is None  # the worker unregistered when it stopped
             login_as(client, "admin")
