@@ -77,6 +77,7 @@ def _booked(db, day: str, n: int = 1) -> list[int]:
     return out
 
 
+@pytest.mark.postgresql
 def test_a_replan_is_deferred_after_commit_not_after_rollback_and_a_worker_stores_the_plan(pg) -> None:
     queue = jobs.PostgresJobs(jobs.postgres_app())
     previous = set_job_sink(queue)
@@ -103,6 +104,7 @@ def test_a_replan_is_deferred_after_commit_not_after_rollback_and_a_worker_store
     assert [status for name, status, _ in _jobs(pg) if name == jobs.REPLAN_TASK] == ["succeeded"]
 
 
+@pytest.mark.postgresql
 def test_the_reminders_task_run_twice_for_the_same_day_queues_each_reminder_once(pg) -> None:
     _booked(pg, "2026-11-25", n=3)
     tuesday = int((NOW + timedelta(days=1)).timestamp())  # the day before the visits
@@ -127,6 +129,7 @@ def test_the_reminders_task_run_twice_for_the_same_day_queues_each_reminder_once
     assert len(reminders) == 3 and set(Counter(reminders).values()) == {1}
 
 
+@pytest.mark.postgresql
 def test_healthz_and_metrics_report_the_postgresql_queue(pg, monkeypatch) -> None:
     from fastapi.testclient import TestClient
 

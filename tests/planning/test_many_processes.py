@@ -37,7 +37,7 @@ from visits.models import Booking, BookingStatus, Notification, NotificationStat
 from visits.planning.travel import TravelService
 from visits.types import utcnow
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.postgresql]  # several processes share one PostgreSQL
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOKINGS = 200
