@@ -107,7 +107,7 @@ def _private_sqlite_file(url: str) -> None:
                 file.chmod(0o600)
 
 
-def make_engine(url: str, busy_timeout_ms: int = 5000) -> Engine:
+def make_engine(url: str, busy_timeout_ms: int = 5000, pool_size: int = 10, max_overflow: int = 20) -> Engine:
     """``hide_parameters``: a failing statement's error (and so any log line or traceback) never
     holds its parameters, where NIK, KK numbers, names, streets and phones would be."""
     if url.startswith("sqlite"):
@@ -117,7 +117,7 @@ def make_engine(url: str, busy_timeout_ms: int = 5000) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow, hide_parameters=True)
 
 
 _engines: dict[tuple[str, int], Engine] = {}
@@ -125,7 +125,7 @@ _engines: dict[tuple[str, int], Engine] = {}
 
 def get_engine() -> Engine:
     s = get_settings()
-    key = (s.resolved_database_url(), s.sqlite_busy_timeout_ms)
+    key = (s.resolved_database_url(), s.sqlite_busy_timeout_ms, s.db_pool_size, s.db_max_overflow)
     if key not in _engines:
         _engines[key] = make_engine(*key)
     return _engines[key]

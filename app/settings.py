@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     travel_detour: float = 1.3
     travel_speed_kmh: float = 25.0
     osrm_url: str = Field(default="", description="OSRM server for road travel times; geodesic estimate when empty.")
+    db_pool_size: int = Field(default=10, ge=1, le=200, description="PostgreSQL connections each process keeps open (SQLAlchemy's pool_size).")
+    db_max_overflow: int = Field(default=20, ge=0, le=200, description="PostgreSQL connections each process may open beyond the pool under load.")
     osrm_max_table_size: int = Field(default=100, ge=1, description="The OSRM server's --max-table-size: each table request asks at most its square of pairs (sources x destinations).")
     # outreach (the not-yet-recorded list, referrals, the call list)
     outreach_retention_days: int = Field(

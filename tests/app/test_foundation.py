@@ -312,3 +312,20 @@ def test_the_readme_lists_every_setting() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     missing = [name for name in Settings.model_fields if f"JEMPUT_{name.upper()}" not in readme]
     assert missing == []
+
+
+@pytest.mark.postgresql
+def test_postgresql_pools_are_sized_by_the_settings(db_url: str, monkeypatch) -> None:
+    """Every web and worker process counts against the server's max_connections: the pool is a setting."""
+    from app.db import get_engine
+
+    monkeypatch.setenv("JEMPUT_DB_POOL_SIZE", "3")
+    monkeypatch.setenv("JEMPUT_DB_MAX_OVERFLOW", "1")
+    get_settings.cache_clear()
+    try:
+        engine = get_engine()
+        assert (engine.pool.size(), engine.pool._max_overflow) == (3, 1)  # type: ignore[attr-defined]
+        engine.dispose()
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()

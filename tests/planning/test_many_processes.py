@@ -173,6 +173,8 @@ def test_two_web_processes_and_two_workers_book_200_at_once_and_survive_a_killed
         JEMPUT_NOTIFY_PROVIDER="webhook",
         JEMPUT_NOTIFY_WEBHOOK_URL=gateway_url,
         JEMPUT_DATA_DIR=str(tmp_path),
+        JEMPUT_DB_POOL_SIZE="5",  # 2 web + 3 workers x 10 stay well inside the server's 100 connections,
+        JEMPUT_DB_MAX_OVERFLOW="5",  # with the test session's own pools open
     )
     ports = [free_port(), free_port()]
     bases = [f"http://127.0.0.1:{p}" for p in ports]
