@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from app.i18n import LANG_COOKIE, LANGUAGES, Translator, negotiate
 from app.settings import get_settings
@@ -59,5 +59,21 @@ def small_form(max_fields: int = 50):  # noqa: ANN201 - a FastAPI dependency
 
     async def read(request: Request) -> FormData:
         return await request.form(max_files=0, max_fields=max_fields)
+
+    return read
+
+
+def one_file_form(max_bytes: int, default_name: str):  # noqa: ANN201 - a FastAPI dependency
+    """A dependency that reads a form holding one file, ``file``: (its name, at most
+    ``max_bytes + 1`` of its bytes, so the caller can tell "too large"); ``("", b"")`` without one."""
+
+    async def read(request: Request) -> tuple[str, bytes]:
+        form = await request.form(max_files=1, max_fields=5)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            return "", b""
+        data = await upload.read(max_bytes + 1)
+        await upload.close()
+        return upload.filename or default_name, data
 
     return read

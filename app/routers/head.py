@@ -24,7 +24,6 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
-from starlette.datastructures import FormData, UploadFile
 
 from app.auth import Principal, audit_read, require_roles
 from app.db import ReadSession, WriteSession
@@ -33,7 +32,7 @@ from app.i18n import translate
 from app.report_format import Fmt, bar_chart, column_chart
 from app.settings import get_settings
 from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body
-from app.web import render, request_language
+from app.web import one_file_form, render, request_language
 from visits.errors import InvalidInput, NotFound
 from visits.outreach.queries import still_to_reach
 from visits.reporting.baseline import BaselineRejected, baselines, import_baseline
@@ -167,14 +166,7 @@ def baseline_body_guard(request: Request) -> None:
     guard_body(request, BASELINE_MAX_BYTES + FORM_OVERHEAD_BYTES)
 
 
-async def read_baseline_form(request: Request) -> tuple[str, bytes]:
-    form: FormData = await request.form(max_files=1, max_fields=5)
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile):
-        return "", b""
-    data = await upload.read(BASELINE_MAX_BYTES + 1)
-    await upload.close()
-    return upload.filename or "baseline", data
+read_baseline_form = one_file_form(BASELINE_MAX_BYTES, "baseline")
 
 
 @router.post("/head/baseline", response_class=HTMLResponse)

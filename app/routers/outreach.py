@@ -23,8 +23,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
-from starlette.datastructures import FormData, UploadFile
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.datastructures import FormData
 
 from app.auth import Principal, audit_read, audit_read_many, require_roles
 from app.db import ReadSession, WriteSession
@@ -32,7 +31,7 @@ from app.deps import MAX_ID, DbId, Now, Travel
 from app.i18n import translate
 from app.settings import get_settings
 from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body
-from app.web import render, request_language, small_form
+from app.web import one_file_form, render, request_language, small_form
 from visits.booking import groups
 from visits.errors import InvalidInput
 from visits.intake.models import Kelurahan
@@ -87,17 +86,7 @@ def small_body_guard(request: Request) -> None:
     guard_body(request, FORM_OVERHEAD_BYTES)
 
 
-async def read_file_form(request: Request) -> tuple[str, bytes]:
-    try:
-        form: FormData = await request.form(max_files=1, max_fields=5)
-    except StarletteHTTPException as exc:  # a form that cannot be parsed: no file to read
-        raise InvalidInput("outreach.import.no_file", field="file") from exc
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile):
-        return "", b""
-    data = await upload.read(FILE_MAX_BYTES + 1)
-    await upload.close()
-    return upload.filename or "list", data
+read_file_form = one_file_form(FILE_MAX_BYTES, "list")  # an unparsable form is a 422 naming the body (app.main)
 
 
 def _problems(exc: OutreachRejected, lang: str) -> list[dict[str, Any]]:
