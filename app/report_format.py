@@ -4,12 +4,13 @@ charts drawn on the server as inline SVG (readable without JavaScript and in pri
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from functools import lru_cache
 from html import escape
 
 from babel import Locale
 from babel.dates import format_date
-from babel.numbers import parse_pattern
+from babel.numbers import get_decimal_symbol, get_group_symbol, get_minus_sign_symbol, parse_pattern
 from markupsafe import Markup
 
 LOCALES = {"id": "id_ID", "en": "en_GB"}
@@ -21,18 +22,47 @@ def _date(d: date, pattern: str, locale: str) -> str:
     return format_date(d, pattern, locale=locale)
 
 
+class _Numbers:
+    """One locale's decimal and group symbols and grouping, from Babel's CLDR data, applied with
+    Python's decimal formatting (the same half-even rounding of the shortest repr as Babel's
+    ``NumberPattern.apply``, at a tenth of its cost: a report page formats thousands of figures).
+    Locales whose grouping is not in threes, or whose minus sign is not ASCII, go through Babel."""
+
+    def __init__(self, locale: str) -> None:
+        self.babel = Locale.parse(locale)
+        grouping = self.babel.decimal_formats[None].grouping
+        self.fast = grouping == (3, 3) and get_minus_sign_symbol(locale) == "-"
+        self.symbols = str.maketrans({",": get_group_symbol(locale), ".": get_decimal_symbol(locale)})
+
+    def format(self, n: float | int, digits: int) -> str:
+        if not self.fast:
+            return _PATTERNS[digits].apply(n, self.babel)
+        if isinstance(n, int) and digits == 0:
+            return format(n, ",").translate(self.symbols)
+        value = n if isinstance(n, Decimal) else Decimal(str(n))
+        text = format(value, f",.{digits}f")
+        if text.startswith("-") and not text.strip("-0.,"):
+            text = text[1:]  # a negative figure that rounds to zero reads 0 (Babel writes "-0")
+        return text.translate(self.symbols)
+
+
+@lru_cache(maxsize=8)
+def _numbers(locale: str) -> _Numbers:
+    return _Numbers(locale)
+
+
 class Fmt:
     """Bound to one language; templates call ``f.pct(x)``, ``f.num(n)``, ``f.day(d)``."""
 
     def __init__(self, lang: str) -> None:
         self.locale = LOCALES.get(lang, "id_ID")
-        self._babel = Locale.parse(self.locale)  # patterns parsed once: a page formats thousands of figures
+        self._numbers = _numbers(self.locale)
 
     def num(self, n: float | int | None) -> str:
-        return "—" if n is None else _PATTERNS[0].apply(n, self._babel)
+        return "—" if n is None else self._numbers.format(n, 0)
 
     def dec(self, n: float | None, digits: int = 1) -> str:
-        return "—" if n is None else _PATTERNS[digits].apply(n, self._babel)
+        return "—" if n is None else self._numbers.format(n, digits)
 
     def pct(self, share: float | None, digits: int = 1) -> str:
         """``0.995`` -> ``99,5 %`` (Indonesian) or ``99.5 %``."""

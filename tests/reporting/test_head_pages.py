@@ -59,6 +59,22 @@ def test_formats_are_indonesian() -> None:
     assert Fmt("en").day(date(2026, 12, 1)) == "Tuesday, 1 December 2026"
 
 
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_fast_number_format_matches_babel(lang: str) -> None:
+    """The report formatter applies Babel's symbols itself; it must write what Babel writes."""
+    import random
+
+    from babel.numbers import format_decimal
+
+    f, rng = Fmt(lang), random.Random(7)
+    values = [0, 1, 999, 1000, 0.05, 0.15, 0.25, 2.675, 99.45, 99.95, 1234567, -1234567.891, -2.5, 1e9 + 0.5]
+    values += [rng.uniform(-1e7, 1e7) for _ in range(3000)] + [rng.randint(-(10**8), 10**8) for _ in range(1000)]
+    for v in values:
+        for digits in range(4):
+            assert f.dec(v, digits) == format_decimal(v, "#,##0" + ("." + "0" * digits if digits else ""), locale=f.locale), (v, digits)
+    assert f.dec(-0.04, 1) == ("0,0" if lang == "id" else "0.0")  # a negative figure that rounds to zero reads 0
+
+
 @pytest.mark.parametrize("role", ["head", "admin"])
 def test_head_and_admin_reach_the_dashboard(client, data, role: str) -> None:
     login_as(client, role)
