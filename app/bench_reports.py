@@ -209,6 +209,8 @@ def build(seed: int = 7) -> None:
                         "body_hash": "0" * 64,
                         "booking_id": n + 1,
                         "request_id": n + 1,
+                        "resident_id": n + 1,  # a bulk insert sets what the model's insert hook fills
+                        "kelurahan_id": residents[n]["kelurahan_id"],
                         "outcome": outcome,
                         "next_step": next_step_of(outcome).value,
                         "recorded_on_device_at": at,

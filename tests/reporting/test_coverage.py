@@ -73,3 +73,44 @@ def test_project_rules() -> None:
     assert project(28, 28, today) == (Projection.ON_PACE, date(2026, 12, 21))
     assert project(10_000, 1, today) == (Projection.NOT_AT_PACE, None)  # 770 years: beyond the 5-year horizon
     assert project(5, 5, today, has_baseline=False) == (Projection.NO_BASELINE, None)
+
+
+def test_a_recorded_resident_counts_where_they_lived_when_visited(session) -> None:
+    """The visit keeps the resident's kelurahan of the day: a later move (a new request from
+    another kelurahan) does not take the recorded resident out of the kelurahan visited."""
+    kel = area(session)
+    baseline(session, date(2026, 10, 31), {MENTIKAN: (1000, 980), KAUMAN: (2000, 1990)})
+    req = request(session, MENTIKAN, NOW - timedelta(days=30))
+    v = visit(session, req, "recorded", NOW - timedelta(days=2))
+    assert (v.resident_id, v.kelurahan_id) == (req.resident_id, kel[MENTIKAN].id)  # filled on insert
+    from visits.models import Resident
+
+    resident = session.get(Resident, req.resident_id)
+    resident.kelurahan_id = kel[KAUMAN].id  # moved since
+    session.flush()
+    by = {a.code: a for a in coverage_report(session, NOW, TZ, 0.995).kelurahan}
+    assert (by[MENTIKAN].jemput_recorded, by[KAUMAN].jemput_recorded) == (1, 0)
+
+
+def test_the_migration_fills_the_visits_already_recorded(fresh_db_url: str) -> None:
+    """0005_visit_area gives the visits stored before it their resident and kelurahan."""
+    from sqlalchemy import create_engine, text
+    from sqlmodel import Session
+
+    from app.migrate import downgrade, upgrade
+
+    upgrade(fresh_db_url)
+    engine = create_engine(fresh_db_url)
+    try:
+        with Session(engine) as s:
+            kel = area(s)
+            req = request(s, PULOREJO, NOW - timedelta(days=5))
+            visit(s, req, "recorded", NOW - timedelta(days=1))
+            resident_id, kelurahan_id = req.resident_id, kel[PULOREJO].id
+            s.commit()
+        downgrade(fresh_db_url, "0004_outreach")  # the columns go, as before the migration
+        upgrade(fresh_db_url)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT resident_id, kelurahan_id FROM visit")).one() == (resident_id, kelurahan_id)
+    finally:
+        engine.dispose()

@@ -7,9 +7,10 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text
+from sqlalchemy import JSON, Column, Text, event, select
 from sqlmodel import Field, SQLModel
 
+from visits.intake.models import Resident, VisitRequest
 from visits.tables import created_column, one_of, str_column, utc_column
 
 
@@ -47,6 +48,10 @@ class Visit(SQLModel, table=True):
     body_hash: str = str_column(64)  # sha256 of the synced body: the same client_uuid with another body is refused
     booking_id: int = Field(foreign_key="booking.id", index=True)
     request_id: int = Field(foreign_key="visit_request.id", index=True)
+    # the resident visited (the request's) and the kelurahan they lived in when visited: the
+    # coverage counts recorded residents per kelurahan from this table alone (filled on insert)
+    resident_id: int | None = Field(default=None, foreign_key="resident.id", nullable=True)
+    kelurahan_id: int | None = Field(default=None, foreign_key="kelurahan.id", nullable=True)
     officer_id: int | None = Field(default=None, foreign_key="app_user.id", nullable=True)
     outcome: str = str_column(20)
     next_step: str = str_column(20)
@@ -89,3 +94,15 @@ class TeamStand(SQLModel, table=True):
     live: bool = False  # free_from was reported live (running late): visits whose window closes before it are missed
     done: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = created_column()
+
+
+@event.listens_for(Visit, "before_insert")
+def _where_visited(_mapper: Any, connection: Any, visit: Visit) -> None:
+    """Every visit row carries its resident and their kelurahan at the time of the visit."""
+    if visit.resident_id is None or visit.kelurahan_id is None:
+        row = connection.execute(
+            select(VisitRequest.resident_id, Resident.kelurahan_id).join(Resident, VisitRequest.resident_id == Resident.id).where(VisitRequest.id == visit.request_id)  # type: ignore[arg-type]
+        ).first()
+        if row is not None:
+            visit.resident_id = visit.resident_id or row[0]
+            visit.kelurahan_id = visit.kelurahan_id or row[1]

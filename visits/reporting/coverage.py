@@ -1,8 +1,8 @@
 """Coverage toward the target per kelurahan, kecamatan and the city (read model; nothing is written).
 
 For each kelurahan, the most recent baseline that holds it gives ``required`` and
-``baseline_recorded``; residents Jemput recorded at home (a ``recorded`` visit, each resident once)
-after that baseline's date (in the office's timezone) count on top, shown apart as the door-to-door
+``baseline_recorded``; residents Jemput recorded at home (a ``recorded`` visit, each resident once,
+in the kelurahan they lived in when visited) after that baseline's date (in the office's timezone) count on top, shown apart as the door-to-door
 contribution. Coverage = (baseline_recorded + jemput_recorded) / required.
 
 Still to record = ceil(target × required) − recorded (never below 0), to the person.
@@ -27,7 +27,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from visits.field.models import Visit
-from visits.intake.models import Kecamatan, Kelurahan, Resident, VisitRequest
+from visits.intake.models import Kecamatan, Kelurahan
 from visits.reporting.models import CoverageBaseline, CoverageBaselineRow
 
 RECORDED = "recorded"  # the visit outcome that records a resident
@@ -165,21 +165,15 @@ def _local_midnight_after(day: date, zone: ZoneInfo) -> datetime:
 
 
 def _recorded_since(session: Session, cutoffs: list[datetime]) -> list[dict[int, int]]:
-    """For each cutoff: residents with a ``recorded`` visit at or after it, per kelurahan (each
-    resident once). One pass over the recorded visits since the earliest cutoff."""
+    """For each cutoff: residents with a ``recorded`` visit at or after it, per kelurahan they
+    lived in when visited (each resident once). One pass over one index of the recorded visits
+    since the earliest cutoff."""
     if not cutoffs:
         return []
-    resident = col(VisitRequest.resident_id)
+    resident = col(Visit.resident_id)
     at = col(Visit.recorded_on_device_at)
     counts = [func.count(distinct(case((at >= cutoff, resident)))) for cutoff in cutoffs]  # NULL (before the cutoff) is not counted
-    stmt = (
-        sa_select(col(Resident.kelurahan_id), *counts)
-        .select_from(Visit)
-        .join(VisitRequest, col(Visit.request_id) == col(VisitRequest.id))
-        .join(Resident, col(VisitRequest.resident_id) == col(Resident.id))
-        .where(col(Visit.outcome) == RECORDED, at >= min(cutoffs), col(Resident.kelurahan_id).is_not(None))
-        .group_by(col(Resident.kelurahan_id))
-    )
+    stmt = sa_select(col(Visit.kelurahan_id), *counts).where(col(Visit.outcome) == RECORDED, at >= min(cutoffs), col(Visit.kelurahan_id).is_not(None)).group_by(col(Visit.kelurahan_id))
     out: list[dict[int, int]] = [{} for _ in cutoffs]
     for row in session.execute(stmt).all():
         kel_id, numbers = row[0], row[1:]

@@ -42,12 +42,12 @@ class CoverageBaselineRow(SQLModel, table=True):
 
 
 # Indexes the reports need on other domains' tables (declared here, created by migrations
-# 0003_reporting and 0004_report_indexes).
+# 0003_reporting, 0004_report_indexes and 0005_visit_area).
 _UNANSWERED = text("first_answer_at IS NULL")
 REPORT_INDEXES = (
     Index("ix_visit_request_received_at", VisitRequest.received_at),  # type: ignore[arg-type]
-    # recorded visits since a date, with the request they belong to read from the index itself (coverage)
-    Index("ix_visit_outcome_recorded_on_device_at_request_id", Visit.outcome, Visit.recorded_on_device_at, Visit.request_id),  # type: ignore[arg-type]
+    # recorded visits since a date, with their kelurahan and resident read from the index itself (coverage)
+    Index("ix_visit_recorded_area", Visit.outcome, Visit.recorded_on_device_at, Visit.kelurahan_id, Visit.resident_id),  # type: ignore[arg-type]
     # the requests still waiting for their first answer, by due time (the clock's "overdue now"): a few rows of many
     Index("ix_visit_request_unanswered_due_at", VisitRequest.due_at, postgresql_where=_UNANSWERED, sqlite_where=_UNANSWERED),  # type: ignore[arg-type]
 )
