@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Text, event, select
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from visits.intake.models import Resident, VisitRequest
 from visits.tables import created_column, one_of, str_column, utc_column
@@ -101,7 +101,7 @@ def _where_visited(_mapper: Any, connection: Any, visit: Visit) -> None:
     """Every visit row carries its resident and their kelurahan at the time of the visit."""
     if visit.resident_id is None or visit.kelurahan_id is None:
         row = connection.execute(
-            select(VisitRequest.resident_id, Resident.kelurahan_id).join(Resident, VisitRequest.resident_id == Resident.id).where(VisitRequest.id == visit.request_id)  # type: ignore[arg-type]
+            select(col(VisitRequest.resident_id), col(Resident.kelurahan_id)).join(Resident, col(VisitRequest.resident_id) == col(Resident.id)).where(col(VisitRequest.id) == visit.request_id)
         ).first()
         if row is not None:
             visit.resident_id = visit.resident_id or row[0]
