@@ -22,7 +22,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, literal
+from sqlalchemy import case, func, literal
 from sqlmodel import Session, select
 
 from visits.booking.models import Booking, SlotHold
@@ -89,12 +89,14 @@ def pipeline_report(session: Session, start: date, end: date, tz: str, dimension
 
     offered = has(SlotHold).label("offered")
     booked = has(Booking).label("booked")
-    visited = has(Visit).label("visited")
-    recorded = has(Visit, Visit.outcome == RECORDED).label("recorded")
+    # one probe of the visits answers both "visited" (1) and "recorded" (2); NULL: no visit
+    visit_stage = (
+        select(func.max(case((Visit.outcome == RECORDED, 2), else_=1))).select_from(Visit).where(Visit.request_id == VisitRequest.id).scalar_subquery().label("visit_stage")  # type: ignore[arg-type]
+    )
     stage_rows = session.exec(
-        residents(select(*dim_cols, VisitRequest.status, offered, booked, visited, recorded, func.count()).select_from(VisitRequest))  # type: ignore[call-overload]
+        residents(select(*dim_cols, VisitRequest.status, offered, booked, visit_stage, func.count()).select_from(VisitRequest))  # type: ignore[call-overload]
         .where(*in_period)
-        .group_by(*dim_cols, VisitRequest.status, offered, booked, visited, recorded)
+        .group_by(*dim_cols, VisitRequest.status, offered, booked, visit_stage)
     ).all()
     outcome_rows = session.exec(
         residents(select(*dim_cols, Visit.outcome, func.count()).select_from(Visit).join(VisitRequest, Visit.request_id == VisitRequest.id))  # type: ignore[call-overload]
@@ -122,7 +124,8 @@ def pipeline_report(session: Session, start: date, end: date, tz: str, dimension
         return [total] + [rows.setdefault(k, PipelineRow(k, label, label_key)) for k, label, label_key in keys]
 
     for row in stage_rows:
-        dims, (status, was_offered, was_booked, was_visited, was_recorded, n) = tuple(row[:width]), row[width:]
+        dims, (status, was_offered, was_booked, stage, n) = tuple(row[:width]), row[width:]
+        was_visited, was_recorded = stage is not None, stage == 2
         stages = ["received"]
         if status == RequestStatus.INELIGIBLE:
             stages.append("ineligible")
