@@ -262,11 +262,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
         return 2
     get_settings().resolved_secret_key()  # refuses to run without the shared key
     if args.processes <= 1:
-        run_worker(concurrency=args.concurrency, name=args.name, configure_logging=True)
+        run_worker(concurrency=args.concurrency, name=args.name, nice=get_settings().worker_nice, configure_logging=True)
         return 0
     context = multiprocessing.get_context("spawn")
     children = [
-        context.Process(target=run_worker, kwargs={"concurrency": args.concurrency, "name": f"{args.name or 'worker'}-{k}", "configure_logging": True}, name=f"jemput-worker-{k}")
+        context.Process(
+            target=run_worker,
+            kwargs={"concurrency": args.concurrency, "name": f"{args.name or 'worker'}-{k}", "nice": get_settings().worker_nice, "configure_logging": True},
+            name=f"jemput-worker-{k}",
+        )
         for k in range(args.processes)
     ]
     for child in children:

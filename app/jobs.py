@@ -153,6 +153,18 @@ class PostgresJobs:
                 log.warning("re-plan of team-day %s not queued (%s)", tid, type(exc).__name__)
         return queued
 
+    def polish(self, team_day_id: int) -> bool:
+        """Queue the full-time re-plan of a team-day planned in a hurry (one waiting per team-day,
+        behind the waiting re-plans: a lower priority; never beside another re-plan of it: its lock)."""
+        try:
+            self.app.configure_task(REPLAN_TASK, queueing_lock=f"polish:{team_day_id}", lock=f"replan:{team_day_id}", priority=-10).defer(team_day_id=team_day_id, polish=True)
+            return True
+        except AlreadyEnqueued:
+            return False
+        except Exception as exc:  # noqa: BLE001 - the hurried plan stands; nothing is lost
+            log.warning("polish of team-day %s not queued (%s)", team_day_id, type(exc).__name__)
+            return False
+
     def messages_waiting(self) -> None:
         try:
             self.app.configure_task(OUTBOX_TASK, queueing_lock="outbox", lock="outbox").defer(timestamp=int(clock.time()))
@@ -196,20 +208,40 @@ def queue_health() -> dict[str, Any]:
 
 
 @tasks.task(name=REPLAN_TASK, retry=False)
-def replan_team_day(team_day_id: int) -> str:
-    """Re-plan one team-day in this worker process (load, solve, version-guarded write)."""
+def replan_team_day(team_day_id: int, polish: bool = False) -> str:
+    """Re-plan one team-day in this worker process (load, solve, version-guarded write).
+
+    While other re-plans wait (a burst of bookings), the solve gets the short busy time limit so
+    every changed team-day has a plan of its version soon, and a polish of the team-day (the full
+    time limit, lower priority, one waiting per team-day) is queued behind the burst."""
     from app.deps import travel_times
     from app.metrics import observe_replan
 
+    settings = get_settings()
+    busy = not polish and _replans_waiting() > 0
+    limit = settings.replan_busy_time_limit_seconds if busy else settings.replan_time_limit_seconds
     started = clock.perf_counter()
     try:
-        result = replan.replan_team_day(get_engine(), team_day_id, travel_times(), utcnow(), get_settings().replan_time_limit_seconds, 0, replan.solve_team_day)
+        result = replan.replan_team_day(get_engine(), team_day_id, travel_times(), utcnow(), limit, 0, replan.solve_team_day, polish=polish)
     except Exception as exc:  # the previous plan stays; the sweep tries again
         log.error("replan team-day %s failed (%s); the previous plan stays", team_day_id, type(exc).__name__)
         observe_replan("error", clock.perf_counter() - started)
         raise  # the job ends failed: counted (jemput_replan_failed_jobs)
     observe_replan(result.outcome.value, clock.perf_counter() - started)
+    jobs = current_jobs() if busy and result.outcome is replan.Outcome.WRITTEN else None
+    if isinstance(jobs, PostgresJobs):
+        jobs.polish(team_day_id)
     return result.outcome.value
+
+
+def _replans_waiting() -> int:
+    """Re-plan jobs waiting to start (polish jobs excluded: they wait on purpose)."""
+    try:
+        with get_engine().connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo' AND task_name = :task AND queueing_lock LIKE 'replan:%'"), {"task": REPLAN_TASK}).scalar_one())
+    except Exception as exc:  # noqa: BLE001 - unknown depth: solve with the full time
+        log.warning("re-plan queue depth unknown (%s)", type(exc).__name__)
+        return 0
 
 
 @tasks.periodic(cron=SCHEDULE["send_outbox"])
@@ -348,19 +380,24 @@ def current_jobs() -> JobQueue:
     raise RuntimeError("no job queue configured in this process")
 
 
-def run_worker(*, concurrency: int = 1, name: str | None = None, wait: bool = True, **options: Any) -> None:
+def run_worker(*, concurrency: int = 1, name: str | None = None, wait: bool = True, nice: int = 0, **options: Any) -> None:
     """Run one procrastinate worker in this process until SIGTERM/SIGINT (``jemput worker``).
 
     Jobs are sync functions run in the worker's threads; with ``concurrency`` > 1 several
     team-days are re-planned at once (never the same one: its lock). Follow-up jobs (the
-    re-plans of an auto-booking, the sweep's) are deferred through the worker's own connection pool."""
+    re-plans of an auto-booking, the sweep's) are deferred through the worker's own connection pool.
+    ``nice`` lowers this process's CPU priority first (``jemput worker``: ``JEMPUT_WORKER_NICE``),
+    so solves on a host shared with web processes take the CPU the requests leave."""
     import logging.config
+    import os
 
     from app.logredact import log_config
     from visits.clock import set_collective_leave
     from visits.transactions import set_job_sink
 
     settings = get_settings()
+    if nice > 0:
+        os.nice(nice)
     if options.pop("configure_logging", False):
         logging.config.dictConfig(log_config(json_lines=settings.log_format == "json"))
     set_collective_leave(settings.collective_leave)

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     hold_minutes_web: int = 24 * 60
     change_cutoff: str = Field(default="18:00", description="Families may reschedule/cancel until this time on the day before the visit.")
     replan_time_limit_seconds: float = 2.0
+    replan_busy_time_limit_seconds: float = Field(
+        default=0.3, gt=0, description="Solver time of a re-plan while other re-plans wait (PostgreSQL job queue); a full-time polish of that team-day is queued after it."
+    )
+    worker_nice: int = Field(default=10, ge=0, le=19, description="CPU niceness of `jemput worker` processes: solves yield the CPU to web requests on a shared host.")
     solver_warm_start: bool = Field(default=True, description="Start the solver process with the app (else on the first re-plan).")
     log_format: str = Field(default="text", description="'text' or 'json' (one JSON object per line with a request id: for a log collector).")
     job_queue: str = Field(default="auto", description="'auto' (PostgreSQL's job queue when the database is PostgreSQL, else in-process), 'process' or 'postgres'.")

@@ -169,3 +169,43 @@ def test_jemput_worker_refuses_without_the_postgresql_queue(monkeypatch, capsys)
     finally:
         get_settings.cache_clear()
     assert "needs the PostgreSQL job queue" in capsys.readouterr().err
+
+
+@pytest.mark.postgresql
+def test_a_burst_gets_quick_plans_first_and_a_polish_of_each_after(pg, monkeypatch) -> None:
+    """While other re-plans wait, a re-plan solves with the busy time limit and queues a polish
+    (the full time limit, lower priority) of its team-day; the last one of the burst, with none
+    waiting, and the polish itself solve with the full time."""
+    from app.settings import get_settings
+    from visits.planning import replan
+
+    calls: list[tuple[int, float, bool]] = []
+    real = replan.replan_team_day
+
+    def recorded(engine, team_day_id, travel, now, time_limit, seed, solver, *, polish=False):  # noqa: ANN001, ANN202
+        calls.append((team_day_id, time_limit, polish))
+        return real(engine, team_day_id, travel, now, time_limit, seed, solver, polish=polish)
+
+    monkeypatch.setattr(replan, "replan_team_day", recorded)
+    first, second = _booked(pg, "2026-11-25")[0], _booked(pg, "2026-11-26")[0]
+    assert first != second
+    queue = jobs.PostgresJobs(jobs.postgres_app())
+    with pg.begin() as conn:  # the confirmations' own re-plans are not needed: start from a queue of two
+        conn.execute(text("DELETE FROM procrastinate_jobs"))
+    assert queue.replan([first, second]) == [first, second]
+
+    _run_worker()  # one job at a time, until caught up
+
+    s = get_settings()
+    quick, full = s.replan_busy_time_limit_seconds, s.replan_time_limit_seconds
+    assert calls == [(first, quick, False), (second, full, False), (first, full, True)]
+    ran = [(name, status, args) for name, status, args in _jobs(pg) if name == jobs.REPLAN_TASK]
+    assert ran == [
+        (jobs.REPLAN_TASK, "succeeded", {"team_day_id": first}),
+        (jobs.REPLAN_TASK, "succeeded", {"team_day_id": second}),
+        (jobs.REPLAN_TASK, "succeeded", {"team_day_id": first, "polish": True}),
+    ]
+    with session_scope(pg) as session:  # one plan per version: the polish kept or replaced the same row
+        for tid in (first, second):
+            td = session.get(TeamDay, tid)
+            assert [p.version for p in session.exec(select(Plan).where(Plan.team_day_id == tid)).all()] == [td.version]

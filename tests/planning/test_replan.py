@@ -131,6 +131,39 @@ def test_a_stale_result_is_discarded(db) -> None:
     assert plans_of(db, tid) == before
 
 
+def test_a_polish_replaces_the_hurried_route_of_the_same_version_only_when_better(db) -> None:
+    """A re-plan solved in a hurry (a burst) is polished later: the same plan row (the version's
+    only plan) gets the better route; an equal or worse route, or another version, writes nothing."""
+    book(db, [("08:00", "10:00"), ("10:00", "12:00"), ("12:00", "14:00"), ("09:00", "13:00")])
+    tid = busiest_team_day(db)
+    first = replan.replan_team_day(db, tid, TRAVEL, NOW, time_limit=TIME_LIMIT)
+    assert first.written
+    with session_scope(db) as session:
+        loaded = replan.load_team_day(session, tid, TRAVEL, NOW)
+    assert loaded.planned
+    solved = replan.solve_team_day(loaded, TIME_LIMIT)
+    with session_scope(db, write=True) as session:  # not a polish: the version is planned already
+        assert replan.write_plan(session, loaded, solved) is None
+    with session_scope(db, write=True) as session:  # a polish that does not improve writes nothing
+        assert replan.write_plan(session, loaded, replace(solved, objective=first_objective(db, tid)), polish=True) is None
+    reversed_route = replace(solved, objective=first_objective(db, tid) - 1)  # better by one: replaces the stops
+    with session_scope(db, write=True) as session:
+        assert replan.write_plan(session, loaded, reversed_route, polish=True) == first.plan_id
+    plans = plans_of(db, tid)
+    assert [(p.id, p.version, p.status, p.objective) for p in plans] == [(first.plan_id, first.version, PlanStatus.CURRENT, reversed_route.objective)]
+    assert_plan_keeps_windows(db, tid)
+    assert replan.replan_team_day(db, tid, TRAVEL, NOW, time_limit=TIME_LIMIT, polish=True).outcome is replan.Outcome.UP_TO_DATE  # nothing better found
+    with session_scope(db, write=True) as session:  # the version moves on: a polish of the old one writes nothing
+        session.get(TeamDay, tid).version += 1
+    with session_scope(db, write=True) as session:
+        assert replan.write_plan(session, loaded, replace(solved, objective=0), polish=True) is None
+
+
+def first_objective(engine, team_day_id: int) -> int:
+    with session_scope(engine) as session:
+        return session.exec(select(Plan.objective).where(Plan.team_day_id == team_day_id, Plan.status == PlanStatus.CURRENT)).one()
+
+
 def test_a_stale_result_is_discarded_end_to_end(db, monkeypatch) -> None:
     book(db, [("08:00", "10:00")])
     tid = busiest_team_day(db)

@@ -39,10 +39,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 import routing
 from routing.schedule import check_route, schedule_route
@@ -214,19 +214,30 @@ def accept(loaded: LoadedTeamDay, plan: routing.Plan | None) -> SolvedRoute:
 # ---------------------------------------------------------------- 3. write back
 
 
-def write_plan(session: Session, loaded: LoadedTeamDay, solved: SolvedRoute) -> int | None:
-    """Write the new current plan; None (nothing written) when TeamDay.version moved since loading."""
+def write_plan(session: Session, loaded: LoadedTeamDay, solved: SolvedRoute, polish: bool = False) -> int | None:
+    """Write the new current plan; None (nothing written) when TeamDay.version moved since loading.
+
+    ``polish``: a plan of this version exists already (computed in a hurry); its stops are
+    replaced when the new route's objective is strictly better, else nothing is written."""
     td = session.exec(select(TeamDay).where(TeamDay.id == loaded.team_day_id).with_for_update()).first()
-    if td is None or td.version != loaded.version or _has_plan(session, td.id, td.version):  # type: ignore[arg-type]
-        return None  # changed meanwhile (or another run already planned this version)
-    session.exec(
-        update(Plan)
-        .where(Plan.team_day_id == loaded.team_day_id, Plan.status == PlanStatus.CURRENT)  # type: ignore[arg-type]
-        .values(status=PlanStatus.SUPERSEDED)
-    )
+    if td is None or td.version != loaded.version:
+        return None  # changed meanwhile
     route = solved.route
-    plan = Plan(team_day_id=td.id, version=loaded.version, status=PlanStatus.CURRENT, solver_status=solved.solver_status[:20], objective=solved.objective, travel_minutes=route.travel)  # type: ignore[arg-type]
-    session.add(plan)
+    existing = session.exec(select(Plan).where(Plan.team_day_id == td.id, Plan.version == td.version)).first()
+    if existing is not None:
+        if not polish or existing.status != PlanStatus.CURRENT or solved.objective >= existing.objective:
+            return None  # another run already planned this version (or planned it as well)
+        session.exec(delete(PlanStop).where(col(PlanStop.plan_id) == existing.id))
+        existing.solver_status, existing.objective, existing.travel_minutes = solved.solver_status[:20], solved.objective, route.travel
+        plan = existing
+    else:
+        session.exec(
+            update(Plan)
+            .where(Plan.team_day_id == loaded.team_day_id, Plan.status == PlanStatus.CURRENT)  # type: ignore[arg-type]
+            .values(status=PlanStatus.SUPERSEDED)
+        )
+        plan = Plan(team_day_id=td.id, version=loaded.version, status=PlanStatus.CURRENT, solver_status=solved.solver_status[:20], objective=solved.objective, travel_minutes=route.travel)  # type: ignore[arg-type]
+        session.add(plan)
     session.flush()
     bookings = loaded.booking_ids
     h = loaded.horizon
@@ -339,14 +350,19 @@ class ProcessSolver:
             starter.shutdown(wait=False)
 
 
-def replan_team_day(engine: Engine, team_day_id: int, travel: TravelService, now: datetime, time_limit: float = 2.0, seed: int = 0, solver: Solver = solve_team_day) -> ReplanResult:
+def replan_team_day(
+    engine: Engine, team_day_id: int, travel: TravelService, now: datetime, time_limit: float = 2.0, seed: int = 0, solver: Solver = solve_team_day, *, polish: bool = False
+) -> ReplanResult:
     """Load (short read), solve (no transaction open; ``solver`` may run it in another process),
-    write back (short write, version-guarded; retried when the database is busy)."""
+    write back (short write, version-guarded; retried when the database is busy).
+
+    ``polish``: the team-day's version has a plan already (one solved with a short time limit
+    during a burst); solve again, warm-started from it, and keep the better of the two."""
     with transaction(engine) as session:
         loaded = load_team_day(session, team_day_id, travel, now)
     if loaded is None:
         return ReplanResult(team_day_id, Outcome.SKIPPED, "not_found")
-    if loaded.planned:
+    if loaded.planned and not polish:
         return ReplanResult(team_day_id, Outcome.UP_TO_DATE, None, loaded.version)
     if loaded.shift is None:
         return ReplanResult(team_day_id, Outcome.SKIPPED, "no_shift", loaded.version)
@@ -360,12 +376,14 @@ def replan_team_day(engine: Engine, team_day_id: int, travel: TravelService, now
     for attempt in range(_WRITE_ATTEMPTS):
         try:
             with transaction(engine, write=True) as session:
-                plan_id = write_plan(session, loaded, solved)
+                plan_id = write_plan(session, loaded, solved, polish)
             break
         except OperationalError:  # busy (SQLite's lock timeout, a PostgreSQL lock timeout...)
             if attempt == _WRITE_ATTEMPTS - 1:
                 raise
             time.sleep(0.5 * 2**attempt)
+    if plan_id is None and polish:
+        return ReplanResult(team_day_id, Outcome.UP_TO_DATE, "not_better", loaded.version)
     if plan_id is None:
         log.info("replan team-day %s v%s discarded: the team-day changed meanwhile", team_day_id, loaded.version)
         return ReplanResult(team_day_id, Outcome.STALE, "stale", loaded.version)
