@@ -51,7 +51,9 @@ def replanning(clock: Callable[[], datetime] = utcnow, *, warm: bool = False, sw
     ``warm`` the solver process starts now (in the background) rather than on the first re-plan;
     with ``sweep``, stale team-days are queued at once and then periodically (:func:`sweep_stale`)."""
     set_collective_leave(get_settings().collective_leave)
-    queue = replan.configure(get_engine, travel_times, time_limit=lambda: get_settings().replan_time_limit_seconds, clock=clock)
+    from app.metrics import observe_replan
+
+    queue = replan.configure(get_engine, travel_times, time_limit=lambda: get_settings().replan_time_limit_seconds, clock=clock, observer=observe_replan)
     if warm:
         threading.Thread(target=queue.warm, name="solver-warm-start", daemon=True).start()
     previous = set_job_sink(InProcessJobs(queue))  # the default queue (tests may swap it)

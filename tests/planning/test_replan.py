@@ -269,6 +269,31 @@ def test_the_queue_coalesces_and_runs_in_the_background(db, monkeypatch) -> None
         assert_plan_keeps_windows(db, tid)
 
 
+def test_the_in_process_queue_reports_each_outcome_to_the_metrics(db) -> None:
+    """The app's lifespan passes ``app.metrics.observe_replan``: every in-process re-plan counts in
+    ``jemput_replans_total`` as the job workers' do."""
+    from prometheus_client import REGISTRY
+
+    from app.metrics import observe_replan
+
+    def written() -> float:
+        return REGISTRY.get_sample_value("jemput_replans_total", {"outcome": "written"}) or 0.0
+
+    touched = book(db, [("08:00", "10:00"), ("10:00", "12:00")])
+    seen: list[tuple[str, float]] = []
+    before = written()
+    queue = replan.ReplanQueue(
+        lambda: db, TRAVEL, time_limit=TIME_LIMIT, clock=lambda: NOW, workers=1, solver=replan.solve_team_day, observer=lambda o, sec: (seen.append((o, sec)), observe_replan(o, sec))
+    )
+    try:
+        queue.schedule(touched)
+        assert queue.wait_idle(30)
+    finally:
+        queue.shutdown()
+    assert [o for o, _ in seen] == ["written"] * len(touched) and all(sec > 0 for _, sec in seen)
+    assert written() == before + len(touched)
+
+
 def test_a_failing_job_is_logged_without_personal_data_and_keeps_the_plan(db, monkeypatch, caplog) -> None:
     touched = book(db, [("08:00", "10:00")])
 

@@ -418,7 +418,9 @@ class ReplanQueue:
         clock: Callable[[], datetime] = utcnow,
         workers: int = 2,
         solver: Solver | None = None,
+        observer: Callable[[str, float], None] | None = None,
     ) -> None:
+        self._observer = observer  # told each job's outcome ("written", "kept", "error"...) and seconds (the app's metrics)
         self._engine = engine
         self._travel = travel
         self._time_limit = time_limit
@@ -467,8 +469,11 @@ class ReplanQueue:
     def _run(self, team_day_id: int) -> None:
         with self._lock:
             self._pending.discard(team_day_id)
+        started = time.perf_counter()
+        outcome = "error"
         try:
             result = replan_team_day(_resolve(self._engine), team_day_id, _resolve(self._travel), self._clock(), float(_resolve(self._time_limit)), self._seed, self._solver)
+            outcome = result.outcome.value
             with self._lock:
                 self.results = [*self.results[-99:], result]
                 self.outcomes[result.outcome.value + (f":{result.reason}" if result.reason else "")] += 1
@@ -477,6 +482,11 @@ class ReplanQueue:
             with self._lock:
                 self.outcomes[f"error:{type(exc).__name__}"] += 1
         finally:
+            if self._observer is not None:
+                try:
+                    self._observer(outcome, time.perf_counter() - started)
+                except Exception as exc:  # noqa: BLE001 - metrics never stop a re-plan
+                    log.warning("re-plan observer failed (%s)", type(exc).__name__)
             with self._lock:
                 self._running -= 1
                 self._lock.notify_all()
@@ -521,12 +531,19 @@ _default_lock = threading.Lock()
 
 
 def configure(
-    engine: Engine | Provider, travel: TravelService | Provider, *, time_limit: float | Provider = 2.0, seed: int = 0, workers: int = 2, clock: Callable[[], datetime] = utcnow
+    engine: Engine | Provider,
+    travel: TravelService | Provider,
+    *,
+    time_limit: float | Provider = 2.0,
+    seed: int = 0,
+    workers: int = 2,
+    clock: Callable[[], datetime] = utcnow,
+    observer: Callable[[str, float], None] | None = None,
 ) -> ReplanQueue:
     """Set up the default queue used by :func:`schedule_replan` (the app's lifespan does this)."""
     global _default
     with _default_lock:
-        old, _default = _default, ReplanQueue(engine, travel, time_limit=time_limit, seed=seed, workers=workers, clock=clock)
+        old, _default = _default, ReplanQueue(engine, travel, time_limit=time_limit, seed=seed, workers=workers, clock=clock, observer=observer)
     if old is not None:
         old.shutdown(wait=False)
     return _default
