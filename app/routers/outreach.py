@@ -11,6 +11,8 @@ NO public routes in this module. Every page or answer that shows imported reside
 - ``POST /operator/outreach/import``                the not-yet-recorded list (CSV or XLSX)
 - ``POST /operator/outreach/referrals``             one referral (the staff form)
 - ``POST /operator/outreach/referrals/import``      a partner's referral file (CSV or XLSX)
+- ``GET  /operator/outreach/campaign``              start a campaign plan; "planning…" while it runs, then its figures and proposals
+- ``POST /operator/outreach/campaign``              start one (kelurahan or partner kind, optional limit); refused (409) while one runs
 - ``POST /api/v1/outreach/group-visits/{lead_request_id}/members``  a group visit: another resident at the lead's address
 """
 
@@ -26,8 +28,8 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from app.auth import Principal, audit_read, audit_read_many, require_roles
-from app.db import ReadSession, WriteSession
-from app.deps import MAX_ID, DbId, Now, Travel
+from app.db import ReadSession, WriteSession, session_scope
+from app.deps import MAX_ID, DbId, Now, Policy, Travel
 from app.i18n import translate
 from app.settings import get_settings
 from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body
@@ -40,8 +42,10 @@ from visits.outreach import campaign
 from visits.outreach.importer import OutreachRejected
 from visits.outreach.models import CallResult, OutreachState, PartnerKind, ReferralGroup
 from visits.outreach.queries import Candidate, candidates, kelurahan_with_candidates, still_to_reach
+from visits.outreach.runner import default_runner
 from visits.outreach.service import OutreachConfig, add_referral, import_list, import_referrals, record_call
 from visits.staff.roles import CASE_WORKERS, DESK_READERS
+from visits.transactions import after_commit
 
 router = APIRouter(prefix="/operator/outreach", include_in_schema=False)
 api = APIRouter(prefix="/api/v1/outreach", tags=["outreach"])
@@ -147,6 +151,90 @@ def call_result(
     code = kel.code if kel is not None else ""
     note = "retry" if outcome.next == "retry" else ("unreachable" if outcome.row.state == OutreachState.UNREACHABLE else outcome.result.value)
     return RedirectResponse(f"/operator/outreach?kelurahan={code}&note={note}", status_code=303)
+
+
+CAMPAIGN_SOLVER_SECONDS = 30.0  # the campaign's solve (``jemput plan-campaign --time-limit``)
+CAMPAIGN_MAX_LIMIT = 5000
+
+
+def _campaign_context(session: Session, **extra: Any) -> dict[str, Any]:
+    runner = default_runner()
+    latest = campaign.latest(session)
+    kel = session.get(Kelurahan, latest.kelurahan_id) if latest is not None and latest.kelurahan_id is not None else None
+    return {
+        "area": kelurahan_list(session),
+        "partner_kinds": [k.value for k in PartnerKind],
+        "running": runner.busy,
+        "failed": runner.last_error is not None,
+        "latest": latest,
+        "latest_kelurahan": kel,
+        "areas": campaign.proposal_areas(session, latest.id) if latest is not None and latest.id is not None else [],
+        "values": {},
+        "errors": {},
+        "max_limit": CAMPAIGN_MAX_LIMIT,
+        **extra,
+    }
+
+
+@router.get("/campaign", response_class=HTMLResponse)
+def campaign_page(request: Request, principal: Principal = Depends(workers), session: Session = ReadSession) -> HTMLResponse:
+    """No personal data here (counts per kelurahan; the call list shows each proposal)."""
+    ctx = _campaign_context(session)
+    ctx["started"] = request.query_params.get("note") == "started"
+    return render(request, "outreach/campaign.html", ctx)
+
+
+def _campaign_choice(session: Session, form: FormData) -> tuple[dict[str, str], dict[str, str], dict[str, Any]]:
+    """The form's values, its errors (field -> catalogue key) and the campaign's parameters."""
+    values = {k: v.strip() for k in ("kelurahan", "partner_kind", "limit") if isinstance(v := form.get(k), str)}
+    errors: dict[str, str] = {}
+    params: dict[str, Any] = {"kelurahan_id": None, "partner_kind": None, "limit": CAMPAIGN_MAX_LIMIT}
+    if code := values.get("kelurahan", ""):
+        kel = next((k for k in kelurahan_list(session) if k.code == code), None)
+        if kel is None:
+            errors["kelurahan"] = "outreach.err.kelurahan"
+        else:
+            params["kelurahan_id"] = kel.id
+    if kind := values.get("partner_kind", ""):
+        if kind not in {k.value for k in PartnerKind}:
+            errors["partner_kind"] = "outreach.campaign.err.partner_kind"
+        else:
+            params["partner_kind"] = kind
+    if limit := values.get("limit", ""):
+        if not (limit.isascii() and limit.isdigit() and len(limit) <= 5 and 1 <= int(limit) <= CAMPAIGN_MAX_LIMIT):
+            errors["limit"] = "outreach.campaign.err.limit"
+        else:
+            params["limit"] = int(limit)
+    return values, errors, params
+
+
+@router.post("/campaign", response_class=HTMLResponse)
+def campaign_start(
+    request: Request,
+    now: Now,
+    travel: Travel,
+    policy: Policy,
+    _guard: None = Depends(small_body_guard),
+    principal: Principal = Depends(workers),
+    form: FormData = Depends(SMALL_FORM),
+    session: Session = ReadSession,
+) -> Response:
+    """Start a campaign plan in the background once this request's transaction has committed."""
+    values, errors, params = _campaign_choice(session, form)
+    lang = request_language(request)
+    if errors:
+        shown = {k: translate(v, lang) for k, v in errors.items()}
+        return render(request, "outreach/campaign.html", _campaign_context(session, values=values, errors=shown), 422)
+    runner = default_runner()
+    if runner.busy:
+        return render(request, "outreach/campaign.html", _campaign_context(session, values=values, refused=True), 409)
+
+    def job() -> None:
+        campaign.plan_campaign(session_scope, now, travel, policy, time_limit=CAMPAIGN_SOLVER_SECONDS, **params)
+
+    after_commit(session, lambda: runner.start(job))
+    audit_read(session, request, principal, entity=ENTITY, action="campaign")
+    return RedirectResponse("/operator/outreach/campaign?note=started", status_code=303)
 
 
 def _import_context(session: Session, **extra: Any) -> dict[str, Any]:
