@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -172,6 +173,7 @@ def _campaign_context(session: Session, **extra: Any) -> dict[str, Any]:
         "values": {},
         "errors": {},
         "max_limit": CAMPAIGN_MAX_LIMIT,
+        "tz": ZoneInfo(_tz()),
         **extra,
     }
 

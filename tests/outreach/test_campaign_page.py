@@ -105,6 +105,7 @@ def test_starting_enqueues_one_job_a_second_start_is_refused_and_the_page_shows_
     page = client.get(PAGE)
     assert page.status_code == 200 and "Sedang merencanakan" not in page.text and 'http-equiv="refresh"' not in page.text
     assert 'id="fig-placed">4 / 4<' in page.text
+    assert "Rencana terakhir (23-11-2026 09:00)" in page.text  # the office's time (WIB)
     assert f'id="fig-team-days">{campaign.team_days}<' in page.text
     assert f'id="fig-travel">{campaign.travel_minutes} menit<' in page.text
     assert f'href="/operator/outreach?kelurahan={KEL}">Mentikan</a>: 4 usulan' in page.text
@@ -128,3 +129,47 @@ def test_the_real_runner_plans_in_the_background_and_refuses_a_second_start(clie
     assert runner.wait_idle(120) and runner.last_error is None and runner.started == 1
     page = client.get(PAGE)
     assert 'id="fig-placed">3 / 3<' in page.text
+
+
+@pytest.mark.slow
+def test_the_campaign_page_in_a_real_browser_on_a_phone_and_a_desktop(live, held) -> None:
+    from pathlib import Path
+
+    from tests.app.helpers import PASSWORD, make_user
+    from tests.browser import document_fits
+
+    shots = Path("/tmp/shots-campaign")
+    shots.mkdir(parents=True, exist_ok=True)
+    _existing_bookings(1)
+    _candidates(3)
+    user = make_user("operator")
+    for width, height in ((390, 844), (1366, 768)):
+        page = live.new_page(width, height)
+        page.goto(f"{live.url}/login")
+        page.fill("input[name=username]", user.username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.goto(live.url + PAGE)
+        assert document_fits(page), page.evaluate("document.documentElement.scrollWidth")
+        page.screenshot(path=str(shots / f"form-{width}.png"), full_page=True)
+        page.select_option("#c-kelurahan", KEL)
+        page.fill("#c-limit", "abc")
+        page.click("#campaign-start")
+        page.wait_for_selector("#error-summary")
+        assert document_fits(page)
+        page.screenshot(path=str(shots / f"error-{width}.png"), full_page=True)
+        page.fill("#c-limit", "10")
+        page.click("#campaign-start")
+        page.wait_for_selector("#campaign-running")
+        assert document_fits(page)
+        page.screenshot(path=str(shots / f"running-{width}.png"), full_page=True)
+        held.run()
+        page.goto(live.url + PAGE)
+        page.wait_for_selector("#fig-placed")
+        assert page.inner_text("#fig-placed") == "3 / 3"
+        assert document_fits(page), page.evaluate("document.documentElement.scrollWidth")
+        page.screenshot(path=str(shots / f"figures-{width}.png"), full_page=True)
+        page.click("#campaign-areas a")
+        page.wait_for_selector("[data-proposal]")
+        assert page.locator("[data-proposal]").count() == 3
+    assert live.outside == []
