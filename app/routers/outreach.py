@@ -13,6 +13,9 @@ NO public routes in this module. Every page or answer that shows imported reside
 - ``POST /operator/outreach/referrals/import``      a partner's referral file (CSV or XLSX)
 - ``GET  /operator/outreach/campaign``              start a campaign plan; "planning…" while it runs, then its figures and proposals
 - ``POST /operator/outreach/campaign``              start one (kelurahan or partner kind, optional limit); refused (409) while one runs
+- ``GET  /operator/outreach/group-visits/{lead_request_id}``   a group visit: its residents, the summed service time, add/remove
+- ``POST /operator/outreach/group-visits/{lead_request_id}/members``  add another resident's request at the lead's address
+- ``POST /operator/outreach/group-visits/{lead_request_id}/members/{member_request_id}/remove``  that member visits alone again
 - ``POST /api/v1/outreach/group-visits/{lead_request_id}/members``  a group visit: another resident at the lead's address
 """
 
@@ -36,7 +39,7 @@ from app.settings import get_settings
 from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body
 from app.web import one_file_form, render, request_language, small_form
 from visits.booking import groups
-from visits.errors import InvalidInput
+from visits.errors import Conflict, InvalidInput
 from visits.intake.models import Kelurahan
 from visits.intake.queries import kelurahan_list
 from visits.outreach import campaign
@@ -538,3 +541,83 @@ def api_group_member(lead_request_id: DbId, body: GroupMemberIn, request: Reques
     audit_read(session, request, principal, entity="visit_request", entity_id=body.member_request_id, action="group_join")
     members = [m.id for m in groups.members(session, lead_request_id) if m.id is not None]
     return GroupOut(lead_request_id=lead_request_id, member_request_ids=members, service_minutes=booking.service_minutes if booking is not None else None)
+
+
+# ---------------------------------------------------------------- group visits (the case page links here)
+
+
+def _group_context(session: Session, lead_request_id: int, **extra: Any) -> dict[str, Any]:
+    from visits.intake.queries import load_case
+
+    lead, resident, kel = load_case(session, lead_request_id)
+    shown = []
+    for m in groups.members(session, lead_request_id):
+        _m, res, _k = load_case(session, m.id)  # type: ignore[arg-type]
+        shown.append((m, res))
+    return {
+        "lead": lead,
+        "res": resident,
+        "kel": kel,
+        "members": shown,
+        "joinable": groups.joinable_at_address(session, lead_request_id),
+        "minutes": groups.visit_minutes(session, lead_request_id),
+        "error": None,
+        **extra,
+    }
+
+
+def _audit_group(session: Session, request: Request, principal: Principal, ctx: dict[str, Any]) -> None:
+    items = [(ctx["lead"].id, ctx["lead"].resident_id), *((m.id, m.resident_id) for m, _r in ctx["members"]), *((r.id, r.resident_id) for r, _res in ctx["joinable"])]
+    audit_read_many(session, request, principal, entity="visit_request", items=items)
+
+
+@router.get("/group-visits/{lead_request_id}", response_class=HTMLResponse)
+def group_page(request: Request, lead_request_id: DbId, principal: Principal = Depends(workers), session: Session = ReadSession) -> HTMLResponse:
+    ctx = _group_context(session, lead_request_id)
+    _audit_group(session, request, principal, ctx)
+    return render(request, "outreach/group.html", ctx)
+
+
+def _member_id(form: FormData) -> int | None:
+    value = form.get("member_request_id")
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() and 0 < len(value) <= 9 else None
+
+
+@router.post("/group-visits/{lead_request_id}/members", response_class=HTMLResponse)
+def group_add(
+    request: Request,
+    lead_request_id: DbId,
+    now: Now,
+    travel: Travel,
+    _guard: None = Depends(small_body_guard),
+    principal: Principal = Depends(workers),
+    form: FormData = Depends(SMALL_FORM),
+    session: Session = WriteSession,
+) -> Response:
+    member_id = _member_id(form)
+    try:
+        if member_id is None:
+            raise InvalidInput("booking.group.choose", field="member_request_id")
+        groups.add_member(session, lead_request_id, member_id, now, travel)
+    except (InvalidInput, Conflict) as exc:
+        session.rollback()  # nothing stored
+        lang = request_language(request)
+        ctx = _group_context(session, lead_request_id, error=translate(exc.message_key or "error.invalid", lang, **exc.params))
+        return render(request, "outreach/group.html", ctx, 422 if isinstance(exc, InvalidInput) else 409)
+    audit_read(session, request, principal, entity="visit_request", entity_id=member_id, action="group_join")
+    return RedirectResponse(f"/operator/outreach/group-visits/{lead_request_id}", status_code=303)
+
+
+@router.post("/group-visits/{lead_request_id}/members/{member_request_id}/remove", response_class=HTMLResponse)
+def group_remove(
+    request: Request,
+    lead_request_id: DbId,
+    member_request_id: DbId,
+    now: Now,
+    _guard: None = Depends(small_body_guard),
+    principal: Principal = Depends(workers),
+    session: Session = WriteSession,
+) -> Response:
+    groups.remove_member(session, lead_request_id, member_request_id, now)
+    audit_read(session, request, principal, entity="visit_request", entity_id=member_request_id, action="group_leave")
+    return RedirectResponse(f"/operator/outreach/group-visits/{lead_request_id}", status_code=303)
