@@ -106,6 +106,15 @@ def mark_messages(session: Session) -> None:
     session.info[_MESSAGES] = True
 
 
+_AFTER = "jemput_after_commit"
+
+
+def after_commit(session: Session, run: Callable[[], object]) -> None:
+    """Call ``run`` (no session, no transaction) once ``session``'s transaction has committed;
+    dropped when it rolls back. For handing a job to a background runner (a campaign plan)."""
+    session.info.setdefault(_AFTER, []).append(run)
+
+
 def changed_team_days(session: Session) -> list[int]:
     """The team-days marked on ``session`` and not yet handed over (for tests and diagnostics)."""
     return sorted(session.info.get(_CHANGED, ()))
@@ -132,6 +141,8 @@ def set_replan_sink(sink: Callable[[list[int]], object] | JobSink | None) -> Any
 def _hand_over(session: Session) -> None:
     ids = session.info.pop(_CHANGED, None)
     messages = session.info.pop(_MESSAGES, False)
+    for run in session.info.pop(_AFTER, []):
+        run()
     if _sink is None:
         return
     if ids:
@@ -144,3 +155,4 @@ def _hand_over(session: Session) -> None:
 def _drop(session: Session) -> None:
     session.info.pop(_CHANGED, None)
     session.info.pop(_MESSAGES, None)
+    session.info.pop(_AFTER, None)

@@ -30,6 +30,7 @@ from app.intake_forms import WEEKDAYS, Parsed, domain_field_error, form_again, f
 from app.settings import get_settings
 from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body
 from app.web import render, request_language, small_form
+from visits.booking import groups
 from visits.clock import is_overdue
 from visits.errors import InvalidInput, NotFound
 from visits.field.queries import visit_proofs
@@ -169,6 +170,7 @@ def _detail_context(session: Session, row: VisitRequest, lang: str, now: datetim
         "actions": request_actions(row.status),
         "weekdays": list(WEEKDAYS),
         "visits": visit_proofs(session, row.id),  # type: ignore[arg-type]
+        "group_lead": groups.can_lead(session, row),
         "card": card_state(session, row.id, now, get_settings().card_delivery_days),  # type: ignore[arg-type]
     }
 

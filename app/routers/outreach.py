@@ -11,6 +11,11 @@ NO public routes in this module. Every page or answer that shows imported reside
 - ``POST /operator/outreach/import``                the not-yet-recorded list (CSV or XLSX)
 - ``POST /operator/outreach/referrals``             one referral (the staff form)
 - ``POST /operator/outreach/referrals/import``      a partner's referral file (CSV or XLSX)
+- ``GET  /operator/outreach/campaign``              start a campaign plan; "planning…" while it runs, then its figures and proposals
+- ``POST /operator/outreach/campaign``              start one (kelurahan or partner kind, optional limit); refused (409) while one runs
+- ``GET  /operator/outreach/group-visits/{lead_request_id}``   a group visit: its residents, the summed service time, add/remove
+- ``POST /operator/outreach/group-visits/{lead_request_id}/members``  add another resident's request at the lead's address
+- ``POST /operator/outreach/group-visits/{lead_request_id}/members/{member_request_id}/remove``  that member visits alone again
 - ``POST /api/v1/outreach/group-visits/{lead_request_id}/members``  a group visit: another resident at the lead's address
 """
 
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -26,22 +32,24 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from app.auth import Principal, audit_read, audit_read_many, require_roles
-from app.db import ReadSession, WriteSession
-from app.deps import MAX_ID, DbId, Now, Travel
+from app.db import ReadSession, WriteSession, session_scope
+from app.deps import MAX_ID, DbId, Now, Policy, Travel
 from app.i18n import translate
 from app.settings import get_settings
 from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body
 from app.web import one_file_form, render, request_language, small_form
 from visits.booking import groups
-from visits.errors import InvalidInput
+from visits.errors import Conflict, InvalidInput
 from visits.intake.models import Kelurahan
 from visits.intake.queries import kelurahan_list
 from visits.outreach import campaign
 from visits.outreach.importer import OutreachRejected
 from visits.outreach.models import CallResult, OutreachState, PartnerKind, ReferralGroup
 from visits.outreach.queries import Candidate, candidates, kelurahan_with_candidates, still_to_reach
+from visits.outreach.runner import default_runner
 from visits.outreach.service import OutreachConfig, add_referral, import_list, import_referrals, record_call
 from visits.staff.roles import CASE_WORKERS, DESK_READERS
+from visits.transactions import after_commit
 
 router = APIRouter(prefix="/operator/outreach", include_in_schema=False)
 api = APIRouter(prefix="/api/v1/outreach", tags=["outreach"])
@@ -147,6 +155,91 @@ def call_result(
     code = kel.code if kel is not None else ""
     note = "retry" if outcome.next == "retry" else ("unreachable" if outcome.row.state == OutreachState.UNREACHABLE else outcome.result.value)
     return RedirectResponse(f"/operator/outreach?kelurahan={code}&note={note}", status_code=303)
+
+
+CAMPAIGN_SOLVER_SECONDS = 30.0  # the campaign's solve (``jemput plan-campaign --time-limit``)
+CAMPAIGN_MAX_LIMIT = 5000
+
+
+def _campaign_context(session: Session, **extra: Any) -> dict[str, Any]:
+    runner = default_runner()
+    latest = campaign.latest(session)
+    kel = session.get(Kelurahan, latest.kelurahan_id) if latest is not None and latest.kelurahan_id is not None else None
+    return {
+        "area": kelurahan_list(session),
+        "partner_kinds": [k.value for k in PartnerKind],
+        "running": runner.busy,
+        "failed": runner.last_error is not None,
+        "latest": latest,
+        "latest_kelurahan": kel,
+        "areas": campaign.proposal_areas(session, latest.id) if latest is not None and latest.id is not None else [],
+        "values": {},
+        "errors": {},
+        "max_limit": CAMPAIGN_MAX_LIMIT,
+        "tz": ZoneInfo(_tz()),
+        **extra,
+    }
+
+
+@router.get("/campaign", response_class=HTMLResponse)
+def campaign_page(request: Request, principal: Principal = Depends(workers), session: Session = ReadSession) -> HTMLResponse:
+    """No personal data here (counts per kelurahan; the call list shows each proposal)."""
+    ctx = _campaign_context(session)
+    ctx["started"] = request.query_params.get("note") == "started"
+    return render(request, "outreach/campaign.html", ctx)
+
+
+def _campaign_choice(session: Session, form: FormData) -> tuple[dict[str, str], dict[str, str], dict[str, Any]]:
+    """The form's values, its errors (field -> catalogue key) and the campaign's parameters."""
+    values = {k: v.strip() for k in ("kelurahan", "partner_kind", "limit") if isinstance(v := form.get(k), str)}
+    errors: dict[str, str] = {}
+    params: dict[str, Any] = {"kelurahan_id": None, "partner_kind": None, "limit": CAMPAIGN_MAX_LIMIT}
+    if code := values.get("kelurahan", ""):
+        kel = next((k for k in kelurahan_list(session) if k.code == code), None)
+        if kel is None:
+            errors["kelurahan"] = "outreach.err.kelurahan"
+        else:
+            params["kelurahan_id"] = kel.id
+    if kind := values.get("partner_kind", ""):
+        if kind not in {k.value for k in PartnerKind}:
+            errors["partner_kind"] = "outreach.campaign.err.partner_kind"
+        else:
+            params["partner_kind"] = kind
+    if limit := values.get("limit", ""):
+        if not (limit.isascii() and limit.isdigit() and len(limit) <= 5 and 1 <= int(limit) <= CAMPAIGN_MAX_LIMIT):
+            errors["limit"] = "outreach.campaign.err.limit"
+        else:
+            params["limit"] = int(limit)
+    return values, errors, params
+
+
+@router.post("/campaign", response_class=HTMLResponse)
+def campaign_start(
+    request: Request,
+    now: Now,
+    travel: Travel,
+    policy: Policy,
+    _guard: None = Depends(small_body_guard),
+    principal: Principal = Depends(workers),
+    form: FormData = Depends(SMALL_FORM),
+    session: Session = ReadSession,
+) -> Response:
+    """Start a campaign plan in the background once this request's transaction has committed."""
+    values, errors, params = _campaign_choice(session, form)
+    lang = request_language(request)
+    if errors:
+        shown = {k: translate(v, lang) for k, v in errors.items()}
+        return render(request, "outreach/campaign.html", _campaign_context(session, values=values, errors=shown), 422)
+    runner = default_runner()
+    if runner.busy:
+        return render(request, "outreach/campaign.html", _campaign_context(session, values=values, refused=True), 409)
+
+    def job() -> None:
+        campaign.plan_campaign(session_scope, now, travel, policy, time_limit=CAMPAIGN_SOLVER_SECONDS, **params)
+
+    after_commit(session, lambda: runner.start(job))
+    audit_read(session, request, principal, entity=ENTITY, action="campaign")
+    return RedirectResponse("/operator/outreach/campaign?note=started", status_code=303)
 
 
 def _import_context(session: Session, **extra: Any) -> dict[str, Any]:
@@ -448,3 +541,83 @@ def api_group_member(lead_request_id: DbId, body: GroupMemberIn, request: Reques
     audit_read(session, request, principal, entity="visit_request", entity_id=body.member_request_id, action="group_join")
     members = [m.id for m in groups.members(session, lead_request_id) if m.id is not None]
     return GroupOut(lead_request_id=lead_request_id, member_request_ids=members, service_minutes=booking.service_minutes if booking is not None else None)
+
+
+# ---------------------------------------------------------------- group visits (the case page links here)
+
+
+def _group_context(session: Session, lead_request_id: int, **extra: Any) -> dict[str, Any]:
+    from visits.intake.queries import load_case
+
+    lead, resident, kel = load_case(session, lead_request_id)
+    shown = []
+    for m in groups.members(session, lead_request_id):
+        _m, res, _k = load_case(session, m.id)  # type: ignore[arg-type]
+        shown.append((m, res))
+    return {
+        "lead": lead,
+        "res": resident,
+        "kel": kel,
+        "members": shown,
+        "joinable": groups.joinable_at_address(session, lead_request_id),
+        "minutes": groups.visit_minutes(session, lead_request_id),
+        "error": None,
+        **extra,
+    }
+
+
+def _audit_group(session: Session, request: Request, principal: Principal, ctx: dict[str, Any]) -> None:
+    items = [(ctx["lead"].id, ctx["lead"].resident_id), *((m.id, m.resident_id) for m, _r in ctx["members"]), *((r.id, r.resident_id) for r, _res in ctx["joinable"])]
+    audit_read_many(session, request, principal, entity="visit_request", items=items)
+
+
+@router.get("/group-visits/{lead_request_id}", response_class=HTMLResponse)
+def group_page(request: Request, lead_request_id: DbId, principal: Principal = Depends(workers), session: Session = ReadSession) -> HTMLResponse:
+    ctx = _group_context(session, lead_request_id)
+    _audit_group(session, request, principal, ctx)
+    return render(request, "outreach/group.html", ctx)
+
+
+def _member_id(form: FormData) -> int | None:
+    value = form.get("member_request_id")
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() and 0 < len(value) <= 9 else None
+
+
+@router.post("/group-visits/{lead_request_id}/members", response_class=HTMLResponse)
+def group_add(
+    request: Request,
+    lead_request_id: DbId,
+    now: Now,
+    travel: Travel,
+    _guard: None = Depends(small_body_guard),
+    principal: Principal = Depends(workers),
+    form: FormData = Depends(SMALL_FORM),
+    session: Session = WriteSession,
+) -> Response:
+    member_id = _member_id(form)
+    try:
+        if member_id is None:
+            raise InvalidInput("booking.group.choose", field="member_request_id")
+        groups.add_member(session, lead_request_id, member_id, now, travel)
+    except (InvalidInput, Conflict) as exc:
+        session.rollback()  # nothing stored
+        lang = request_language(request)
+        ctx = _group_context(session, lead_request_id, error=translate(exc.message_key or "error.invalid", lang, **exc.params))
+        return render(request, "outreach/group.html", ctx, 422 if isinstance(exc, InvalidInput) else 409)
+    audit_read(session, request, principal, entity="visit_request", entity_id=member_id, action="group_join")
+    return RedirectResponse(f"/operator/outreach/group-visits/{lead_request_id}", status_code=303)
+
+
+@router.post("/group-visits/{lead_request_id}/members/{member_request_id}/remove", response_class=HTMLResponse)
+def group_remove(
+    request: Request,
+    lead_request_id: DbId,
+    member_request_id: DbId,
+    now: Now,
+    _guard: None = Depends(small_body_guard),
+    principal: Principal = Depends(workers),
+    session: Session = WriteSession,
+) -> Response:
+    groups.remove_member(session, lead_request_id, member_request_id, now)
+    audit_read(session, request, principal, entity="visit_request", entity_id=member_request_id, action="group_leave")
+    return RedirectResponse(f"/operator/outreach/group-visits/{lead_request_id}", status_code=303)

@@ -171,3 +171,54 @@ def all_visited(session: Session, booking: Booking) -> bool:
 
     done = set(session.exec(select(Visit.request_id).where(Visit.booking_id == booking.id)).all())
     return set(residents_of_booking(session, booking)) <= done
+
+
+def visit_minutes(session: Session, lead_request_id: int) -> int:
+    """The group's visit length: the booked one, else every resident's service time summed."""
+    from visits.booking import slots
+
+    current = slots.booking_of(session, lead_request_id)
+    if current is not None:
+        return current[0].service_minutes
+    lead = session.get(VisitRequest, lead_request_id)
+    if lead is None:
+        raise NotFound()
+    resident = session.get(Resident, lead.resident_id)
+    assert resident is not None
+    return group_needs(session, lead, resident).minutes
+
+
+def joinable_at_address(session: Session, lead_request_id: int) -> list[tuple[VisitRequest, Resident]]:
+    """Other residents at the lead's address whose request could join its visit (eligible or offered, in no group)."""
+    lead = session.get(VisitRequest, lead_request_id)
+    if lead is None:
+        raise NotFound()
+    home = session.get(Resident, lead.resident_id)
+    assert home is not None
+    rows = session.exec(
+        select(VisitRequest, Resident)
+        .join(Resident, col(Resident.id) == col(VisitRequest.resident_id))
+        .where(col(VisitRequest.status).in_(JOINABLE), VisitRequest.id != lead_request_id, Resident.kelurahan_id == home.kelurahan_id, Resident.rt == home.rt, Resident.rw == home.rw)
+        .order_by(col(VisitRequest.id))
+    ).all()
+    grouped = set(session.exec(select(GroupMember.member_request_id)).all()) | set(session.exec(select(GroupMember.lead_request_id)).all())
+    return [(r, res) for r, res in rows if r.id not in grouped and _same_address(home, res)]
+
+
+def remove_member(session: Session, lead_request_id: int, member_request_id: int, now: datetime) -> None:
+    """The member leaves the lead's visit (not cancelled): eligible on its own again, the visit shorter."""
+    if lead_of(session, member_request_id) != lead_request_id:
+        raise InvalidInput("booking.group.not_member", field="member_request_id")
+    member = session.get(VisitRequest, member_request_id)
+    assert member is not None
+    member_cancelled(session, member_request_id, now)  # leaves; a booked visit gets shorter (re-planned)
+    if member.status == RequestStatus.BOOKED:
+        member.status = RequestStatus.ELIGIBLE
+    member.updated_at = now
+    session.add(member)
+    session.flush()
+
+
+def can_lead(session: Session, request: VisitRequest) -> bool:
+    """May other residents join this request's visit (it is in no group as a member, and open to it)?"""
+    return request.id is not None and request.status in (*JOINABLE, RequestStatus.BOOKED) and lead_of(session, request.id) is None

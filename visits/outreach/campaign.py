@@ -25,7 +25,7 @@ import time as clock
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Session, col, delete, select
 
@@ -221,3 +221,32 @@ def plan_campaign(
         campaign = store_campaign(session, loaded, result, now)
         session.expunge(campaign)
     return campaign, result
+
+
+@dataclass(frozen=True)
+class ProposalArea:
+    """A campaign's proposals in one kelurahan (counts and days only: no personal data)."""
+
+    code: str
+    name: str
+    proposals: int
+    first_day: date
+    last_day: date
+
+
+def proposal_areas(session: Session, campaign_id: int) -> list[ProposalArea]:
+    from sqlalchemy import func
+
+    from visits.intake.models import Kelurahan
+    from visits.outreach.models import OutreachResident
+
+    rows = session.exec(
+        select(Kelurahan.code, Kelurahan.name, func.count(col(OutreachProposal.id)), func.min(TeamDay.day), func.max(TeamDay.day))  # type: ignore[call-overload]
+        .join(OutreachResident, col(OutreachResident.id) == col(OutreachProposal.outreach_resident_id))
+        .join(Kelurahan, col(Kelurahan.id) == col(OutreachResident.kelurahan_id))
+        .join(TeamDay, col(TeamDay.id) == col(OutreachProposal.team_day_id))
+        .where(OutreachProposal.campaign_id == campaign_id)
+        .group_by(col(Kelurahan.code), col(Kelurahan.name))
+        .order_by(col(Kelurahan.code))
+    ).all()
+    return [ProposalArea(code, name, int(n), first, last) for code, name, n, first, last in rows]
