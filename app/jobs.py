@@ -119,6 +119,7 @@ jobs_app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_
 tasks = jobs_app
 REPLAN_TASK = "jemput.replan_team_day"
 OUTBOX_TASK = "jemput.send_outbox"
+CAMPAIGN_TASK = "jemput.plan_campaign"
 
 
 def conninfo(database_url: str) -> str:
@@ -242,6 +243,62 @@ def _replans_waiting() -> int:
     except Exception as exc:  # noqa: BLE001 - unknown depth: solve with the full time
         log.warning("re-plan queue depth unknown (%s)", type(exc).__name__)
         return 0
+
+
+@dataclass(frozen=True)
+class CampaignJob:
+    """One campaign plan (the operator's campaign page): run in a background thread of the web
+    process on SQLite (``visits.outreach.runner``), as a job of a ``jemput worker`` on PostgreSQL."""
+
+    now: datetime
+    kelurahan_id: int | None = None
+    partner_kind: str | None = None
+    limit: int = 5000
+    time_limit: float = 30.0
+
+    def __call__(self) -> object:
+        from app.deps import slot_policy, travel_times
+        from visits.outreach import campaign
+
+        return campaign.plan_campaign(
+            session_scope, self.now, travel_times(), slot_policy(), time_limit=self.time_limit, kelurahan_id=self.kelurahan_id, partner_kind=self.partner_kind, limit=self.limit
+        )
+
+
+class PostgresCampaigns:
+    """The campaign page's runner on PostgreSQL: one campaign job waiting or running at a time (a
+    queueing lock and a lock), its state read from the job table (so every web process agrees)."""
+
+    def _latest(self) -> str | None:
+        with get_engine().connect() as conn:
+            return conn.execute(text("SELECT status::text FROM procrastinate_jobs WHERE task_name = :t ORDER BY id DESC LIMIT 1"), {"t": CAMPAIGN_TASK}).scalar()
+
+    @property
+    def busy(self) -> bool:
+        return self._latest() in ("todo", "doing")
+
+    @property
+    def last_error(self) -> str | None:
+        return "failed" if self._latest() == "failed" else None
+
+    def start(self, job: CampaignJob) -> bool:
+        if self.busy:
+            return False
+        try:
+            postgres_app().configure_task(CAMPAIGN_TASK, queueing_lock="campaign", lock="campaign").defer(
+                now=job.now.isoformat(), kelurahan_id=job.kelurahan_id, partner_kind=job.partner_kind, limit=job.limit, time_limit=job.time_limit
+            )
+            return True
+        except AlreadyEnqueued:
+            return False
+
+
+@tasks.task(name=CAMPAIGN_TASK, retry=False)
+def plan_campaign(now: str, kelurahan_id: int | None, partner_kind: str | None, limit: int, time_limit: float) -> int:
+    """A campaign plan in this worker process (read, solve with no transaction open, write)."""
+    stored, _result = CampaignJob(datetime.fromisoformat(now), kelurahan_id, partner_kind, limit, time_limit)()  # type: ignore[misc]
+    log.info("campaign %s planned: %s of %s placed", stored.id, stored.placed, stored.candidates)
+    return int(stored.placed)
 
 
 @tasks.periodic(cron=SCHEDULE["send_outbox"])

@@ -31,9 +31,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
+from app import jobs
 from app.auth import Principal, audit_read, audit_read_many, require_roles
-from app.db import ReadSession, WriteSession, session_scope
-from app.deps import MAX_ID, DbId, Now, Policy, Travel
+from app.db import ReadSession, WriteSession
+from app.deps import MAX_ID, DbId, Now, Travel
 from app.i18n import translate
 from app.settings import get_settings
 from app.uploadguard import FORM_OVERHEAD_BYTES, guard_body
@@ -161,8 +162,13 @@ CAMPAIGN_SOLVER_SECONDS = 30.0  # the campaign's solve (``jemput plan-campaign -
 CAMPAIGN_MAX_LIMIT = 5000
 
 
+def _runner() -> Any:  # noqa: ANN401 - CampaignRunner or PostgresCampaigns: busy, last_error, start(job)
+    """Where campaign plans run: a ``jemput worker`` on PostgreSQL's job queue, else this process's runner."""
+    return jobs.PostgresCampaigns() if jobs.queue_kind() == jobs.POSTGRES else default_runner()
+
+
 def _campaign_context(session: Session, **extra: Any) -> dict[str, Any]:
-    runner = default_runner()
+    runner = _runner()
     latest = campaign.latest(session)
     kel = session.get(Kelurahan, latest.kelurahan_id) if latest is not None and latest.kelurahan_id is not None else None
     return {
@@ -217,8 +223,6 @@ def _campaign_choice(session: Session, form: FormData) -> tuple[dict[str, str], 
 def campaign_start(
     request: Request,
     now: Now,
-    travel: Travel,
-    policy: Policy,
     _guard: None = Depends(small_body_guard),
     principal: Principal = Depends(workers),
     form: FormData = Depends(SMALL_FORM),
@@ -230,13 +234,10 @@ def campaign_start(
     if errors:
         shown = {k: translate(v, lang) for k, v in errors.items()}
         return render(request, "outreach/campaign.html", _campaign_context(session, values=values, errors=shown), 422)
-    runner = default_runner()
+    runner = _runner()
     if runner.busy:
         return render(request, "outreach/campaign.html", _campaign_context(session, values=values, refused=True), 409)
-
-    def job() -> None:
-        campaign.plan_campaign(session_scope, now, travel, policy, time_limit=CAMPAIGN_SOLVER_SECONDS, **params)
-
+    job = jobs.CampaignJob(now, time_limit=CAMPAIGN_SOLVER_SECONDS, **params)
     after_commit(session, lambda: runner.start(job))
     audit_read(session, request, principal, entity=ENTITY, action="campaign")
     return RedirectResponse("/operator/outreach/campaign?note=started", status_code=303)

@@ -173,3 +173,42 @@ def test_the_campaign_page_in_a_real_browser_on_a_phone_and_a_desktop(live, held
         page.wait_for_selector("[data-proposal]")
         assert page.locator("[data-proposal]").count() == 3
     assert live.outside == []
+
+
+@pytest.mark.postgresql
+def test_on_postgresql_the_plan_is_a_worker_job_every_web_process_sees(client, db, monkeypatch) -> None:
+    """With PostgreSQL's job queue the page defers one ``jemput.plan_campaign`` job (after the
+    commit) and a ``jemput worker`` solves it: the web process never does. "Planning…" and the
+    refusal of a second start come from the job table, so every web process agrees."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import text
+
+    from app import jobs
+    from app.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "job_queue", "postgres")
+    monkeypatch.setattr(outreach_router, "default_runner", lambda: pytest.fail("the web process ran the campaign"))
+    monkeypatch.setattr(outreach_router, "CAMPAIGN_SOLVER_SECONDS", 2.0)
+    try:
+        _existing_bookings(2)
+        _candidates(3)
+        staff = login_as(client, "operator")
+        r = client.post(PAGE, data={"csrf_token": staff.csrf_token, "kelurahan": KEL, "limit": "10"}, follow_redirects=False)
+        assert r.status_code == 303 and _campaigns() == 0
+        with db.connect() as conn:
+            waiting = conn.execute(text("SELECT status::text, args FROM procrastinate_jobs WHERE task_name = :t"), {"t": jobs.CAMPAIGN_TASK}).all()
+        assert [(status, args["limit"]) for status, args in waiting] == [("todo", 10)]
+        assert "Sedang merencanakan…" in client.get(PAGE).text
+        assert client.post(PAGE, data={"csrf_token": staff.csrf_token, "kelurahan": KEL}).status_code == 409
+
+        with ThreadPoolExecutor(max_workers=1) as pool:  # `jemput worker` until caught up
+            pool.submit(jobs.run_worker, wait=False, install_signal_handlers=False, listen_notify=False).result()
+
+        assert _campaigns() == 1
+        page = client.get(PAGE)
+        assert 'id="fig-placed">3 / 3<' in page.text and "Sedang merencanakan" not in page.text
+    finally:
+        jobs.close_postgres_app()
+        with db.begin() as conn:
+            conn.execute(text("TRUNCATE procrastinate_jobs, procrastinate_events, procrastinate_periodic_defers, procrastinate_workers RESTART IDENTITY CASCADE"))

@@ -38,12 +38,13 @@ from visits.models import (
     PlanStop,
     RequestStatus,
     Resident,
+    ServiceRule,
     SlotHold,
     TeamDay,
     VisitRequest,
 )
 from visits.planning.calendar import TeamShift, team_shifts, working_days
-from visits.planning.translate import Horizon, ServiceNeeds, service_needs, shift_id, to_routing_shift, window_stop
+from visits.planning.translate import Horizon, ServiceNeeds, service_needs, service_rules, shift_id, to_routing_shift, window_stop
 from visits.planning.travel import TravelService
 from visits.transactions import mark_changed
 
@@ -150,14 +151,17 @@ def _committed(
         q = q.where(TeamDay.team_id == team_id)
     if exclude_request is not None:
         q = q.where(Booking.request_id != exclude_request)
-    # service needs depend only on the resident's groups: one ServiceRule query per group set, not per row
+    # service needs depend only on the resident's groups: computed once per group set, from rules read once
     needs_cache: dict[tuple[bool, ...], ServiceNeeds] = {}
+    rules: dict[str, ServiceRule] | None = None  # read once, at the first group set
 
     def needs_of(flags: tuple[bool, ...]) -> ServiceNeeds:
+        nonlocal rules
         if flags not in needs_cache:
+            rules = service_rules(session) if rules is None else rules
             elderly, disabled, mental, bedridden = flags
             probe = Resident(group_elderly=elderly, group_disabled=disabled, group_mental=mental, group_bedridden=bedridden)  # type: ignore[call-arg]  # only .groups is read
-            needs_cache[flags] = service_needs(session, probe)
+            needs_cache[flags] = service_needs(session, probe, rules)
         return needs_cache[flags]
 
     for booking_id, start, end, minutes, td_id, day, team_id, lat, lon, *flags in session.exec(q).all():

@@ -7,9 +7,9 @@ transaction, the solve with no transaction open, a write transaction). A second 
 runs is refused (:meth:`CampaignRunner.start` answers False). Failures are logged by error type
 only and remembered for the page (``last_error``).
 
-This is the in-process mechanism the re-plan queue uses on SQLite (threads in the web process);
-the PostgreSQL job queue (procrastinate) has no campaign task yet, so there the web process
-runs the campaign's solve too.
+This is the in-process mechanism the re-plan queue uses on SQLite (threads in the web process).
+On PostgreSQL's job queue the page hands the plan to ``app.jobs.PostgresCampaigns`` instead: a
+``jemput.plan_campaign`` job a ``jemput worker`` runs, never the web process.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ first day; bookings and shifts are stored as local dates and wall-clock times.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, time, timedelta
 
@@ -70,9 +70,15 @@ class ServiceNeeds:
     skills: frozenset[str]
 
 
-def service_needs(session: Session, resident: Resident) -> ServiceNeeds:
-    """Service time (the longest of the resident's groups) and the skills any group requires."""
-    rules = {r.served_group: r for r in session.exec(select(ServiceRule)).all()}
+def service_rules(session: Session) -> dict[str, ServiceRule]:
+    """The office's service rules by group (read once per use case: they change by administration only)."""
+    return {r.served_group: r for r in session.exec(select(ServiceRule)).all()}
+
+
+def service_needs(session: Session, resident: Resident, rules: Mapping[str, ServiceRule] | None = None) -> ServiceNeeds:
+    """Service time (the longest of the resident's groups) and the skills any group requires
+    (``rules``: :func:`service_rules`, when the caller has them already)."""
+    rules = service_rules(session) if rules is None else rules
     groups: Sequence[Group] = resident.groups or [Group.ELDERLY]
     minutes = max((rules[g].minutes if g in rules else DEFAULT_SERVICE_MINUTES) for g in groups)
     skills = frozenset(rules[g].required_skill for g in groups if g in rules and rules[g].required_skill)
