@@ -50,6 +50,7 @@ machine speed.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -90,6 +91,8 @@ _REPAIR_SHARE = 0.15  # of a day-by-day search's time, kept for the whole-horizo
 # Above this many nodes in an average day's model, OR-Tools does not improve on its warm start
 # within a day's share of the time (5,000 visits x 500 team-days): see _search_whole.
 _LARGE_DAY_NODES = 800
+_SECTOR_NODES = 250  # aimed nodes of a (day, sector) model in _search_by_sector
+_SECTOR_REPAIR_SHARE = 0.3  # of _search_by_sector's time, kept for the whole-horizon repair
 
 
 # --------------------------------------------------------------------------- validation
@@ -385,7 +388,7 @@ def _search(problem: Problem, params: SolveParams, initial_routes: Mapping[str, 
     large = len(open_stops) + 2 * len(problem.shifts) > _LARGE_MODEL_NODES
     if auto and large and len({sh.day for sh in problem.shifts}) > 1 and not pyvrp_phase.supports(problem):
         if params.iterations is None and _day_nodes(problem) > _LARGE_DAY_NODES:
-            return _search_whole(problem, deadline)
+            return _search_by_sector(problem, params, deadline)
         return _search_by_day(problem, params, deadline)
     model = _Model(problem, open_stops)
     meta: dict = {}
@@ -558,6 +561,71 @@ def _search_whole(problem: Problem, deadline: float) -> _Outcome:
     ids, info = repair(problem, {}, deadline, total_budget=1 << 40)
     routes = retimed_routes(problem, ids)
     return _Outcome(routes, None, PlanStatus.FEASIBLE, {"phase": "whole_horizon", "repair": info})
+
+
+def _sectors(problem: Problem, k: int) -> dict[str, int] | None:
+    """Stop id -> sector 0..k-1: ``k`` angular sectors around the first shift's start with equal
+    numbers of stops; None without coordinates."""
+    locs = {loc.index: loc for loc in problem.locations}
+    centre = locs.get(problem.shifts[0].start_location)
+    if centre is None or centre.lat is None or centre.lon is None:
+        return None
+    angles = []
+    for s in problem.stops:
+        loc = locs.get(s.location)
+        if loc is None or loc.lat is None or loc.lon is None:
+            return None
+        angles.append((math.atan2(loc.lat - centre.lat, loc.lon - centre.lon), s.id))
+    angles.sort()
+    return {sid: i * k // len(angles) for i, (_, sid) in enumerate(angles)}
+
+
+def _search_by_sector(problem: Problem, params: SolveParams, deadline: float) -> _Outcome:
+    """Very large multi-day problems (thousands of visits, hundreds of team-days), where even one
+    day's model is too large for OR-Tools in its share of the time.
+
+    Each day is split further: the stops into ``k`` angular sectors around the office (equal
+    numbers of stops), the teams into ``k`` groups with the same mix of skills; a (day, sector)
+    model holds that sector's stops not yet served and its group's shifts of the day (about
+    :data:`_SECTOR_NODES` nodes), warm-started from a greedy insertion and improved by OR-Tools
+    (nothing worse than the greedy routes). Teams stay in their part of the city, which keeps the
+    drives short. Stops on their last day rank higher, as in :func:`_search_by_day`. Then the
+    whole-horizon repair (:func:`routing.improve.repair`, any team, any day) puts dropped stops
+    back where it can. Without coordinates: :func:`_search_whole`.
+    """
+    k = max(2, math.ceil(_day_nodes(problem) / _SECTOR_NODES))
+    sector = _sectors(problem, k)
+    if sector is None:
+        return _search_whole(problem, deadline)
+    began = time.perf_counter()
+    models_deadline = began + (1 - _SECTOR_REPAIR_SHARE) * max(deadline - began, 0.0)
+    teams = sorted({sh.team for sh in problem.shifts}, key=lambda t: (sorted(next(sh.skills for sh in problem.shifts if sh.team == t)), t))
+    group = {t: i % k for i, t in enumerate(teams)}  # round robin: each group gets the same mix of skills
+    days = sorted({sh.day for sh in problem.shifts})
+    spans = {d: _span([sh for sh in problem.shifts if sh.day == d]) for d in days}
+    boost = max(max(s.priority, 1) for s in problem.stops)
+    served: set[str] = set()
+    routes: dict[str, Route] = {}
+    models = [(d, g) for d in days for g in range(k)]
+    log = []
+    for n, (day, g) in enumerate(models):
+        shifts = tuple(sh for sh in problem.shifts if sh.day == day and group[sh.team] == g)
+        if not shifts:
+            continue
+        later = [spans[d] for d in days if d > day]
+        span = _span(shifts)
+        stops = tuple(s2 for s in problem.stops if sector[s.id] == g and s.id not in served and (s2 := _on_day(s, shifts, span, later, boost)) is not None)
+        if not stops:
+            continue
+        sub = Problem(stops, shifts, problem.durations, problem.arc_costs, problem.locations)
+        left = max(models_deadline - time.perf_counter(), 0.0)
+        outcome = _search(sub, params, greedy_routes(sub), time.perf_counter() + left / (len(models) - n))
+        routes.update(outcome.routes)
+        visited = {v.stop_id for r in outcome.routes.values() for v in r.visits}
+        log.append(len(visited))
+        served |= visited
+    meta = {"phase": "by_sector", "sectors": k, "models": len(log), "served_by_models": sum(log)}
+    return _repaired(problem, _Outcome(routes, None, PlanStatus.FEASIBLE, meta), deadline)
 
 
 def _polish(problem: Problem, params: SolveParams, outcome: _Outcome, day_shifts: Mapping[int, tuple[Shift, ...]], deadline: float) -> _Outcome:
