@@ -85,8 +85,9 @@ def _column_minima(problem: Problem, sources: set[int]) -> list[int]:
     big = 1 << 60
     mins = [big] * len(problem.durations)
     for j in sources:
-        row = problem.durations[j]
-        mins = list(map(min, mins, (*row[:j], big, *row[j + 1 :])))
+        own = mins[j]  # the drive j -> j does not count
+        mins = list(map(min, mins, problem.durations[j]))
+        mins[j] = own
     return mins
 
 
@@ -200,4 +201,6 @@ def _add_time_of_day(
                         continue
                     cost = cost_in if a <= first else cost_out if b >= last else None
                     cap = sum(_minutes_inside(sh, a, b) for sh in shifts)
-                    lp.Add(sum((cost[s.id] if cost is not None else s.service) * x[s.id, day] for s in inside) <= cap)
+                    row = lp.Constraint(-lp.infinity(), cap)  # the natural API is slow on thousands of rows
+                    for s in inside:
+                        row.SetCoefficient(x[s.id, day], cost[s.id] if cost is not None else s.service)

@@ -35,8 +35,9 @@ Large models (over 400 nodes) start from a greedy insertion (:mod:`routing.greed
 OR-Tools' own insertion heuristics did not finish within a minute on 1,000 multi-window visits.
 Large multi-day problems are solved day by day, then repaired over the whole horizon (see
 :func:`_search_by_day` and :mod:`routing.improve`); when even a day's model is too large for
-OR-Tools in its share of the time (thousands of visits), the whole time goes to the
-whole-horizon insertion and repair instead (:func:`_search_whole`). When OR-Tools finds no solution in time, the
+OR-Tools in its share of the time (thousands of visits), each day is split into sectors of the
+city with their own groups of teams (:func:`_search_by_sector`; without coordinates, the
+whole-horizon insertion and repair alone: :func:`_search_whole`). When OR-Tools finds no solution in time, the
 warm start (PyVRP, greedy or the given routes) is kept, repaired and re-timed by the exact
 schedule (status ``fallback``), so the work done is never thrown away.
 
