@@ -30,6 +30,8 @@ from collections import Counter
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
+
 from routing import solomon
 from routing.bound import capacity_bound
 from routing.model import MINUTES_PER_DAY, Break, DropReason, Location, Plan, Problem, Shift, SolveParams, Stop, TimeWindow
@@ -130,6 +132,20 @@ def travel_minutes(a: tuple[float, float], b: tuple[float, float]) -> int:
     return math.ceil(haversine_km(a, b) * DETOUR / SPEED_KMH * 60)
 
 
+def travel_matrix(points: list[tuple[float, float]]) -> tuple[tuple[int, ...], ...]:
+    """:func:`travel_minutes` between every pair of points, vectorised (a 5,001-point matrix takes
+    a second or two instead of 40 s of Python loops); the same formula in double precision."""
+    lat = np.radians(np.array([p[0] for p in points], dtype=np.float64))
+    lon = np.radians(np.array([p[1] for p in points], dtype=np.float64))
+    cos_lat = np.cos(lat)
+    rows = []
+    for i in range(len(points)):
+        h = np.sin((lat - lat[i]) / 2) ** 2 + cos_lat[i] * cos_lat * np.sin((lon - lon[i]) / 2) ** 2
+        km = 2 * 6371.0 * np.arcsin(np.sqrt(h))
+        rows.append(tuple(np.ceil(km * DETOUR / SPEED_KMH * 60).astype(np.int64).tolist()))
+    return tuple(rows)
+
+
 def _point(rng: random.Random) -> tuple[float, float]:
     r = RADIUS_KM * math.sqrt(rng.random())
     angle = rng.uniform(0, 2 * math.pi)
@@ -156,7 +172,7 @@ def mojokerto_problem(
     """
     rng = random.Random(seed)
     points = [CENTRE] + [_point(rng) for _ in range(visits)]
-    durations = tuple(tuple(travel_minutes(a, b) for b in points) for a in points)
+    durations = travel_matrix(points)
     stops = []
     for i in range(1, visits + 1):
         is_odgj = rng.random() < odgj_share
@@ -226,15 +242,17 @@ def invalid_routes(problem: Problem, plan: Plan) -> int:
 
 def mojokerto_main(args: argparse.Namespace) -> int:
     print(machine())
-    began = time.perf_counter()
+    t0 = began = time.perf_counter()
     problem = mojokerto_problem(args.mojokerto, args.teams, args.days, args.seed, tuple(args.elderly), tuple(args.odgj), args.odgj_share)
     setup_s = time.perf_counter() - began
     plan = solve(problem, SolveParams(time_limit=args.time_limit, seed=args.seed))
     began = time.perf_counter()
     problems = plan_problems(problem, plan)
     invalid = invalid_routes(problem, plan)
-    bound = capacity_bound(problem)
     check_s = time.perf_counter() - began
+    began = time.perf_counter()
+    bound = capacity_bound(problem)
+    bound_s = time.perf_counter() - began
     assigned = sum(len(r.visits) for r in plan.routes)
     reasons = Counter(d.reason for d in plan.dropped)
     servable = len(problem.stops) - sum(n for r, n in reasons.items() if r in _UNSERVABLE)
@@ -248,13 +266,14 @@ def mojokerto_main(args: argparse.Namespace) -> int:
     print(f"load: service time is {100 * sum(s.service for s in problem.stops) / work:.0f} % of the teams' working time")
     print(f"assigned {assigned} / servable {servable} = {100 * share:.2f} %  (of all visits: {assigned}/{len(problem.stops)})")
     print(
-        f"upper bound (day x skill capacity relaxation): at most {math.floor(bound.upper + 1e-6)} visits can be served "
+        f"upper bound (day x skill x time-of-day capacity relaxation): at most {math.floor(bound.upper + 1e-6)} visits can be served "
         f"(each fitting alone: {bound.servable}); assigned = {100 * assigned / max(bound.upper, 1e-9):.2f} % of the bound"
     )
     print("dropped: " + (", ".join(f"{r.value} {n}" for r, n in sorted(reasons.items())) or "none"))
     print(f"routes used {sum(1 for r in plan.routes if r.visits)} / {len(problem.shifts)} shifts, travel {sum(r.travel for r in plan.routes)} min, status {plan.status.value}")
     print(f"check: {invalid} invalid routes of {len(plan.routes)}, {len(problems)} problems" + (": " + "; ".join(problems[:5]) if problems else ""))
-    print(f"runtime {plan.runtime_s:.2f} s (limit {args.time_limit} s); set-up {setup_s:.2f} s, check and bound {check_s:.2f} s")
+    wall_s = time.perf_counter() - t0
+    print(f"runtime {plan.runtime_s:.2f} s (limit {args.time_limit} s); set-up {setup_s:.2f} s, check {check_s:.2f} s, bound {bound_s:.2f} s; total wall {wall_s:.2f} s")
     if args.out:
         Path(args.out).write_text(
             json.dumps(
@@ -268,6 +287,7 @@ def mojokerto_main(args: argparse.Namespace) -> int:
                     "upper_bound": bound.upper,
                     "share": share,
                     "runtime_s": plan.runtime_s,
+                    "wall_s": wall_s,
                     "invalid_routes": invalid,
                     "problems": problems,
                     "dropped": {r.value: n for r, n in reasons.items()},

@@ -20,8 +20,10 @@ def _can_serve(stop: Stop, shift: Shift, start: ShiftStart) -> bool:
 
 
 def _order_key(stop: Stop) -> tuple:
-    """Required first, then higher priority, then the least flexible (shortest total window)."""
-    return (not stop.required, -stop.priority, sum(w.end - w.start for w in stop.windows), stop.id)
+    """Required first, then higher priority, then the least flexible: needing more skills (fewer
+    teams can serve it; otherwise plain visits fill the skilled teams' days first and the skilled
+    visits are left out), then the shortest total window."""
+    return (not stop.required, -stop.priority, -len(stop.skills), sum(w.end - w.start for w in stop.windows), stop.id)
 
 
 def greedy_routes(problem: Problem) -> dict[str, list[str]]:
