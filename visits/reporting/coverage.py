@@ -218,25 +218,23 @@ def coverage_report(session: Session, now: datetime, tz: str, target: float) -> 
     jemput: dict[int, int] = {}
     for as_of, counts in zip(cutoffs, since_baseline, strict=True):
         jemput.update({k: counts.get(k, 0) for k in by_cutoff[as_of]})
-    kecamatan_rows = {k.id: k for k in session.exec(select(Kecamatan)).all()}
+    kecamatan_names: dict[int | None, str] = {}
+    kec_areas: dict[int | None, Area] = {}
+    for kid, code, name in session.exec(select(Kecamatan.id, Kecamatan.code, Kecamatan.name)).all():  # rows, not entities
+        kecamatan_names[kid], kec_areas[kid] = name, Area("kecamatan", code, name, target=target)
     city = Area("city", "", "", target=target)
-    kec_areas: dict[int, Area] = {
-        kid: Area("kecamatan", k.code, k.name, target=target)  # type: ignore[misc]
-        for kid, k in kecamatan_rows.items()
-    }
     kel_areas: list[Area] = []
-    for kel in session.exec(select(Kelurahan).order_by(Kelurahan.code)).all():
-        kec = kecamatan_rows.get(kel.kecamatan_id)
-        area = Area("kelurahan", kel.code, kel.name, kecamatan=kec.name if kec else "", target=target)
-        assert kel.id is not None
-        if kel.id in latest:
-            area.as_of, area.required, area.baseline_recorded = latest[kel.id]
-            area.jemput_recorded = jemput.get(kel.id, 0)
+    for row_id, code, name, kec_id in session.exec(select(Kelurahan.id, Kelurahan.code, Kelurahan.name, Kelurahan.kecamatan_id).order_by(Kelurahan.code)).all():  # 300 rows a page
+        area = Area("kelurahan", code, name, kecamatan=kecamatan_names.get(kec_id, ""), target=target)
+        assert row_id is not None
+        if row_id in latest:
+            area.as_of, area.required, area.baseline_recorded = latest[row_id]
+            area.jemput_recorded = jemput.get(row_id, 0)
             area.has_baseline = True
-        area.recorded_last_4_weeks = pace.get(kel.id, 0)
+        area.recorded_last_4_weeks = pace.get(row_id, 0)
         area.finish(today)
         kel_areas.append(area)
-        for parent in (kec_areas.get(kel.kecamatan_id), city):
+        for parent in (kec_areas.get(kec_id), city):
             if parent is None:
                 continue
             parent.children.append(area)

@@ -221,12 +221,12 @@ def criteria_report(session: Session, start: date, end: date, tz: str, coverage:
     c.letter_by_month = [(m, a, y) for m, (a, y) in sorted(months.items())]
     city_required = coverage.city.required
     by_code = {a.code: a for a in coverage.kelurahan}
-    kelurahan = session.exec(select(Kelurahan).order_by(Kelurahan.code)).all()
+    kelurahan = session.exec(select(Kelurahan.id, Kelurahan.code, Kelurahan.name).order_by(Kelurahan.code)).all()
     c.kelurahan_total = len(kelurahan)
-    for k in kelurahan:
-        if k.id not in asked:
-            area = by_code.get(k.code)
-            c.silent_kelurahan.append((k.code, k.name, share(area.required, city_required) if area else None))
+    for kel_id, code, name in kelurahan:
+        if kel_id not in asked:
+            area = by_code.get(code)
+            c.silent_kelurahan.append((code, name, share(area.required, city_required) if area else None))
     c.coverage = coverage.city.coverage
     with_baseline = [a for a in coverage.kelurahan if a.has_baseline]
     c.kelurahan_with_baseline = len(with_baseline)
