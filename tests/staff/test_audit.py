@@ -79,7 +79,10 @@ PERSONAL_OUTREACH: frozenset[str] = frozenset({"/operator/outreach", "/api/v1/ou
 NOT_PERSONAL |= {
     "/operator/outreach/import": "/operator/outreach/import",  # the import forms only
     "/api/v1/outreach/counts": "/api/v1/outreach/counts",  # still to reach: counts per area
+    "/operator/outreach/campaign": "/operator/outreach/campaign",  # a campaign's figures and counts per kelurahan
 }
+# a group visit's page lists its residents: the case's own request leads it here
+PERSONAL["/operator/outreach/group-visits/{lead_request_id}"] = ("/operator/outreach/group-visits/{request_id}", "case")
 HEAD_ONLY = ("/head", "/api/v1/reports")  # pages the operator may not open: read as the head
 
 

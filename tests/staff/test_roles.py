@@ -125,6 +125,11 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/operator/outreach/import"): DESK,
     ("POST", "/operator/outreach/referrals"): DESK,
     ("POST", "/operator/outreach/referrals/import"): DESK,
+    ("GET", "/operator/outreach/campaign"): DESK,  # a campaign plan: counts and figures only
+    ("POST", "/operator/outreach/campaign"): DESK,
+    ("GET", "/operator/outreach/group-visits/{lead_request_id}"): DESK,  # a group visit's residents
+    ("POST", "/operator/outreach/group-visits/{lead_request_id}/members"): DESK,
+    ("POST", "/operator/outreach/group-visits/{lead_request_id}/members/{member_request_id}/remove"): DESK,
     ("POST", "/api/v1/outreach/imports"): DESK,
     ("POST", "/api/v1/outreach/referrals/imports"): DESK,
     ("POST", "/api/v1/outreach/referrals"): DESK,
