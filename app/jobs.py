@@ -133,6 +133,19 @@ def bound(database_url: str | None = None) -> AbstractContextManager[procrastina
     return jobs_app.replace_connector(procrastinate.PsycopgConnector(conninfo=conninfo(url), min_size=1, max_size=4))
 
 
+def defer(app: procrastinate.App, task: str, what: str, *, queueing_lock: str, lock: str, priority: int | None = None, **kwargs: Any) -> bool:
+    """Defer ``task`` under its locks: True when queued; False when one waits already under the
+    queueing lock, or when deferring failed (logged with ``what`` and the error type only)."""
+    try:
+        app.configure_task(task, queueing_lock=queueing_lock, lock=lock, priority=priority).defer(**kwargs)
+        return True
+    except AlreadyEnqueued:
+        return False
+    except Exception as exc:  # noqa: BLE001 - callers name what covers a job not queued
+        log.warning("%s not queued (%s)", what, type(exc).__name__)
+        return False
+
+
 class PostgresJobs:
     """Jobs deferred to PostgreSQL (procrastinate), run by ``jemput worker``."""
 
@@ -145,34 +158,22 @@ class PostgresJobs:
         queued: list[int] = []
         for tid in dict.fromkeys(int(t) for t in team_day_ids):
             lock = f"replan:{tid}"
-            try:
-                self.app.configure_task(REPLAN_TASK, queueing_lock=lock, lock=lock).defer(team_day_id=tid)
+            # one waiting already loads the team-day when it starts (this change included); one not
+            # queued at all is found by the sweep (the team-day has no plan of its version)
+            if defer(self.app, REPLAN_TASK, f"re-plan of team-day {tid}", queueing_lock=lock, lock=lock, team_day_id=tid):
                 queued.append(tid)
-            except AlreadyEnqueued:
-                pass  # one waits already: it loads the team-day when it starts, this change included
-            except Exception as exc:  # noqa: BLE001 - the sweep re-plans it (the team-day has no plan of its version)
-                log.warning("re-plan of team-day %s not queued (%s)", tid, type(exc).__name__)
         return queued
 
     def polish(self, team_day_id: int) -> bool:
         """Queue the full-time re-plan of a team-day planned in a hurry (one waiting per team-day,
         behind the waiting re-plans: a lower priority; never beside another re-plan of it: its lock)."""
-        try:
-            self.app.configure_task(REPLAN_TASK, queueing_lock=f"polish:{team_day_id}", lock=f"replan:{team_day_id}", priority=-10).defer(team_day_id=team_day_id, polish=True)
-            return True
-        except AlreadyEnqueued:
-            return False
-        except Exception as exc:  # noqa: BLE001 - the hurried plan stands; nothing is lost
-            log.warning("polish of team-day %s not queued (%s)", team_day_id, type(exc).__name__)
-            return False
+        # not queued: the hurried plan stands, nothing is lost
+        return defer(
+            self.app, REPLAN_TASK, f"polish of team-day {team_day_id}", queueing_lock=f"polish:{team_day_id}", lock=f"replan:{team_day_id}", priority=-10, team_day_id=team_day_id, polish=True
+        )
 
     def messages_waiting(self) -> None:
-        try:
-            self.app.configure_task(OUTBOX_TASK, queueing_lock="outbox", lock="outbox").defer(timestamp=int(clock.time()))
-        except AlreadyEnqueued:
-            pass
-        except Exception as exc:  # noqa: BLE001 - the periodic run sends them within a minute
-            log.warning("outbox job not queued (%s)", type(exc).__name__)
+        defer(self.app, OUTBOX_TASK, "outbox job", queueing_lock="outbox", lock="outbox", timestamp=int(clock.time()))  # else the periodic run sends them within a minute
 
     def status(self) -> QueueStatus:
         return postgres_status()
@@ -284,13 +285,18 @@ class PostgresCampaigns:
     def start(self, job: CampaignJob) -> bool:
         if self.busy:
             return False
-        try:
-            postgres_app().configure_task(CAMPAIGN_TASK, queueing_lock="campaign", lock="campaign").defer(
-                now=job.now.isoformat(), kelurahan_id=job.kelurahan_id, partner_kind=job.partner_kind, limit=job.limit, time_limit=job.time_limit
-            )
-            return True
-        except AlreadyEnqueued:
-            return False
+        return defer(
+            postgres_app(),
+            CAMPAIGN_TASK,
+            "campaign plan",
+            queueing_lock="campaign",
+            lock="campaign",
+            now=job.now.isoformat(),
+            kelurahan_id=job.kelurahan_id,
+            partner_kind=job.partner_kind,
+            limit=job.limit,
+            time_limit=job.time_limit,
+        )
 
 
 @tasks.task(name=CAMPAIGN_TASK, retry=False)
