@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData, UploadFile
 
 from app.i18n import LANG_COOKIE, LANGUAGES, Translator, negotiate
+from app.report_format import Fmt
 from app.settings import get_settings
 from visits.staff.roles import permissions
 
@@ -43,6 +44,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "lang": lang,
         "languages": LANGUAGES,
         "_": Translator(lang),
+        "f": Fmt(lang),  # numbers and dates in the page's language (app.report_format)
         "settings": settings,
         "principal": principal,
         "can": permissions(principal.role if principal else None),

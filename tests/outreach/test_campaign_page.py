@@ -107,12 +107,15 @@ def test_starting_enqueues_one_job_a_second_start_is_refused_and_the_page_shows_
     assert 'id="fig-placed">4 / 4<' in page.text
     assert "Rencana terakhir (23-11-2026 09:00)" in page.text  # the office's time (WIB)
     assert f'id="fig-team-days">{campaign.team_days}<' in page.text
-    assert f'id="fig-travel">{campaign.travel_minutes} menit<' in page.text
+    assert f'id="fig-travel">{campaign.travel_minutes} menit<' in page.text  # a few hundred minutes at most: no thousands separator
+    solve = f"{campaign.solve_seconds:.1f}"
+    assert f'id="fig-solve">{solve.replace(".", ",")} dtk<' in page.text  # Indonesian decimals and unit
     assert f'href="/operator/outreach?kelurahan={KEL}">Mentikan</a>: 4 usulan' in page.text
     calls = client.get(f"/operator/outreach?kelurahan={KEL}")
     assert calls.text.count("data-proposal=") == 4  # each proposal is on the call list
     english = client.get(PAGE, headers={"Accept-Language": "en"})
     assert "Team-days used" in english.text and f'id="fig-travel">{campaign.travel_minutes} min<' in english.text
+    assert f'id="fig-solve">{solve} s<' in english.text
 
 
 @pytest.mark.slow
