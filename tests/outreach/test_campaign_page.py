@@ -135,7 +135,7 @@ def test_the_real_runner_plans_in_the_background_and_refuses_a_second_start(clie
 
 
 @pytest.mark.slow
-def test_the_campaign_page_in_a_real_browser_on_a_phone_and_a_desktop(live, held) -> None:
+def test_the_campaign_page_in_a_real_browser_on_a_phone_a_tablet_in_english_and_a_desktop(live, held) -> None:
     from pathlib import Path
 
     from tests.app.helpers import PASSWORD, make_user
@@ -146,8 +146,8 @@ def test_the_campaign_page_in_a_real_browser_on_a_phone_and_a_desktop(live, held
     _existing_bookings(1)
     _candidates(3)
     user = make_user("operator")
-    for width, height in ((390, 844), (1366, 768)):
-        page = live.new_page(width, height)
+    for width, height, locale in ((390, 844, "id-ID"), (768, 1024, "en-GB"), (1366, 768, "id-ID")):
+        page = live.new_page(width, height, locale=locale)
         page.goto(f"{live.url}/login")
         page.fill("input[name=username]", user.username)
         page.fill("input[name=password]", PASSWORD)
