@@ -268,11 +268,20 @@ class CampaignJob:
 
 class PostgresCampaigns:
     """The campaign page's runner on PostgreSQL: one campaign job waiting or running at a time (a
-    queueing lock and a lock), its state read from the job table (so every web process agrees)."""
+    queueing lock and a lock), its state read from the job table (so every web process agrees).
+    One is made per request: the state is read once for it (``busy`` and ``last_error`` on a page)
+    and afresh before starting."""
 
-    def _latest(self) -> str | None:
-        with get_engine().connect() as conn:
-            return conn.execute(text("SELECT status::text FROM procrastinate_jobs WHERE task_name = :t ORDER BY id DESC LIMIT 1"), {"t": CAMPAIGN_TASK}).scalar()
+    _UNREAD = "unread"
+
+    def __init__(self) -> None:
+        self._status: str | None = self._UNREAD
+
+    def _latest(self, *, fresh: bool = False) -> str | None:
+        if fresh or self._status == self._UNREAD:
+            with get_engine().connect() as conn:
+                self._status = conn.execute(text("SELECT status::text FROM procrastinate_jobs WHERE task_name = :t ORDER BY id DESC LIMIT 1"), {"t": CAMPAIGN_TASK}).scalar()
+        return self._status
 
     @property
     def busy(self) -> bool:
@@ -283,7 +292,7 @@ class PostgresCampaigns:
         return "failed" if self._latest() == "failed" else None
 
     def start(self, job: CampaignJob) -> bool:
-        if self.busy:
+        if self._latest(fresh=True) in ("todo", "doing"):
             return False
         return defer(
             postgres_app(),
