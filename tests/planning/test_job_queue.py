@@ -104,6 +104,13 @@ def test_a_replan_is_deferred_after_commit_not_after_rollback_and_a_worker_store
     assert [status for name, status, _ in _jobs(pg) if name == jobs.REPLAN_TASK] == ["succeeded"]
 
 
+def _figures() -> dict[str, float]:
+    """The unlabelled figures /metrics reads from the database."""
+    from app.metrics import DatabaseFigures
+
+    return {m.name: m.samples[0].value for m in DatabaseFigures().collect() if len(m.samples) == 1 and not m.samples[0].labels}
+
+
 @pytest.mark.postgresql
 def test_the_reminders_task_run_twice_for_the_same_day_queues_each_reminder_once(pg) -> None:
     _booked(pg, "2026-11-25", n=3)
@@ -121,9 +128,11 @@ def test_the_reminders_task_run_twice_for_the_same_day_queues_each_reminder_once
         t.join(timeout=60)
     assert sorted(counts)[-1] <= 3 and sum(counts) == 3  # two overlapping runs: each booking reminded by one of them
 
+    assert "jemput_reminders_last_run_age_seconds" not in _figures()  # no worker has run them yet
     jobs.postgres_app().configure_task("jemput.send_reminders").defer(timestamp=tuesday)  # and a worker's run of the same day adds none
     _run_worker()
     assert ("jemput.send_reminders", "succeeded", {"timestamp": tuesday}) in _jobs(pg)
+    assert 0 <= _figures()["jemput_reminders_last_run_age_seconds"] < 120  # /metrics: the age of the last run, from the job table
     with session_scope(pg) as s:
         reminders = s.exec(select(Notification.request_id).where(Notification.template == "booking_reminder")).all()
     assert len(reminders) == 3 and set(Counter(reminders).values()) == {1}
