@@ -27,6 +27,7 @@ def test_add_and_remove_a_member_with_the_summed_time(client) -> None:
     page = client.get(f"/operator/outreach/group-visits/{lead}")
     assert page.status_code == 200 and f'<option value="{a}">' in page.text
     assert f"Lama kunjungan: {_minutes('elderly')} menit" in page.text
+    assert '<a href="/operator/intake">Warga baru di alamat ini?' in page.text  # a resident not asked for yet: phone intake first
     r = client.post(f"/operator/outreach/group-visits/{lead}/members", data={"csrf_token": staff.csrf_token, "member_request_id": str(a)}, follow_redirects=True)
     assert r.status_code == 200 and 'id="group-members"' in r.text
     assert f"Lama kunjungan: {2 * _minutes('elderly')} menit" in r.text
