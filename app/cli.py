@@ -23,10 +23,11 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 def cmd_seed_demo(_: argparse.Namespace) -> int:
     from app.db import session_scope
     from visits.demo import seed_demo
+    from visits.outreach.service import OutreachConfig
 
     with session_scope(write=True) as session:
-        report = seed_demo(session, get_settings().office_name)
-    print(f"service area rows added: {report.area_rows_added}; demo requests added: {len(report.requests_added)}; bookings: {report.bookings_added}")
+        report = seed_demo(session, get_settings().office_name, OutreachConfig.from_settings(get_settings()))
+    print(f"service area rows added: {report.area_rows_added}; demo requests added: {len(report.requests_added)}; bookings: {report.bookings_added}; outreach list: {report.outreach_added} residents")
     base = get_settings().public_base_url.rstrip("/")
     for reference, token in report.requests_added[1:4]:
         print(f"  demo family tracking link ({reference}): {base}/track/{token}")

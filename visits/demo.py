@@ -17,6 +17,7 @@ from visits.models import (
     Channel,
     ConsentBy,
     Kelurahan,
+    OutreachResident,
     RecordingKit,
     RequestStatus,
     Resident,
@@ -28,6 +29,7 @@ from visits.models import (
     User,
     VisitRequest,
 )
+from visits.outreach.service import OutreachConfig, import_list
 from visits.types import utcnow
 
 DEMO_TEAMS = (("Tim 1", ()), ("Tim 2", ()), ("Tim 3", ("odgj",)))
@@ -46,6 +48,7 @@ class SeedReport:
     requests_added: list[tuple[str, str]] = field(default_factory=list)  # (reference, tracking token)
     area_rows_added: int = 0
     bookings_added: int = 0
+    outreach_added: int = 0  # residents on the demo's not-yet-recorded list
 
 
 def nik_for(kecamatan: str, birth: date, female: bool, serial: int) -> str:
@@ -188,7 +191,49 @@ def ensure_bookings(session: Session, now: datetime, how_many: int = 24) -> int:
     return booked
 
 
-def seed_demo(session: Session, office_name: str) -> SeedReport:
+DEMO_OUTREACH_KELURAHAN = 3  # the first kelurahan by code get a not-yet-recorded list
+DEMO_OUTREACH_PER_KELURAHAN = 8
+OUTREACH_HEADER = "nik,full_name,birth_date,sex,kk_number,street,rt,rw,kelurahan_code,phone"
+
+
+def ensure_outreach(session: Session, now: datetime, cfg: OutreachConfig, seed: int = 3576) -> int:
+    """A fictional not-yet-recorded list (elderly residents who never asked) for the first
+    kelurahan, imported as an office imports its own (``visits.outreach.service.import_list``:
+    every row checked), so the call list and campaign plans have someone to call. Skipped when any
+    list is held. Returns the residents added."""
+    if session.exec(select(OutreachResident.id)).first() is not None:
+        return 0
+    today = cfg.today(now)
+    rows: list[str] = [OUTREACH_HEADER]
+    for k, kel in enumerate(session.exec(select(Kelurahan).order_by(Kelurahan.code)).all()[:DEMO_OUTREACH_KELURAHAN]):
+        kec = kel.code.split(".")[2]
+        for j in range(DEMO_OUTREACH_PER_KELURAHAN):
+            i = k * DEMO_OUTREACH_PER_KELURAHAN + j
+            rng = random.Random(seed * 7000 + i)
+            female = rng.random() < 0.55
+            birth = date(today.year - rng.randint(62, 90), rng.randint(1, 12), rng.randint(1, 28))
+            phone = f"0812{rng.randint(10_000_000, 99_999_999)}" if j % 4 else ""  # some lists give no phone
+            rows.append(
+                ",".join(
+                    (
+                        nik_for(kec, birth, female, 7000 + i),
+                        f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+                        birth.isoformat(),
+                        "F" if female else "M",
+                        kk_for(kec, date(2010 + i % 9, 1 + i % 12, 1 + i % 28), 700 + i),
+                        f"{rng.choice(STREETS)} No. {rng.randint(1, 80)}",
+                        str(rng.randint(1, 9)),
+                        str(rng.randint(1, 5)),
+                        kel.code,
+                        phone,
+                    )
+                )
+            )
+    summary = import_list(session, "demo-belum-rekam.csv", ("\n".join(rows) + "\n").encode(), now=now, cfg=cfg)
+    return summary.added
+
+
+def seed_demo(session: Session, office_name: str, outreach: OutreachConfig | None = None) -> SeedReport:
     report = SeedReport()
     report.area_rows_added = ensure_service_area(session)
     ensure_office(session, office_name, "Kota Mojokerto, Jawa Timur", *KOTA_MOJOKERTO_CENTRE)
@@ -197,4 +242,6 @@ def seed_demo(session: Session, office_name: str) -> SeedReport:
     ensure_users(session, teams, report)
     report.requests_added = ensure_requests(session)
     report.bookings_added = ensure_bookings(session, utcnow())
+    if outreach is not None:
+        report.outreach_added = ensure_outreach(session, utcnow(), outreach)
     return report

@@ -19,7 +19,7 @@ from sqlmodel import select
 from app.cli import main as jemput
 from app.db import session_scope
 from visits.intake.nik import parse_kk, parse_nik
-from visits.models import Booking, Kecamatan, Kelurahan, Office, Resident, Team, TeamSkill, User, VisitRequest
+from visits.models import Booking, Kecamatan, Kelurahan, Office, OutreachResident, OutreachState, Resident, Team, TeamSkill, User, VisitRequest
 from visits.staff.users import verify_password
 
 # Kota Mojokerto's outline lies inside this box (approximate, from the city boundary on OpenStreetMap:
@@ -72,6 +72,14 @@ def test_seed_demo_is_idempotent_and_well_formed(db, capsys) -> None:
         groups = {g for r in residents for g in r.groups}
         kelurahan = {r.kelurahan_id for r in residents}
     assert groups == {"elderly", "disabled", "mental", "bedridden"} and len(kelurahan) == 18
+    # a not-yet-recorded list (imported through the office's own checks) gives outreach someone to call
+    assert "outreach list: 24 residents" in first
+    with session_scope() as s:
+        listed = s.exec(select(OutreachResident)).all()
+        assert len(listed) == 24 and len({o.kelurahan_id for o in listed}) == 3
+        assert all(o.listed and o.state == OutreachState.OPEN for o in listed)
+        assert not {o.nik for o in listed} & {r.nik for r in residents}  # nobody on the list has asked
+    counts[OutreachResident] = 24
     assert jemput(["seed-demo"]) == 0
     again = capsys.readouterr().out
     assert "password:" not in again and "kept as they were" in again

@@ -84,6 +84,22 @@ def test_a_campaign_fills_free_capacity_clusters_and_keeps_every_booking(db) -> 
 
 
 @pytest.mark.slow
+def test_with_no_candidates_nothing_is_solved_and_the_figures_say_so(db, monkeypatch) -> None:
+    """The demo's first campaign, or a kelurahan whose list is done: no solver run (it would
+    spend its whole time limit re-planning the booked routes for nothing)."""
+    import routing
+
+    _existing_bookings(2)
+
+    def refuse(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("solved with no candidates")
+
+    monkeypatch.setattr(routing, "solve", refuse)
+    campaign, result = plan_campaign(session_scope, NOW, TRAVEL, POLICY, time_limit=30)
+    assert (campaign.candidates, campaign.placed, campaign.team_days, campaign.travel_minutes) == (0, 0, 0, 0)
+    assert result.plan.routes == () and result.plan.dropped == () and campaign.solve_seconds < 1
+
+
 def test_a_proposal_that_no_longer_fits_is_not_held(db) -> None:
     _existing_bookings(0)
     [nik] = _candidates(1)

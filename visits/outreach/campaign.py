@@ -100,6 +100,8 @@ class CampaignResult:
 def solve_campaign(loaded: CampaignInput, time_limit: float = 30.0, seed: int = 0) -> CampaignResult:
     """Run the planner (no database: call it outside any transaction)."""
     t0 = clock.perf_counter()
+    if not loaded.stop_of:  # nobody to place: the committed routes stay as they are, nothing to solve
+        return CampaignResult(routing.Plan((), (), 0, routing.PlanStatus.OPTIMAL, 0.0), {}, 0, 0, clock.perf_counter() - t0)
     plan = routing.solve(loaded.problem, routing.SolveParams(time_limit=time_limit, seed=seed))
     placed: dict[int, tuple[str, int]] = {}
     used: set[str] = set()
