@@ -416,7 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     pc.add_argument("--kelurahan", help="one kelurahan's candidates (its code, e.g. 35.76.01.1003); all when omitted")
     pc.add_argument("--partner-kind", choices=["kelurahan", "puskesmas", "dinsos", "care_home"], help="only the residents a partner of this kind referred (a partner's list)")
     pc.add_argument("--limit", type=int, default=5000, help="at most this many candidates (referred first, then the oldest)")
-    pc.add_argument("--time-limit", type=float, default=30.0, help="solver seconds")
+    pc.add_argument("--time-limit", type=float, default=None, help="solver seconds (default: 5 and 1 more per 50 visits in the model, at most 30)")
     pc.set_defaults(func=cmd_plan_campaign)
     ib = sub.add_parser("import-baseline", help="import the coverage baseline per kelurahan (CSV or XLSX)")
     ib.add_argument("file")

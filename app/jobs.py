@@ -255,7 +255,7 @@ class CampaignJob:
     kelurahan_id: int | None = None
     partner_kind: str | None = None
     limit: int = 5000
-    time_limit: float = 30.0
+    time_limit: float | None = None  # None: sized by the model (visits.outreach.campaign.sized_time_limit)
 
     def __call__(self) -> object:
         from app.deps import slot_policy, travel_times
@@ -309,7 +309,7 @@ class PostgresCampaigns:
 
 
 @tasks.task(name=CAMPAIGN_TASK, retry=False)
-def plan_campaign(now: str, kelurahan_id: int | None, partner_kind: str | None, limit: int, time_limit: float) -> int:
+def plan_campaign(now: str, kelurahan_id: int | None, partner_kind: str | None, limit: int, time_limit: float | None) -> int:
     """A campaign plan in this worker process (read, solve with no transaction open, write)."""
     stored, _result = CampaignJob(datetime.fromisoformat(now), kelurahan_id, partner_kind, limit, time_limit)()  # type: ignore[misc]
     log.info("campaign %s planned: %s of %s placed", stored.id, stored.placed, stored.candidates)

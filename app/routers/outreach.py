@@ -158,7 +158,7 @@ def call_result(
     return RedirectResponse(f"/operator/outreach?kelurahan={code}&note={note}", status_code=303)
 
 
-CAMPAIGN_SOLVER_SECONDS = 30.0  # the campaign's solve (``jemput plan-campaign --time-limit``)
+CAMPAIGN_SOLVER_SECONDS: float | None = None  # None: sized by the model (visits.outreach.campaign.sized_time_limit); tests set a short one
 CAMPAIGN_MAX_LIMIT = 5000
 
 

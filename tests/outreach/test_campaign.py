@@ -100,6 +100,27 @@ def test_with_no_candidates_nothing_is_solved_and_the_figures_say_so(db, monkeyp
     assert result.plan.routes == () and result.plan.dropped == () and campaign.solve_seconds < 1
 
 
+def test_the_solver_time_is_sized_by_the_model_unless_given(db, monkeypatch) -> None:
+    from visits.outreach import campaign as campaign_module
+
+    assert campaign_module.sized_time_limit(0) == 5.0
+    assert campaign_module.sized_time_limit(100) == 7.0  # 1 s more per 50 visits
+    assert campaign_module.sized_time_limit(5_000) == 30.0  # capped: the operator waits on the page
+    booked = _existing_bookings(2)
+    _candidates(3)
+    asked: list[float] = []
+    real = campaign_module.solve_campaign
+
+    def recording(loaded, time_limit, seed=0):  # noqa: ANN001, ANN202
+        asked.append(time_limit)
+        return real(loaded, 0.5, seed)
+
+    monkeypatch.setattr(campaign_module, "solve_campaign", recording)
+    plan_campaign(session_scope, NOW, TRAVEL, POLICY)
+    plan_campaign(session_scope, NOW, TRAVEL, POLICY, time_limit=2.0)
+    assert asked == [5.0 + (len(booked) + 3) / 50, 2.0]
+
+
 def test_a_proposal_that_no_longer_fits_is_not_held(db) -> None:
     _existing_bookings(0)
     [nik] = _candidates(1)
