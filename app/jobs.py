@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, Protocol
 
 import procrastinate
@@ -272,27 +273,26 @@ class PostgresCampaigns:
     One is made per request: the state is read once for it (``busy`` and ``last_error`` on a page)
     and afresh before starting."""
 
-    _UNREAD = "unread"
+    _WAITING_OR_RUNNING = ("todo", "doing")
 
-    def __init__(self) -> None:
-        self._status: str | None = self._UNREAD
+    def _read(self) -> str | None:
+        with get_engine().connect() as conn:
+            return conn.execute(text("SELECT status::text FROM procrastinate_jobs WHERE task_name = :t ORDER BY id DESC LIMIT 1"), {"t": CAMPAIGN_TASK}).scalar()
 
-    def _latest(self, *, fresh: bool = False) -> str | None:
-        if fresh or self._status == self._UNREAD:
-            with get_engine().connect() as conn:
-                self._status = conn.execute(text("SELECT status::text FROM procrastinate_jobs WHERE task_name = :t ORDER BY id DESC LIMIT 1"), {"t": CAMPAIGN_TASK}).scalar()
-        return self._status
+    @cached_property
+    def _latest(self) -> str | None:
+        return self._read()
 
     @property
     def busy(self) -> bool:
-        return self._latest() in ("todo", "doing")
+        return self._latest in self._WAITING_OR_RUNNING
 
     @property
     def last_error(self) -> str | None:
-        return "failed" if self._latest() == "failed" else None
+        return "failed" if self._latest == "failed" else None
 
     def start(self, job: CampaignJob) -> bool:
-        if self._latest(fresh=True) in ("todo", "doing"):
+        if self._read() in self._WAITING_OR_RUNNING:
             return False
         return defer(
             postgres_app(),

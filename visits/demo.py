@@ -29,6 +29,7 @@ from visits.models import (
     User,
     VisitRequest,
 )
+from visits.outreach.importer import RESIDENT_FIELDS
 from visits.outreach.service import OutreachConfig, import_list
 from visits.types import utcnow
 
@@ -193,7 +194,6 @@ def ensure_bookings(session: Session, now: datetime, how_many: int = 24) -> int:
 
 DEMO_OUTREACH_KELURAHAN = 3  # the first kelurahan by code get a not-yet-recorded list
 DEMO_OUTREACH_PER_KELURAHAN = 8
-OUTREACH_HEADER = "nik,full_name,birth_date,sex,kk_number,street,rt,rw,kelurahan_code,phone"
 
 
 def ensure_outreach(session: Session, now: datetime, cfg: OutreachConfig, seed: int = 3576) -> int:
@@ -204,7 +204,7 @@ def ensure_outreach(session: Session, now: datetime, cfg: OutreachConfig, seed: 
     if session.exec(select(OutreachResident.id)).first() is not None:
         return 0
     today = cfg.today(now)
-    rows: list[str] = [OUTREACH_HEADER]
+    rows: list[str] = [",".join((*RESIDENT_FIELDS, "phone"))]  # the columns the importer reads
     for k, kel in enumerate(session.exec(select(Kelurahan).order_by(Kelurahan.code)).all()[:DEMO_OUTREACH_KELURAHAN]):
         kec = kel.code.split(".")[2]
         for j in range(DEMO_OUTREACH_PER_KELURAHAN):
